@@ -1,0 +1,67 @@
+//! Criterion benchmarks for the engine: classification, content load + compile, and a turn.
+//!
+//! Run: `cargo bench --bench engine`. Figures are quoted in the README with the machine.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use paymedic::app::{App, UserKey};
+use paymedic::config::Config;
+use paymedic::engine::content::{EMBEDDED, EMBEDDED_NAME};
+use paymedic::engine::{Engine, Input, Timestamp};
+
+const CORPUS: &str = include_str!("../tests/data/corpus.jsonl");
+
+fn corpus_texts() -> Vec<String> {
+    CORPUS
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn classify(c: &mut Criterion) {
+    let engine = Engine::embedded();
+    let texts = corpus_texts();
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function(BenchmarkId::new("corpus", texts.len()), |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(engine.classify(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("content");
+    g.sample_size(20);
+    g.bench_function("load_and_compile", |b| {
+        b.iter(|| Engine::load(EMBEDDED_NAME, black_box(EMBEDDED)).unwrap())
+    });
+    g.finish();
+}
+
+fn turn(c: &mut Criterion) {
+    let app = App::new(Engine::embedded(), Config::default());
+    let mut user = 0u64;
+    c.bench_function("turn/new_message_and_reply", |b| {
+        b.iter(|| {
+            user += 1;
+            let key = UserKey { scope: 1, user };
+            let t = app.handle(
+                key,
+                Input::Text {
+                    text: "klarna declined my order at asos, why??",
+                    addressed: false,
+                },
+                Timestamp(0),
+            );
+            black_box(t.effects.len());
+            app.handle(key, Input::Reset, Timestamp(1));
+        })
+    });
+}
+
+criterion_group!(benches, classify, load, turn);
+criterion_main!(benches);

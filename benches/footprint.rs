@@ -1,0 +1,102 @@
+//! Per-message classification time (median over the corpus) and memory per stored
+//! conversation. A plain bench binary: `cargo bench --bench footprint`.
+//!
+//! Time: each corpus message is classified `REPS` times in a row and its mean taken; the
+//! figure is the median of those per-message means. Memory: a counting global allocator
+//! measures the live heap before and after `USERS` members each start a flow and answer one
+//! question, so the figure includes the session map's own overhead, divided by `USERS`.
+
+use paymedic::app::{App, UserKey};
+use paymedic::config::Config;
+use paymedic::engine::{Choice, Engine, Input, Timestamp};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const REPS: u32 = 200;
+const USERS: u64 = 10_000;
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run quickly then.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let engine = Engine::embedded();
+    let texts: Vec<String> = include_str!("../tests/data/corpus.jsonl")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect();
+    let reps = if quick { 2 } else { REPS };
+    let mut per_message: Vec<f64> = texts
+        .iter()
+        .map(|t| {
+            let start = Instant::now();
+            for _ in 0..reps {
+                black_box(engine.classify(black_box(t)));
+            }
+            start.elapsed().as_nanos() as f64 / f64::from(reps)
+        })
+        .collect();
+    per_message.sort_by(f64::total_cmp);
+    let median = per_message[per_message.len() / 2];
+    let p99 = per_message[per_message.len() * 99 / 100];
+    println!(
+        "classify: median {:.2} µs per message, p99 {:.2} µs ({} messages x {reps} reps)",
+        median / 1000.0,
+        p99 / 1000.0,
+        texts.len()
+    );
+
+    let app = App::new(engine, Config::default());
+    let users = if quick { 100 } else { USERS };
+    let before = LIVE.load(Ordering::Relaxed);
+    for u in 0..users {
+        let key = UserKey { scope: 1, user: u };
+        app.handle(
+            key,
+            Input::Text {
+                text: "klarna declined my order at zalando",
+                addressed: true,
+            },
+            Timestamp(0),
+        );
+        app.handle(
+            key,
+            Input::Choose {
+                choice: Choice::Option(0),
+                shown_at: None,
+            },
+            Timestamp(1),
+        );
+    }
+    let after = LIVE.load(Ordering::Relaxed);
+    assert_eq!(app.session_count() as u64, users, "every member should be mid-flow");
+    println!(
+        "memory: {:.0} bytes per stored conversation ({} conversations, {} bytes of heap)",
+        (after - before) as f64 / users as f64,
+        users,
+        after - before
+    );
+}

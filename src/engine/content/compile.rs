@@ -1,0 +1,627 @@
+//! Checks a content pack and compiles it into [`Content`].
+//!
+//! Every problem is collected before anything is returned, each with the `file:line:col` it
+//! comes from, so an editor fixes a pack in one pass instead of one error per run. The checks:
+//! TOML syntax, unknown fields, missing fields and wrong types, duplicate ids, regexes that do
+//! not compile, an example used twice, a `next` that names no step, unreachable steps, missing
+//! required intents, and text longer than Discord accepts.
+
+use super::raw::{RawContent, RawIntent, RawOption, RawStep};
+use super::{
+    Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId, IntentKind,
+    Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
+};
+use crate::engine::limits::{
+    BUTTON_LABEL_LENGTH_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_TITLE_LENGTH_MAX,
+    MESSAGE_CONTENT_LENGTH_MAX, STEP_OPTIONS_MAX,
+};
+use crate::engine::nlu::normalize::Normalizer;
+use std::collections::HashMap;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+const DEFAULT_THRESHOLD: f32 = 0.5;
+const DEFAULT_MARGIN: f32 = 0.15;
+
+/// Parses and validates `src` (named `file` in errors).
+pub fn compile(file: &str, src: &str) -> Result<Content, ContentErrors> {
+    let mut cx = Cx {
+        file,
+        src,
+        errors: Vec::new(),
+    };
+    let raw = cx.parse();
+    let content = raw.and_then(|raw| cx.build(raw));
+    let mut errors = cx.errors;
+    if errors.is_empty() {
+        if let Some(content) = content {
+            return Ok(content);
+        }
+    }
+    errors.sort_by_key(|e| (e.location.line, e.location.col));
+    Err(ContentErrors(errors))
+}
+
+struct Cx<'a> {
+    file: &'a str,
+    src: &'a str,
+    errors: Vec<ContentError>,
+}
+
+impl<'a> Cx<'a> {
+    fn at(&self, offset: usize) -> Location {
+        Location::of(self.file, self.src, offset)
+    }
+
+    fn err(&mut self, span: Range<usize>, kind: ErrorKind) {
+        let location = self.at(span.start);
+        self.errors.push(ContentError { location, kind });
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        self.at(span.start).line
+    }
+
+    /// TOML syntax (every error the parser can recover from), then unknown fields (all of
+    /// them), then shape: the first missing field or wrong type serde meets.
+    fn parse(&mut self) -> Option<RawContent> {
+        let (table, syntax) = DeTable::parse_recoverable(self.src);
+        if !syntax.is_empty() {
+            for e in syntax {
+                let span = e.span().unwrap_or(0..0);
+                self.err(span, ErrorKind::Syntax(first_line(e.message())));
+            }
+            return None;
+        }
+        let mut unknown: Vec<Vec<Seg>> = Vec::new();
+        let de = toml::de::Deserializer::from(table.clone());
+        let result: Result<RawContent, _> = serde_ignored::deserialize(de, |path| {
+            unknown.push(segments(&path));
+        });
+        for path in unknown {
+            let (span, name) = locate(&table, &path);
+            self.err(span, ErrorKind::UnknownField(name));
+        }
+        match result {
+            Ok(raw) => Some(raw),
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                self.err(span, ErrorKind::Shape(first_line(e.message())));
+                None
+            }
+        }
+    }
+
+    fn build(&mut self, raw: RawContent) -> Option<Content> {
+        if *raw.version.get_ref() != 1 {
+            self.err(
+                raw.version.span(),
+                ErrorKind::Invalid(format!(
+                    "version {} is not supported; this paymedic reads version 1",
+                    raw.version.get_ref()
+                )),
+            );
+        }
+        let threshold = self.unit(raw.classifier.threshold.as_ref(), DEFAULT_THRESHOLD, "threshold");
+        let margin = self.unit(raw.classifier.margin.as_ref(), DEFAULT_MARGIN, "margin");
+
+        let mut lexicon = Vec::new();
+        for (key, value) in &raw.lexicon {
+            let ok_key = !key.is_empty()
+                && key.chars().all(|c| c.is_alphanumeric() && !c.is_uppercase());
+            if !ok_key {
+                self.err(
+                    value.span(),
+                    ErrorKind::Invalid(format!(
+                        "lexicon key `{key}` must be one lowercase word (letters and digits only)"
+                    )),
+                );
+                continue;
+            }
+            if value.get_ref().trim().is_empty() {
+                self.err(value.span(), ErrorKind::Invalid(format!("lexicon entry `{key}` is empty")));
+                continue;
+            }
+            lexicon.push((key.clone(), value.get_ref().clone()));
+        }
+        // The lexicon's values are rewritten text too, so they are normalized without it.
+        let plain = Normalizer::new([]);
+        let lexicon: Vec<(String, String)> = lexicon
+            .into_iter()
+            .map(|(k, v)| (k, plain.normalize(&v)))
+            .collect();
+        let normalizer = Normalizer::new(lexicon.clone());
+
+        let copy = self.copy(&raw);
+        let controls = Controls {
+            fixed: self.phrases(&raw.controls.fixed, &normalizer, "controls.fixed"),
+            stuck: self.phrases(&raw.controls.stuck, &normalizer, "controls.stuck"),
+            human: self.phrases(&raw.controls.human, &normalizer, "controls.human"),
+            no_thanks: self.phrases(&raw.controls.no_thanks, &normalizer, "controls.no_thanks"),
+            reset: self.phrases(&raw.controls.reset, &normalizer, "controls.reset"),
+        };
+
+        // Examples, keyed by normalized text, to find one used twice.
+        let mut seen: HashMap<String, (String, usize)> = HashMap::new();
+        let mut out_of_scope = Vec::new();
+        for ex in &raw.out_of_scope.examples {
+            if self.example(ex, "out_of_scope", &normalizer, &mut seen) {
+                out_of_scope.push(ex.get_ref().clone());
+            }
+        }
+        if out_of_scope.is_empty() {
+            self.err(
+                0..0,
+                ErrorKind::Invalid("[out_of_scope] needs examples of chatter to ignore".into()),
+            );
+        }
+
+        let mut intents = Vec::new();
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        for ri in &raw.intents {
+            let key = ri.id.get_ref().clone();
+            if let Some(&first_line) = ids.get(&key) {
+                self.err(
+                    ri.id.span(),
+                    ErrorKind::Duplicate {
+                        what: "intent id",
+                        id: key,
+                        first_line,
+                    },
+                );
+                continue;
+            }
+            ids.insert(key.clone(), self.line(&ri.id.span()));
+            let id = IntentId(intents.len() as u16);
+            if let Some(intent) = self.intent(id, ri, threshold, &normalizer, &mut seen) {
+                intents.push(intent);
+            }
+        }
+        for required in REQUIRED_INTENTS {
+            if !ids.contains_key(*required) {
+                let end = self.src.len();
+                self.err(end..end, ErrorKind::MissingIntent(required.to_string()));
+            }
+        }
+        if intents.len() > usize::from(u16::MAX) {
+            self.err(0..0, ErrorKind::Invalid("too many intents".into()));
+        }
+
+        Some(Content {
+            intents,
+            copy,
+            controls,
+            lexicon,
+            out_of_scope,
+            threshold,
+            margin,
+        })
+    }
+
+    fn unit(&mut self, v: Option<&Spanned<f32>>, default: f32, what: &str) -> f32 {
+        match v {
+            None => default,
+            Some(v) => {
+                let x = *v.get_ref();
+                if !(x > 0.0 && x < 1.0) {
+                    self.err(
+                        v.span(),
+                        ErrorKind::Invalid(format!("{what} must be between 0 and 1 (exclusive), not {x}")),
+                    );
+                    default
+                } else {
+                    x
+                }
+            }
+        }
+    }
+
+    /// Checks a line sent as message content: not empty, within Discord's limit.
+    fn text(&mut self, s: &Spanned<String>, what: &str, max: usize) -> String {
+        let t = s.get_ref().trim();
+        if t.is_empty() {
+            self.err(s.span(), ErrorKind::Invalid(format!("{what} is empty")));
+        }
+        let len = t.chars().count();
+        if len > max {
+            self.err(
+                s.span(),
+                ErrorKind::TooLong {
+                    what: what.to_string(),
+                    len,
+                    max,
+                },
+            );
+        }
+        t.to_string()
+    }
+
+    fn copy(&mut self, raw: &RawContent) -> Copy {
+        let c = &raw.copy;
+        let m = MESSAGE_CONTENT_LENGTH_MAX;
+        let b = BUTTON_LABEL_LENGTH_MAX;
+        Copy {
+            fallback: self.text(&c.fallback, "copy.fallback", m),
+            confirm: self.text(&c.confirm, "copy.confirm", m),
+            fixed: self.text(&c.fixed, "copy.fixed", m),
+            offer_human: self.text(&c.offer_human, "copy.offer_human", m),
+            human_requested: self.text(&c.human_requested, "copy.human_requested", m),
+            human_declined: self.text(&c.human_declined, "copy.human_declined", m),
+            already_requested: self.text(&c.already_requested, "copy.already_requested", m),
+            unclear: self.text(&c.unclear, "copy.unclear", m),
+            unclear_again: self.text(&c.unclear_again, "copy.unclear_again", m),
+            reset: self.text(&c.reset, "copy.reset", m),
+            stale: self.text(&c.stale, "copy.stale", m),
+            sensitive: self.text(&c.sensitive, "copy.sensitive", m),
+            handed_back: self.text(&c.handed_back, "copy.handed_back", m),
+            label_fixed: self.text(&c.label_fixed, "copy.label_fixed", b),
+            label_stuck: self.text(&c.label_stuck, "copy.label_stuck", b),
+            label_human: self.text(&c.label_human, "copy.label_human", b),
+            label_no_thanks: self.text(&c.label_no_thanks, "copy.label_no_thanks", b),
+        }
+    }
+
+    fn phrases(&mut self, list: &[Spanned<String>], n: &Normalizer, what: &str) -> Vec<String> {
+        if list.is_empty() {
+            self.err(0..0, ErrorKind::Invalid(format!("{what} needs at least one phrase")));
+        }
+        let mut out = Vec::new();
+        for p in list {
+            let norm = n.normalize(p.get_ref());
+            if norm.is_empty() {
+                self.err(p.span(), ErrorKind::Invalid(format!("{what} has a phrase with no words")));
+            } else {
+                out.push(norm);
+            }
+        }
+        out
+    }
+
+    /// Records an example; false when it is empty or was already used.
+    fn example(
+        &mut self,
+        ex: &Spanned<String>,
+        owner: &str,
+        n: &Normalizer,
+        seen: &mut HashMap<String, (String, usize)>,
+    ) -> bool {
+        let norm = n.normalize(ex.get_ref());
+        if norm.is_empty() {
+            self.err(ex.span(), ErrorKind::Invalid("example has no words".into()));
+            return false;
+        }
+        let line = self.line(&ex.span());
+        if let Some((first_owner, first_line)) = seen.get(&norm) {
+            let kind = if first_owner == owner {
+                ErrorKind::Duplicate {
+                    what: "example",
+                    id: ex.get_ref().clone(),
+                    first_line: *first_line,
+                }
+            } else {
+                ErrorKind::SharedExample(format!("`{first_owner}` at line {first_line}"))
+            };
+            self.err(ex.span(), kind);
+            return false;
+        }
+        seen.insert(norm, (owner.to_string(), line));
+        true
+    }
+
+    fn regexes(&mut self, list: &[Spanned<String>]) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in list {
+            match regex::RegexBuilder::new(p.get_ref())
+                .size_limit(1 << 20)
+                .build()
+            {
+                Ok(_) => out.push(p.get_ref().clone()),
+                Err(e) => self.err(p.span(), ErrorKind::BadRegex(first_line(&e.to_string()))),
+            }
+        }
+        out
+    }
+
+    fn intent(
+        &mut self,
+        id: IntentId,
+        ri: &RawIntent,
+        default_threshold: f32,
+        n: &Normalizer,
+        seen: &mut HashMap<String, (String, usize)>,
+    ) -> Option<Intent> {
+        let key = ri.id.get_ref().clone();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            self.err(
+                ri.id.span(),
+                ErrorKind::Invalid(format!(
+                    "intent id `{key}` must be lowercase letters, digits and underscores"
+                )),
+            );
+        }
+        let kind = match ri.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
+            None | Some(("support", _)) => IntentKind::Support,
+            Some(("social", _)) => IntentKind::Social,
+            Some((other, span)) => {
+                self.err(
+                    span,
+                    ErrorKind::Invalid(format!("kind `{other}` is neither \"support\" nor \"social\"")),
+                );
+                IntentKind::Support
+            }
+        };
+        let threshold = self.unit(ri.threshold.as_ref(), default_threshold, "threshold");
+        let title = self.text(&ri.title, "title", EMBED_TITLE_LENGTH_MAX);
+        let patterns = self.regexes(&ri.patterns);
+        let negative_patterns = self.regexes(&ri.negative_patterns);
+        let mut examples = Vec::new();
+        for ex in &ri.examples {
+            if self.example(ex, &key, n, seen) {
+                examples.push(ex.get_ref().clone());
+            }
+        }
+        if examples.is_empty() {
+            self.err(
+                ri.id.span(),
+                ErrorKind::Invalid(format!("intent `{key}` has no examples to learn from")),
+            );
+        }
+
+        let reply = ri.reply.get_ref();
+        let intro = self.text(&reply.intro, "reply.intro", MESSAGE_CONTENT_LENGTH_MAX);
+        let steps: Vec<String> = reply
+            .steps
+            .iter()
+            .map(|s| self.text(s, "reply step", MESSAGE_CONTENT_LENGTH_MAX))
+            .collect();
+        let reply = Reply { intro, steps };
+        let description = render_len(&reply);
+        if description > EMBED_DESCRIPTION_LENGTH_MAX {
+            self.err(
+                ri.reply.span(),
+                ErrorKind::TooLong {
+                    what: "the reply as an embed description".into(),
+                    len: description,
+                    max: EMBED_DESCRIPTION_LENGTH_MAX,
+                },
+            );
+        }
+        if description > MESSAGE_CONTENT_LENGTH_MAX {
+            self.err(
+                ri.reply.span(),
+                ErrorKind::TooLong {
+                    what: "the reply as plain message content".into(),
+                    len: description,
+                    max: MESSAGE_CONTENT_LENGTH_MAX,
+                },
+            );
+        }
+
+        if kind == IntentKind::Social && !ri.flow.is_empty() {
+            self.err(
+                ri.flow[0].id.span(),
+                ErrorKind::Invalid(format!("social intent `{key}` cannot have a flow")),
+            );
+        }
+        let flow = self.flow(&ri.flow, n);
+        Some(Intent {
+            id,
+            key,
+            title,
+            kind,
+            threshold,
+            patterns,
+            negative_patterns,
+            examples,
+            reply,
+            flow,
+        })
+    }
+
+    fn flow(&mut self, raw: &[RawStep], n: &Normalizer) -> Vec<Step> {
+        if raw.len() > usize::from(u8::MAX) {
+            self.err(raw[0].id.span(), ErrorKind::Invalid("a flow may have at most 255 steps".into()));
+            return Vec::new();
+        }
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, s) in raw.iter().enumerate() {
+            let key = s.id.get_ref().as_str();
+            if let Some(&first) = index.get(key) {
+                let first_line = self.line(&raw[first].id.span());
+                self.err(
+                    s.id.span(),
+                    ErrorKind::Duplicate {
+                        what: "step id",
+                        id: key.to_string(),
+                        first_line,
+                    },
+                );
+            } else if key == "end" || key == "human" {
+                self.err(
+                    s.id.span(),
+                    ErrorKind::Invalid(format!("`{key}` is reserved and cannot be a step id")),
+                );
+            } else {
+                index.insert(key, i);
+            }
+        }
+        let resolve = |cx: &mut Cx, next: &Option<Spanned<String>>| -> Option<Target> {
+            let next = next.as_ref()?;
+            match next.get_ref().as_str() {
+                "end" => Some(Target::End),
+                "human" => Some(Target::Human),
+                name => match index.get(name) {
+                    Some(&i) => Some(Target::Step(StepId(i as u8))),
+                    None => {
+                        cx.err(next.span(), ErrorKind::UnknownStep(name.to_string()));
+                        Some(Target::End)
+                    }
+                },
+            }
+        };
+        let mut steps = Vec::new();
+        for (i, rs) in raw.iter().enumerate() {
+            let in_order = if i + 1 < raw.len() {
+                Some(Target::Step(StepId(i as u8 + 1)))
+            } else {
+                None
+            };
+            let explicit = resolve(self, &rs.next);
+            let on_stuck = explicit.or(in_order).unwrap_or(Target::Human);
+            let default_next = explicit.or(in_order).unwrap_or(Target::End);
+            if rs.options.len() > STEP_OPTIONS_MAX {
+                self.err(
+                    rs.id.span(),
+                    ErrorKind::Invalid(format!(
+                        "step `{}` has {} options; at most {STEP_OPTIONS_MAX} fit beside the universal buttons",
+                        rs.id.get_ref(),
+                        rs.options.len()
+                    )),
+                );
+            }
+            let options = rs
+                .options
+                .iter()
+                .map(|o| self.option(o, default_next, &resolve, n))
+                .collect();
+            steps.push(Step {
+                key: rs.id.get_ref().clone(),
+                say: rs.say.as_ref().map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
+                ask: self.text(&rs.ask, "ask", MESSAGE_CONTENT_LENGTH_MAX),
+                options,
+                on_stuck,
+            });
+        }
+        // Reachability from the first step, through options and "still stuck".
+        let mut reached = vec![false; steps.len()];
+        let mut stack = if steps.is_empty() { vec![] } else { vec![0usize] };
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut reached[i], true) {
+                continue;
+            }
+            let s: &Step = &steps[i];
+            for t in s.options.iter().map(|o| o.next).chain([s.on_stuck]) {
+                if let Target::Step(StepId(j)) = t {
+                    stack.push(usize::from(j));
+                }
+            }
+        }
+        for (i, r) in reached.iter().enumerate() {
+            if !r {
+                self.err(raw[i].id.span(), ErrorKind::UnreachableStep(raw[i].id.get_ref().clone()));
+            }
+        }
+        steps
+    }
+
+    fn option(
+        &mut self,
+        o: &RawOption,
+        default_next: Target,
+        resolve: &dyn Fn(&mut Cx, &Option<Spanned<String>>) -> Option<Target>,
+        n: &Normalizer,
+    ) -> StepOption {
+        let label = self.text(&o.label, "option label", BUTTON_LABEL_LENGTH_MAX);
+        let mut typed = vec![n.normalize(&label)];
+        typed.extend(self.phrases_opt(&o.also, n));
+        StepOption {
+            say: o.say.as_ref().map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
+            next: resolve(self, &o.next).unwrap_or(default_next),
+            label,
+            typed,
+        }
+    }
+
+    fn phrases_opt(&mut self, list: &[Spanned<String>], n: &Normalizer) -> Vec<String> {
+        if list.is_empty() {
+            return Vec::new();
+        }
+        self.phrases(list, n, "also")
+    }
+}
+
+/// Characters of a reply rendered as intro plus numbered steps, the way adapters show it.
+pub(crate) fn render_len(reply: &Reply) -> usize {
+    let mut len = reply.intro.chars().count();
+    for (i, s) in reply.steps.iter().enumerate() {
+        // "\n" + "N. " + step; the first step also gets a blank line after the intro.
+        len += 1 + (i + 1).to_string().len() + 2 + s.chars().count();
+    }
+    if !reply.steps.is_empty() {
+        len += 1;
+    }
+    len
+}
+
+fn first_line(s: &str) -> String {
+    s.trim().lines().next().unwrap_or("").trim().to_string()
+}
+
+/// A step on the way to an ignored field.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &serde_ignored::Path) -> Vec<Seg> {
+    use serde_ignored::Path;
+    let mut out = Vec::new();
+    let mut p = path;
+    loop {
+        match p {
+            Path::Root => break,
+            Path::Seq { parent, index } => {
+                out.push(Seg::Index(*index));
+                p = parent;
+            }
+            Path::Map { parent, key } => {
+                out.push(Seg::Key(key.clone()));
+                p = parent;
+            }
+            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+                p = parent
+            }
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// Finds where an ignored field's key is written, and its dotted name.
+fn locate(root: &Spanned<DeTable>, path: &[Seg]) -> (Range<usize>, String) {
+    let mut name = Vec::new();
+    let mut span = root.span();
+    let mut table: Option<&DeTable> = Some(root.get_ref());
+    let mut array: Option<&[Spanned<DeValue>]> = None;
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                name.push(k.clone());
+                let Some(t) = table else { break };
+                let Some((key, value)) = t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                else {
+                    break;
+                };
+                span = key.span();
+                (table, array) = descend(value);
+            }
+            Seg::Index(i) => {
+                let Some(a) = array else { break };
+                let Some(value) = a.get(*i) else { break };
+                (table, array) = descend(value);
+            }
+        }
+    }
+    (span, name.join("."))
+}
+
+type Children<'a, 'i> = (Option<&'a DeTable<'i>>, Option<&'a [Spanned<DeValue<'i>>]>);
+
+fn descend<'a, 'i>(value: &'a Spanned<DeValue<'i>>) -> Children<'a, 'i> {
+    match value.get_ref() {
+        DeValue::Table(t) => (Some(t), None),
+        DeValue::Array(a) => (None, Some(&a[..])),
+        _ => (None, None),
+    }
+}

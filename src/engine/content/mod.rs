@@ -1,0 +1,275 @@
+//! The content pack: intents, patterns, examples, replies and follow-up flows.
+//!
+//! `raw.rs` mirrors `intents.toml`; `compile.rs` checks all of it at once and produces a
+//! [`Content`] whose references are typed IDs. After a successful load there are no string
+//! lookups left: a step's `next` is a [`Target`], not a name.
+
+mod compile;
+pub mod raw;
+
+pub use compile::compile;
+
+use std::fmt;
+
+/// The content pack built into the binary, so `paymedic chat` works with no files around it.
+pub const EMBEDDED: &str = include_str!("../../../intents.toml");
+/// The name errors in the embedded pack are reported under.
+pub const EMBEDDED_NAME: &str = "intents.toml";
+
+/// The intent ids that other parts of paymedic rely on; a pack without one of them is invalid.
+pub const REQUIRED_INTENTS: &[&str] = &[
+    "payment_declined",
+    "credit_limit",
+    "app_outdated",
+    "security_hold",
+    "card_details",
+    "browser_issue",
+    "technical_glitch",
+    "bank_block",
+    "payment_history",
+    "update_details",
+    "contact_support",
+    "prevention",
+    "greeting",
+    "thanks",
+];
+
+/// Index of an intent in [`Content::intents`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IntentId(pub(crate) u16);
+
+impl IntentId {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// Index of a step in its intent's flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepId(pub(crate) u8);
+
+impl StepId {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// Where a flow goes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Step(StepId),
+    /// Past the last step: ask whether it is fixed.
+    End,
+    /// Offer a human.
+    Human,
+}
+
+/// Support intents run a flow and a fix check; social ones (greeting, thanks) only reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntentKind {
+    Support,
+    Social,
+}
+
+/// A compiled, validated content pack.
+#[derive(Clone, Debug)]
+pub struct Content {
+    pub intents: Vec<Intent>,
+    pub copy: Copy,
+    pub controls: Controls,
+    /// Single normalized word -> replacement words.
+    pub lexicon: Vec<(String, String)>,
+    pub out_of_scope: Vec<String>,
+    pub threshold: f32,
+    pub margin: f32,
+}
+
+/// One intent.
+#[derive(Clone, Debug)]
+pub struct Intent {
+    pub id: IntentId,
+    /// The stable name used in files, JSON and custom ids, e.g. `credit_limit`.
+    pub key: String,
+    pub title: String,
+    pub kind: IntentKind,
+    pub threshold: f32,
+    pub patterns: Vec<String>,
+    pub negative_patterns: Vec<String>,
+    pub examples: Vec<String>,
+    pub reply: Reply,
+    pub flow: Vec<Step>,
+}
+
+/// The first answer to an intent: an intro and numbered steps.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub intro: String,
+    pub steps: Vec<String>,
+}
+
+/// A follow-up question.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub key: String,
+    pub say: Option<String>,
+    pub ask: String,
+    pub options: Vec<StepOption>,
+    /// Where "Still stuck" goes.
+    pub on_stuck: Target,
+}
+
+/// A button on a step.
+#[derive(Clone, Debug)]
+pub struct StepOption {
+    pub label: String,
+    pub say: Option<String>,
+    pub next: Target,
+    /// Normalized phrases that select this option when typed (the label is one of them).
+    pub typed: Vec<String>,
+}
+
+/// The bot's generic lines.
+#[derive(Clone, Debug)]
+pub struct Copy {
+    pub fallback: String,
+    pub confirm: String,
+    pub fixed: String,
+    pub offer_human: String,
+    pub human_requested: String,
+    pub human_declined: String,
+    pub already_requested: String,
+    pub unclear: String,
+    pub unclear_again: String,
+    pub reset: String,
+    pub stale: String,
+    pub sensitive: String,
+    pub handed_back: String,
+    pub label_fixed: String,
+    pub label_stuck: String,
+    pub label_human: String,
+    pub label_no_thanks: String,
+}
+
+/// Normalized phrases a member may type instead of pressing a universal button.
+#[derive(Clone, Debug)]
+pub struct Controls {
+    pub fixed: Vec<String>,
+    pub stuck: Vec<String>,
+    pub human: Vec<String>,
+    pub no_thanks: Vec<String>,
+    pub reset: Vec<String>,
+}
+
+impl Content {
+    /// Looks an intent up by its key (`credit_limit`). Used at the edges only: CLI arguments,
+    /// test data and custom ids; the engine itself passes [`IntentId`]s around.
+    pub fn intent_by_key(&self, key: &str) -> Option<IntentId> {
+        self.intents.iter().find(|i| i.key == key).map(|i| i.id)
+    }
+
+    pub fn intent(&self, id: IntentId) -> &Intent {
+        &self.intents[id.index()]
+    }
+
+    pub fn step(&self, intent: IntentId, step: StepId) -> &Step {
+        &self.intent(intent).flow[step.index()]
+    }
+
+    /// Support intents, in file order: the topics the bot offers as buttons.
+    pub fn topics(&self) -> impl Iterator<Item = &Intent> {
+        self.intents.iter().filter(|i| i.kind == IntentKind::Support)
+    }
+}
+
+/// A position in a content file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Location {
+    /// Line and column (1-based, counted in characters) of a byte offset in `src`.
+    pub fn of(file: &str, src: &str, offset: usize) -> Location {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &src[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        Location {
+            file: file.to_string(),
+            line,
+            col,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// What is wrong with a content pack, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {kind}")]
+pub struct ContentError {
+    pub location: Location,
+    pub kind: ErrorKind,
+}
+
+/// The kinds of content errors, so callers and tests can tell them apart without matching on
+/// message text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("invalid TOML: {0}")]
+    Syntax(String),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("{0}")]
+    Shape(String),
+    #[error("duplicate {what} `{id}` (first defined at line {first_line})")]
+    Duplicate {
+        what: &'static str,
+        id: String,
+        first_line: usize,
+    },
+    #[error("regex does not compile: {0}")]
+    BadRegex(String),
+    #[error("example also appears in {0}")]
+    SharedExample(String),
+    #[error("`next = \"{0}\"` names no step in this intent (use a step id, \"end\" or \"human\")")]
+    UnknownStep(String),
+    #[error("step `{0}` can never be reached from the first step")]
+    UnreachableStep(String),
+    #[error("required intent `{0}` is missing")]
+    MissingIntent(String),
+    #[error("{what} is {len} characters; Discord allows at most {max}")]
+    TooLong {
+        what: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every error found in one content pack, in file order.
+#[derive(Debug, thiserror::Error)]
+pub struct ContentErrors(pub Vec<ContentError>);
+
+impl fmt::Display for ContentErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! The content pack exactly as written in `intents.toml`, before any checking.
+//!
+//! These types mirror the TOML one to one (serde). Strings that later checks may complain
+//! about are `Spanned`, so an error can point at the line and column that caused it.
+//! Nothing here is trusted: `compile.rs` validates it and turns it into typed IDs.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+pub struct RawContent {
+    pub version: Spanned<u32>,
+    #[serde(default)]
+    pub classifier: RawClassifier,
+    #[serde(default)]
+    pub lexicon: BTreeMap<String, Spanned<String>>,
+    pub copy: RawCopy,
+    pub controls: RawControls,
+    pub out_of_scope: RawOutOfScope,
+    #[serde(default, rename = "intent")]
+    pub intents: Vec<RawIntent>,
+}
+
+/// `[classifier]`: the production thresholds.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawClassifier {
+    pub threshold: Option<Spanned<f32>>,
+    pub margin: Option<Spanned<f32>>,
+}
+
+/// `[copy]`: the bot's generic lines.
+#[derive(Debug, Deserialize)]
+pub struct RawCopy {
+    pub fallback: Spanned<String>,
+    pub confirm: Spanned<String>,
+    pub fixed: Spanned<String>,
+    pub offer_human: Spanned<String>,
+    pub human_requested: Spanned<String>,
+    pub human_declined: Spanned<String>,
+    pub already_requested: Spanned<String>,
+    pub unclear: Spanned<String>,
+    pub unclear_again: Spanned<String>,
+    pub reset: Spanned<String>,
+    pub stale: Spanned<String>,
+    pub sensitive: Spanned<String>,
+    pub handed_back: Spanned<String>,
+    pub label_fixed: Spanned<String>,
+    pub label_stuck: Spanned<String>,
+    pub label_human: Spanned<String>,
+    pub label_no_thanks: Spanned<String>,
+}
+
+/// `[controls]`: what a member may type instead of pressing a universal button.
+#[derive(Debug, Deserialize)]
+pub struct RawControls {
+    pub fixed: Vec<Spanned<String>>,
+    pub stuck: Vec<Spanned<String>>,
+    pub human: Vec<Spanned<String>>,
+    pub no_thanks: Vec<Spanned<String>>,
+    pub reset: Vec<Spanned<String>>,
+}
+
+/// `[out_of_scope]`: chatter the bot must not answer.
+#[derive(Debug, Deserialize)]
+pub struct RawOutOfScope {
+    pub examples: Vec<Spanned<String>>,
+}
+
+/// One `[[intent]]`.
+#[derive(Debug, Deserialize)]
+pub struct RawIntent {
+    pub id: Spanned<String>,
+    pub title: Spanned<String>,
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    pub threshold: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub negative_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub examples: Vec<Spanned<String>>,
+    pub reply: Spanned<RawReply>,
+    #[serde(default)]
+    pub flow: Vec<RawStep>,
+}
+
+/// `[intent.reply]`.
+#[derive(Debug, Deserialize)]
+pub struct RawReply {
+    pub intro: Spanned<String>,
+    #[serde(default)]
+    pub steps: Vec<Spanned<String>>,
+}
+
+/// One `[[intent.flow]]` step.
+#[derive(Debug, Deserialize)]
+pub struct RawStep {
+    pub id: Spanned<String>,
+    pub say: Option<Spanned<String>>,
+    pub ask: Spanned<String>,
+    pub next: Option<Spanned<String>>,
+    #[serde(default, rename = "option")]
+    pub options: Vec<RawOption>,
+}
+
+/// One `[[intent.flow.option]]`.
+#[derive(Debug, Deserialize)]
+pub struct RawOption {
+    pub label: Spanned<String>,
+    pub say: Option<Spanned<String>>,
+    pub next: Option<Spanned<String>>,
+    #[serde(default)]
+    pub also: Vec<Spanned<String>>,
+}

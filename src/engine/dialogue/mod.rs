@@ -1,0 +1,638 @@
+//! The conversation state machine: `step(session, input, now) -> Step { session, effects }`.
+//!
+//! One [`Session`] per member. The engine never sends, sleeps or reads a clock: time comes in
+//! as `now`, and everything the bot should do comes out as [`Effect`]s that an adapter (Discord
+//! or the terminal) carries out. That is why every conversation test is a plain `#[test]`.
+
+mod codec;
+
+use crate::engine::content::{Content, IntentId, IntentKind, StepId, Target};
+use crate::engine::nlu::{Classification, Classifier};
+use crate::engine::sensitive;
+
+/// Milliseconds on the adapter's clock. Only differences matter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub fn from_secs(s: u64) -> Timestamp {
+        Timestamp(s.saturating_mul(1000))
+    }
+}
+
+/// One member's conversation, as stored between messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub state: State,
+    /// When the member last did something.
+    pub updated: Timestamp,
+}
+
+impl Session {
+    pub fn new(now: Timestamp) -> Session {
+        Session {
+            state: State::Idle,
+            updated: now,
+        }
+    }
+}
+
+/// Where a member's conversation stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Nothing going on.
+    Idle,
+    /// Topic buttons were offered (fallback or greeting); a typed number picks one.
+    Menu,
+    /// Walking through an intent's follow-up questions.
+    InFlow(Flow),
+    /// The member said it is fixed, or declined a human.
+    Resolved { intent: IntentId },
+    /// Moderators were asked to help; the bot still answers new questions, but does not ask
+    /// them again.
+    Escalated { intent: Option<IntentId> },
+    /// A human has the member's ticket: the bot stays silent until it is handed back.
+    HandedOff { intent: Option<IntentId> },
+}
+
+/// Progress through one intent's flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    pub intent: IntentId,
+    pub at: At,
+    /// The answers given so far, in order.
+    pub path: Vec<Answer>,
+    /// Unclear answers in a row at the current question.
+    pub unclear: u8,
+}
+
+/// The question a flow is waiting on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum At {
+    Step(StepId),
+    /// "Did that fix it?" after the last step.
+    Confirm,
+    /// "Want a human?" after the last "still stuck".
+    OfferHuman,
+}
+
+/// A question that was shown, so a late button press can be recognised as stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub intent: IntentId,
+    pub at: At,
+}
+
+/// One answer in a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub step: StepId,
+    /// `Some(option)` or `None` for "still stuck".
+    pub option: Option<u8>,
+}
+
+/// What a member can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Choice {
+    /// Option number `n` (0-based) of the current step.
+    Option(u8),
+    Fixed,
+    Stuck,
+    Human,
+    NoThanks,
+    Topic(IntentId),
+}
+
+/// Something the member (or a moderator) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A message. `addressed` is true in DMs and when the bot is mentioned.
+    Text { text: &'a str, addressed: bool },
+    /// A button press or a numbered choice. `shown_at` is the question the button was shown
+    /// with, when the adapter knows it.
+    Choose {
+        choice: Choice,
+        shown_at: Option<Position>,
+    },
+    /// Start an intent's flow directly (`/troubleshoot topic`).
+    Start(IntentId),
+    /// Forget the conversation (`/reset`, "start over").
+    Reset,
+    /// A moderator took the member's ticket.
+    HandOff,
+    /// A moderator handed the member back to the bot.
+    HandBack,
+    /// Nothing happened; lets an idle session expire.
+    Tick,
+}
+
+/// How a flow ended, for the per-intent, per-step outcome counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Fixed,
+    Escalated,
+    DeclinedHuman,
+}
+
+/// Something for an adapter to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect<'c> {
+    /// An intent's answer: a title, an intro and numbered steps.
+    Answer {
+        intent: IntentId,
+        title: &'c str,
+        intro: &'c str,
+        steps: &'c [String],
+    },
+    /// A line of text.
+    Say(&'c str),
+    /// The message looked like it held a card number, CVV or password. Adapters show the text
+    /// and may remove the member's message.
+    Sensitive(&'c str),
+    /// A question with choices (buttons in Discord, numbers in the terminal).
+    Ask {
+        question: &'c str,
+        offers: Vec<Offer<'c>>,
+        at: Option<Position>,
+    },
+    /// Ask the moderators to take over.
+    RequestHuman {
+        intent: Option<IntentId>,
+        /// What was tried, as "question → answer" lines.
+        tried: Vec<String>,
+    },
+    /// Count how a flow ended.
+    Record {
+        intent: IntentId,
+        /// The step whose advice was last given (`None`: the first answer).
+        step: Option<StepId>,
+        outcome: Outcome,
+    },
+}
+
+/// One choice on offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offer<'c> {
+    pub label: &'c str,
+    pub choice: Choice,
+}
+
+/// The result of one step.
+#[derive(Debug)]
+pub struct Step<'c> {
+    pub session: Session,
+    pub effects: Vec<Effect<'c>>,
+    /// Set when the input was text that went through the classifier.
+    pub classification: Option<Classification>,
+}
+
+/// The state machine over one content pack.
+pub struct Dialogue<'c> {
+    pub content: &'c Content,
+    pub classifier: &'c Classifier,
+    /// Sessions untouched for longer than this start fresh (handed-off ones excepted).
+    pub idle_timeout_ms: u64,
+}
+
+impl<'c> Dialogue<'c> {
+    pub fn step(&self, session: Session, input: Input<'_>, now: Timestamp) -> Step<'c> {
+        let mut state = session.state;
+        let expired = now.0.saturating_sub(session.updated.0) > self.idle_timeout_ms;
+        if expired && !matches!(state, State::HandedOff { .. }) {
+            state = State::Idle;
+        }
+        let mut out = Out {
+            effects: Vec::new(),
+            classification: None,
+        };
+        let state = self.handle(state, input, &mut out);
+        Step {
+            session: Session {
+                state,
+                updated: if matches!(input, Input::Tick) {
+                    session.updated
+                } else {
+                    now
+                },
+            },
+            effects: out.effects,
+            classification: out.classification,
+        }
+    }
+
+    fn handle(&self, state: State, input: Input<'_>, out: &mut Out<'c>) -> State {
+        if let State::HandedOff { intent } = state {
+            return match input {
+                Input::HandBack => {
+                    out.say(&self.content.copy.handed_back);
+                    State::Idle
+                }
+                _ => State::HandedOff { intent },
+            };
+        }
+        match input {
+            Input::Tick | Input::HandBack => state,
+            Input::HandOff => State::HandedOff {
+                intent: current_intent(&state),
+            },
+            Input::Reset => {
+                out.say(&self.content.copy.reset);
+                State::Idle
+            }
+            Input::Start(intent) => self.start(intent, state, out),
+            Input::Choose { choice, shown_at } => self.choose(state, choice, shown_at, out),
+            Input::Text { text, addressed } => self.text(state, text, addressed, out),
+        }
+    }
+
+    fn text(&self, state: State, text: &str, addressed: bool, out: &mut Out<'c>) -> State {
+        if sensitive::looks_sensitive(text) {
+            out.effects.push(Effect::Sensitive(&self.content.copy.sensitive));
+            return state;
+        }
+        let norm = self.classifier.normalize(text);
+        if phrase_matches(&norm, &self.content.controls.reset) {
+            out.say(&self.content.copy.reset);
+            return State::Idle;
+        }
+        // An answer to the question on screen wins over classification.
+        if let Some(offers) = self.offers_for(&state) {
+            if let Some(choice) = self.match_typed(&norm, &state, &offers) {
+                return self.choose(state, choice, None, out);
+            }
+        }
+        let (class, _) = self.classifier.classify_normalized(&norm);
+        let intent = class.intent;
+        out.classification = Some(class);
+        let c = self.content;
+        match (state, intent) {
+            (State::InFlow(flow), Some(i)) if c.intent(i).kind == IntentKind::Support && i != flow.intent => {
+                self.start(i, State::InFlow(flow), out)
+            }
+            (State::InFlow(flow), Some(i)) if c.intent(i).kind == IntentKind::Social => {
+                let intent = c.intent(i);
+                out.say(&intent.reply.intro);
+                self.ask(flow, out)
+            }
+            (State::InFlow(mut flow), other) => {
+                if other.is_some() {
+                    // Same topic again: show the question again without counting it unclear.
+                    return self.ask(flow, out);
+                }
+                flow.unclear = flow.unclear.saturating_add(1);
+                if flow.unclear == 1 {
+                    out.say(&c.copy.unclear);
+                } else {
+                    out.say(&c.copy.unclear_again);
+                }
+                self.ask(flow, out)
+            }
+            (state, Some(i)) => {
+                let intent = c.intent(i);
+                if intent.kind == IntentKind::Social && !addressed && matches!(state, State::Idle | State::Menu) {
+                    // "hi" or "thanks" between members in a busy channel is not for the bot.
+                    return state;
+                }
+                self.start(i, state, out)
+            }
+            (state, None) if addressed => {
+                out.say(&c.copy.fallback);
+                out.effects.push(Effect::Ask {
+                    question: "",
+                    offers: self.topic_offers(),
+                    at: None,
+                });
+                match state {
+                    State::Escalated { intent } => State::Escalated { intent },
+                    _ => State::Menu,
+                }
+            }
+            (state, None) => state,
+        }
+    }
+
+    fn start(&self, i: IntentId, state: State, out: &mut Out<'c>) -> State {
+        let intent = self.content.intent(i);
+        out.effects.push(Effect::Answer {
+            intent: i,
+            title: &intent.title,
+            intro: &intent.reply.intro,
+            steps: &intent.reply.steps,
+        });
+        if intent.kind == IntentKind::Social {
+            return match state {
+                // "thanks" mid-flow or after a hand-over keeps things as they are.
+                State::InFlow(flow) => State::InFlow(flow),
+                State::Escalated { intent } => State::Escalated { intent },
+                _ if intent.key == "greeting" => {
+                    out.effects.push(Effect::Ask {
+                        question: "",
+                        offers: self.topic_offers(),
+                        at: None,
+                    });
+                    State::Menu
+                }
+                _ => State::Idle,
+            };
+        }
+        let flow = Flow {
+            intent: i,
+            at: At::Confirm,
+            path: Vec::new(),
+            unclear: 0,
+        };
+        let first = if intent.flow.is_empty() {
+            Target::End
+        } else {
+            Target::Step(StepId(0))
+        };
+        self.goto(flow, first, out)
+    }
+
+    fn goto(&self, mut flow: Flow, target: Target, out: &mut Out<'c>) -> State {
+        flow.unclear = 0;
+        flow.at = match target {
+            Target::Step(s) => {
+                if let Some(say) = &self.content.step(flow.intent, s).say {
+                    out.say(say);
+                }
+                At::Step(s)
+            }
+            Target::End => At::Confirm,
+            Target::Human => At::OfferHuman,
+        };
+        self.ask(flow, out)
+    }
+
+    /// Shows the flow's current question with its choices.
+    fn ask(&self, flow: Flow, out: &mut Out<'c>) -> State {
+        let c = self.content;
+        let question = match flow.at {
+            At::Step(s) => c.step(flow.intent, s).ask.as_str(),
+            At::Confirm => c.copy.confirm.as_str(),
+            At::OfferHuman => c.copy.offer_human.as_str(),
+        };
+        out.effects.push(Effect::Ask {
+            question,
+            offers: self.flow_offers(&flow),
+            at: Some(Position {
+                intent: flow.intent,
+                at: flow.at,
+            }),
+        });
+        State::InFlow(flow)
+    }
+
+    fn choose(&self, state: State, choice: Choice, shown_at: Option<Position>, out: &mut Out<'c>) -> State {
+        let c = self.content;
+        if let Choice::Topic(i) = choice {
+            return self.start(i, state, out);
+        }
+        let flow = match state {
+            State::InFlow(flow) => flow,
+            State::Escalated { intent } if choice == Choice::Human => {
+                out.say(&c.copy.already_requested);
+                return State::Escalated { intent };
+            }
+            other if choice == Choice::Human => return self.request_human(other, out),
+            other => {
+                // A button from a conversation that has ended or expired.
+                out.say(&c.copy.stale);
+                return other;
+            }
+        };
+        let here = Position {
+            intent: flow.intent,
+            at: flow.at,
+        };
+        if shown_at.is_some_and(|p| p != here) {
+            out.say(&c.copy.stale);
+            return self.ask(flow, out);
+        }
+        if !self.flow_offers(&flow).iter().any(|o| o.choice == choice) {
+            out.say(&c.copy.stale);
+            return self.ask(flow, out);
+        }
+        let last_step = |flow: &Flow| match flow.at {
+            At::Step(s) => Some(s),
+            _ => flow.path.last().map(|a| a.step),
+        };
+        match (flow.at, choice) {
+            (At::Step(s), Choice::Option(k)) => {
+                let option = &c.step(flow.intent, s).options[usize::from(k)];
+                if let Some(say) = &option.say {
+                    out.say(say);
+                }
+                let mut flow = flow;
+                flow.path.push(Answer { step: s, option: Some(k) });
+                self.goto(flow, option.next, out)
+            }
+            (At::Step(s), Choice::Stuck) => {
+                let mut flow = flow;
+                flow.path.push(Answer { step: s, option: None });
+                let next = c.step(flow.intent, s).on_stuck;
+                self.goto(flow, next, out)
+            }
+            (At::Confirm, Choice::Stuck) => self.goto(flow, Target::Human, out),
+            (_, Choice::Fixed) => {
+                out.effects.push(Effect::Record {
+                    intent: flow.intent,
+                    step: last_step(&flow),
+                    outcome: Outcome::Fixed,
+                });
+                out.say(&c.copy.fixed);
+                State::Resolved { intent: flow.intent }
+            }
+            (_, Choice::Human) => self.request_human(State::InFlow(flow), out),
+            (_, Choice::NoThanks) => {
+                out.effects.push(Effect::Record {
+                    intent: flow.intent,
+                    step: last_step(&flow),
+                    outcome: Outcome::DeclinedHuman,
+                });
+                out.say(&c.copy.human_declined);
+                State::Resolved { intent: flow.intent }
+            }
+            // flow_offers() rules out every other pair.
+            _ => self.ask(flow, out),
+        }
+    }
+
+    fn request_human(&self, state: State, out: &mut Out<'c>) -> State {
+        let c = self.content;
+        let (intent, tried) = match &state {
+            State::InFlow(flow) => (Some(flow.intent), self.tried(flow)),
+            other => (current_intent(other), Vec::new()),
+        };
+        out.effects.push(Effect::RequestHuman { intent, tried });
+        if let State::InFlow(flow) = &state {
+            let step = match flow.at {
+                At::Step(s) => Some(s),
+                _ => flow.path.last().map(|a| a.step),
+            };
+            out.effects.push(Effect::Record {
+                intent: flow.intent,
+                step,
+                outcome: Outcome::Escalated,
+            });
+        }
+        out.say(&c.copy.human_requested);
+        State::Escalated { intent }
+    }
+
+    /// "question → answer" lines for the moderators.
+    fn tried(&self, flow: &Flow) -> Vec<String> {
+        let c = self.content;
+        let mut lines = vec![format!("Read the steps for: {}", c.intent(flow.intent).title)];
+        for a in &flow.path {
+            let step = c.step(flow.intent, a.step);
+            let answer = match a.option {
+                Some(k) => step.options[usize::from(k)].label.as_str(),
+                None => c.copy.label_stuck.as_str(),
+            };
+            lines.push(format!("{} → {}", step.ask, answer));
+        }
+        if flow.at == At::OfferHuman || flow.at == At::Confirm && !flow.path.is_empty() {
+            lines.push(format!("{} → {}", c.copy.confirm, c.copy.label_stuck));
+        }
+        lines
+    }
+
+    fn topic_offers(&self) -> Vec<Offer<'c>> {
+        self.content
+            .topics()
+            .map(|i| Offer {
+                label: &i.title,
+                choice: Choice::Topic(i.id),
+            })
+            .collect()
+    }
+
+    fn flow_offers(&self, flow: &Flow) -> Vec<Offer<'c>> {
+        let c = self.content;
+        let fixed = Offer { label: &c.copy.label_fixed, choice: Choice::Fixed };
+        let stuck = Offer { label: &c.copy.label_stuck, choice: Choice::Stuck };
+        let human = Offer { label: &c.copy.label_human, choice: Choice::Human };
+        match flow.at {
+            At::Step(s) => {
+                let mut offers: Vec<Offer> = c
+                    .step(flow.intent, s)
+                    .options
+                    .iter()
+                    .enumerate()
+                    .map(|(k, o)| Offer {
+                        label: &o.label,
+                        choice: Choice::Option(k as u8),
+                    })
+                    .collect();
+                offers.extend([fixed, stuck, human]);
+                offers
+            }
+            At::Confirm => vec![fixed, stuck, human],
+            At::OfferHuman => vec![
+                human,
+                Offer {
+                    label: &c.copy.label_no_thanks,
+                    choice: Choice::NoThanks,
+                },
+            ],
+        }
+    }
+
+    /// The offers a typed answer may pick from, when a question is on screen.
+    fn offers_for(&self, state: &State) -> Option<Vec<Offer<'c>>> {
+        match state {
+            State::InFlow(flow) => Some(self.flow_offers(flow)),
+            State::Menu => Some(self.topic_offers()),
+            _ => None,
+        }
+    }
+
+    /// A typed number, an option's label or extra words, or a control phrase. `None` when
+    /// nothing matches, or when the text matches two different choices.
+    fn match_typed(&self, norm: &str, state: &State, offers: &[Offer<'c>]) -> Option<Choice> {
+        if let Ok(n) = norm.parse::<usize>() {
+            return (1..=offers.len()).contains(&n).then(|| offers[n - 1].choice);
+        }
+        let c = self.content;
+        let unique = |matches: Vec<Choice>| -> Option<Option<Choice>> {
+            match matches.as_slice() {
+                [] => None,
+                [one] => Some(Some(*one)),
+                [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(Some(*first)),
+                _ => Some(None),
+            }
+        };
+        // The step's own options (and topic titles) first: their words are more specific.
+        let own: Vec<Choice> = offers
+            .iter()
+            .filter(|o| match (o.choice, state) {
+                (Choice::Option(k), State::InFlow(Flow { intent, at: At::Step(s), .. })) => {
+                    phrase_matches(norm, &c.step(*intent, *s).options[usize::from(k)].typed)
+                }
+                (Choice::Topic(i), _) => phrase_matches(norm, std::slice::from_ref(&norm_title(c, i))),
+                _ => false,
+            })
+            .map(|o| o.choice)
+            .collect();
+        if let Some(found) = unique(own) {
+            return found;
+        }
+        let controls: Vec<Choice> = offers
+            .iter()
+            .filter(|o| {
+                let phrases = match o.choice {
+                    Choice::Fixed => &c.controls.fixed,
+                    Choice::Stuck => &c.controls.stuck,
+                    Choice::Human => &c.controls.human,
+                    Choice::NoThanks => &c.controls.no_thanks,
+                    _ => return false,
+                };
+                phrase_matches(norm, phrases)
+            })
+            .map(|o| o.choice)
+            .collect();
+        unique(controls).flatten()
+    }
+}
+
+fn norm_title(c: &Content, i: IntentId) -> String {
+    c.intent(i)
+        .title
+        .to_lowercase()
+        .split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a normalized text *is* one of the phrases, or (for short texts) contains one as
+/// whole words: "yes it did" picks an option whose extra words include "yes".
+fn phrase_matches(norm: &str, phrases: &[String]) -> bool {
+    let words = norm.split(' ').count();
+    phrases.iter().any(|p| {
+        norm == p
+            || (words <= 6
+                && format!(" {norm} ").contains(&format!(" {p} ")))
+    })
+}
+
+fn current_intent(state: &State) -> Option<IntentId> {
+    match state {
+        State::InFlow(f) => Some(f.intent),
+        State::Resolved { intent } => Some(*intent),
+        State::Escalated { intent } | State::HandedOff { intent } => *intent,
+        State::Idle | State::Menu => None,
+    }
+}
+
+struct Out<'c> {
+    effects: Vec<Effect<'c>>,
+    classification: Option<Classification>,
+}
+
+impl<'c> Out<'c> {
+    fn say(&mut self, text: &'c str) {
+        self.effects.push(Effect::Say(text));
+    }
+}

@@ -1,0 +1,239 @@
+//! Intent classification: normalize, score, decide, or stay quiet.
+//!
+//! A message is scored by a linear model learned at load time from the content pack's examples
+//! (with an extra "out of scope" class learned from its chatter examples). Regex patterns add
+//! strong evidence to their intent; negative patterns veto theirs. The top intent answers only
+//! when its confidence reaches its threshold and leads the runner-up by the margin: otherwise
+//! the result is `None` and the bot stays silent.
+
+pub mod features;
+pub mod model;
+pub mod normalize;
+
+use crate::engine::content::{Content, IntentId};
+use model::{softmax, LinearModel, Sample, TrainSettings};
+use normalize::Normalizer;
+use regex::RegexSet;
+
+/// How the classifier is built. The defaults were chosen by cross-validation on the content
+/// pack's own examples (`cargo run --release --example crossval`), never on the held-out corpus.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelSettings {
+    pub train: TrainSettings,
+    /// Logit added to an intent when one of its patterns matches.
+    pub pattern_boost: f32,
+    /// Weight of each out-of-scope example relative to an intent example.
+    pub out_of_scope_weight: f32,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            train: TrainSettings::default(),
+            pattern_boost: 4.5,
+            out_of_scope_weight: 1.0,
+        }
+    }
+}
+
+/// Why a message was classified as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Pattern number `pattern` of `intent` matched.
+    Pattern { intent: IntentId, pattern: usize },
+    /// Negative pattern number `pattern` of `intent` matched and vetoed it.
+    Veto { intent: IntentId, pattern: usize },
+}
+
+/// The classifier's answer for one message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    /// The intent to answer, or `None` for out of scope.
+    pub intent: Option<IntentId>,
+    /// The best-scoring intent, even when it fell short of its threshold.
+    pub best: Option<IntentId>,
+    /// Probability of `best` (0 when there is none).
+    pub confidence: f32,
+    pub runner_up: Option<(IntentId, f32)>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The production thresholds, as loaded from content and possibly overridden by config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    pub per_intent: Vec<f32>,
+    pub margin: f32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    normalizer: Normalizer,
+    model: LinearModel,
+    patterns: RegexSet,
+    pattern_owner: Vec<(IntentId, usize)>,
+    negatives: RegexSet,
+    negative_owner: Vec<(IntentId, usize)>,
+    thresholds: Thresholds,
+    pattern_boost: f32,
+}
+
+impl Classifier {
+    /// Builds the classifier from validated content (patterns are known to compile).
+    pub fn new(content: &Content) -> Classifier {
+        Classifier::with_settings(content, ModelSettings::default())
+    }
+
+    pub fn with_settings(content: &Content, settings: ModelSettings) -> Classifier {
+        let mut normalizer = Normalizer::new(content.lexicon.iter().cloned());
+        let n = content.intents.len();
+        let mut samples = Vec::new();
+        let mut norms = Vec::new();
+        for intent in &content.intents {
+            for ex in &intent.examples {
+                norms.push((normalizer.normalize(ex), intent.id.index()));
+            }
+        }
+        for ex in &content.out_of_scope {
+            norms.push((normalizer.normalize(ex), n));
+        }
+        normalizer.learn_words(norms.iter().map(|(t, _)| t.as_str()));
+        for (text, class) in &norms {
+            let mut features = Vec::new();
+            features::extract(text, &mut features);
+            samples.push(Sample {
+                features,
+                class: *class,
+                weight: if *class == n { settings.out_of_scope_weight } else { 1.0 },
+            });
+        }
+        let model = LinearModel::train(&samples, n + 1, settings.train);
+
+        let (mut pats, mut pattern_owner) = (Vec::new(), Vec::new());
+        let (mut negs, mut negative_owner) = (Vec::new(), Vec::new());
+        for intent in &content.intents {
+            for (i, p) in intent.patterns.iter().enumerate() {
+                pats.push(p.as_str());
+                pattern_owner.push((intent.id, i));
+            }
+            for (i, p) in intent.negative_patterns.iter().enumerate() {
+                negs.push(p.as_str());
+                negative_owner.push((intent.id, i));
+            }
+        }
+        // Each pattern compiled alone during validation; together they stay well within the
+        // default size limit for packs of this size, and `check` would have reported otherwise.
+        let patterns = RegexSet::new(pats).expect("patterns were validated");
+        let negatives = RegexSet::new(negs).expect("negative patterns were validated");
+        let thresholds = Thresholds {
+            per_intent: content.intents.iter().map(|i| i.threshold).collect(),
+            margin: content.margin,
+        };
+        Classifier {
+            normalizer,
+            model,
+            patterns,
+            pattern_owner,
+            negatives,
+            negative_owner,
+            thresholds,
+            pattern_boost: settings.pattern_boost,
+        }
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// Replaces the production thresholds (from config).
+    pub fn set_thresholds(&mut self, thresholds: Thresholds) {
+        assert_eq!(thresholds.per_intent.len(), self.thresholds.per_intent.len());
+        self.thresholds = thresholds;
+    }
+
+    pub fn normalize(&self, text: &str) -> String {
+        self.normalizer.normalize(text)
+    }
+
+    pub fn feature_count(&self) -> usize {
+        self.model.feature_count()
+    }
+
+    /// Classifies one message.
+    pub fn classify(&self, text: &str) -> Classification {
+        let norm = self.normalizer.normalize(text);
+        self.classify_normalized(&norm).0
+    }
+
+    /// Classifies already-normalized text; also returns every class probability (the last one
+    /// is "out of scope").
+    pub fn classify_normalized(&self, norm: &str) -> (Classification, Vec<f32>) {
+        let n = self.thresholds.per_intent.len();
+        let mut z = vec![0.0f32; n + 1];
+        let mut evidence = Vec::new();
+        if norm.is_empty() {
+            z[n] = 10.0;
+        } else {
+            let mut feats = Vec::with_capacity(norm.len() * 4);
+            features::extract(norm, &mut feats);
+            self.model.logits(&feats, &mut z);
+            let mut boosted = vec![false; n];
+            for i in self.patterns.matches(norm).iter() {
+                let (intent, pattern) = self.pattern_owner[i];
+                evidence.push(Evidence::Pattern { intent, pattern });
+                if !std::mem::replace(&mut boosted[intent.index()], true) {
+                    z[intent.index()] += self.pattern_boost;
+                }
+            }
+            for i in self.negatives.matches(norm).iter() {
+                let (intent, pattern) = self.negative_owner[i];
+                evidence.push(Evidence::Veto { intent, pattern });
+                z[intent.index()] = f32::NEG_INFINITY;
+            }
+        }
+        softmax(&mut z);
+        let mut best: Option<(usize, f32)> = None;
+        let mut second: Option<(usize, f32)> = None;
+        for (i, &p) in z[..n].iter().enumerate() {
+            if best.is_none_or(|(_, b)| p > b) {
+                second = best;
+                best = Some((i, p));
+            } else if second.is_none_or(|(_, s)| p > s) {
+                second = Some((i, p));
+            }
+        }
+        let id = |i: usize| IntentId(i as u16);
+        let (best_i, confidence) = best.unwrap_or((0, 0.0));
+        let second_p = second.map_or(0.0, |(_, p)| p);
+        let answers = best.is_some()
+            && confidence > 0.0
+            && confidence >= self.thresholds.per_intent[best_i]
+            && confidence - second_p >= self.thresholds.margin;
+        let c = Classification {
+            intent: answers.then(|| id(best_i)),
+            best: best.filter(|(_, p)| *p > 0.0).map(|(i, _)| id(i)),
+            confidence,
+            runner_up: second.filter(|(_, p)| *p > 0.0).map(|(i, p)| (id(i), p)),
+            evidence,
+        };
+        (c, z)
+    }
+
+    /// The features of `norm` that pushed hardest towards `intent`, strongest first.
+    pub fn top_features(&self, norm: &str, intent: IntentId, k: usize) -> Vec<(String, f32)> {
+        let named = features::named(norm);
+        let x = if named.is_empty() {
+            0.0
+        } else {
+            1.0 / (named.len() as f32).sqrt()
+        };
+        let mut scored: Vec<(String, f32)> = named
+            .into_iter()
+            .map(|(h, name)| (name, self.model.weight(h, intent.index()) * x))
+            .filter(|(_, w)| *w > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        scored.dedup_by(|a, b| a.0 == b.0);
+        scored.truncate(k);
+        scored
+    }
+}

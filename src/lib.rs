@@ -1,0 +1,24 @@
+//! paymedic: a Discord support bot that answers "why did my pay-later payment fail?".
+//!
+//! # Layout
+//!
+//! - [`engine`]: the pure core, with no I/O, clock, Discord, async runtime or database.
+//!   - [`engine::content`]: `intents.toml` parsed (`raw`), validated and compiled (`compile`)
+//!     into typed IDs; errors carry `file:line:col`.
+//!   - [`engine::nlu`]: normalization, features, the load-time-trained linear model, and the
+//!     classifier that combines it with regex patterns, vetoes and thresholds.
+//!   - [`engine::dialogue`]: the per-member conversation state machine,
+//!     `step(session, input, now) -> Step { session, effects }`.
+//!   - [`engine::checks`]: limit, app version, card expiry and status checks.
+//!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords.
+//!   - [`engine::limits`]: Discord's limits as named constants.
+//! - [`app`]: the one place that loads a session, calls the engine and stores the result.
+//! - [`config`]: `config.toml` settings (the token comes only from the environment).
+//! - [`terminal`]: `paymedic chat`, the terminal adapter.
+//! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
+
+pub mod app;
+pub mod config;
+pub mod engine;
+pub mod eval;
+pub mod terminal;

@@ -1,0 +1,166 @@
+//! `paymedic chat`: talk to the bot as a member, in the terminal, with no Discord at all.
+//!
+//! Choices are shown as numbers; typing the number or the option's text picks it (the engine
+//! does that matching, exactly as for a member typing in Discord). With piped input the output
+//! is a plain transcript, so conversations can be scripted from the shell.
+
+use crate::app::{today, App, UserKey};
+use crate::engine::sensitive::looks_sensitive;
+use crate::engine::{Effect, Input, Timestamp};
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
+
+const HELP: &str = "\
+Type a message as a member would. Numbers pick a choice.
+  /as NAME                         talk as another member (each has their own conversation)
+  /check limit PURCHASE BALANCE LIMIT
+  /check app ios|android VERSION
+  /check card-expiry MM/YY
+  /check status
+  /reset                           forget my conversation
+  /stats                           how conversations ended, per intent and step
+  /help                            this text
+  /quit                            leave";
+
+/// Runs a chat session until end of input or `/quit`.
+pub fn run(
+    app: &App,
+    input: impl BufRead,
+    mut out: impl Write,
+    interactive: bool,
+    mut clock: impl FnMut() -> Timestamp,
+) -> io::Result<()> {
+    let mut users: HashMap<String, u64> = HashMap::new();
+    let mut name = String::from("you");
+    users.insert(name.clone(), 1);
+    if interactive {
+        writeln!(out, "paymedic chat: describe a payment problem, or /help. Ctrl-D to leave.")?;
+    }
+    let mut lines = input.lines();
+    loop {
+        if interactive {
+            write!(out, "{name}> ")?;
+            out.flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = match line {
+            Ok(l) => l,
+            // Not UTF-8: say so and carry on, rather than ending the session.
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                writeln!(out, "(that line was not valid UTF-8; skipped)")?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !interactive {
+            let shown = if looks_sensitive(line) { "[hidden: looked like card or login details]" } else { line };
+            writeln!(out, "{name}> {shown}")?;
+        }
+        let user = UserKey {
+            scope: 0,
+            user: users[&name],
+        };
+        if let Some(cmd) = line.strip_prefix('/') {
+            let mut words = cmd.split_whitespace();
+            match (words.next().unwrap_or(""), words.collect::<Vec<_>>().as_slice()) {
+                ("quit" | "exit", _) => break,
+                ("help", _) => writeln!(out, "{HELP}")?,
+                ("as", [n]) => {
+                    let next = users.len() as u64 + 1;
+                    users.entry(n.to_string()).or_insert(next);
+                    name = n.to_string();
+                    writeln!(out, "(now talking as {name})")?;
+                }
+                ("as", _) => writeln!(out, "usage: /as NAME")?,
+                ("reset", []) => {
+                    let turn = app.handle(user, Input::Reset, clock());
+                    render(&mut out, &turn.effects)?;
+                }
+                ("stats", []) => stats(app, &mut out)?,
+                ("check", args) => check(app, args, &mut out)?,
+                (other, _) => writeln!(out, "unknown command /{other}; try /help")?,
+            }
+            continue;
+        }
+        let turn = app.handle(
+            user,
+            Input::Text {
+                text: line,
+                addressed: true,
+            },
+            clock(),
+        );
+        if turn.effects.is_empty() {
+            writeln!(out, "(no reply)")?;
+        }
+        render(&mut out, &turn.effects)?;
+    }
+    Ok(())
+}
+
+fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
+    let answer = match args {
+        ["limit", p, b, l] => app.check_limit(p, b, l).map(|v| v.to_string()),
+        ["limit", ..] => Ok("usage: /check limit PURCHASE BALANCE LIMIT, e.g. /check limit 120 300 500".into()),
+        ["app", platform, version] => app.check_app(platform, version).map(|v| v.to_string()),
+        ["app", ..] => Ok("usage: /check app ios|android VERSION, e.g. /check app ios 24.9.1".into()),
+        ["card-expiry" | "card" | "expiry", e] => app.check_expiry(e, today()).map(|v| v.to_string()),
+        ["card-expiry" | "card" | "expiry", ..] => Ok("usage: /check card-expiry MM/YY, e.g. /check card-expiry 08/27".into()),
+        ["status"] => Ok(app.check_status()),
+        _ => Ok("checks: limit, app, card-expiry, status (see /help)".into()),
+    };
+    match answer {
+        Ok(text) => writeln!(out, "bot: {text}"),
+        Err(e) => writeln!(out, "bot: Hmm, {e}."),
+    }
+}
+
+fn stats(app: &App, out: &mut impl Write) -> io::Result<()> {
+    let counts = app.outcomes();
+    if counts.is_empty() {
+        return writeln!(out, "(no finished conversations yet)");
+    }
+    let c = &app.engine.content;
+    for ((intent, step, outcome), n) in counts {
+        let step = step.map_or("first answer".to_string(), |s| c.step(intent, s).key.clone());
+        writeln!(out, "{:<18} {:<16} {:?}: {n}", c.intent(intent).key, step, outcome)?;
+    }
+    Ok(())
+}
+
+/// Prints effects as plain text.
+pub fn render(out: &mut impl Write, effects: &[Effect<'_>]) -> io::Result<()> {
+    for e in effects {
+        match e {
+            Effect::Answer { title, intro, steps, .. } => {
+                writeln!(out, "bot: [{title}]")?;
+                writeln!(out, "     {intro}")?;
+                for (i, s) in steps.iter().enumerate() {
+                    writeln!(out, "     {}. {s}", i + 1)?;
+                }
+            }
+            Effect::Say(text) => writeln!(out, "bot: {text}")?,
+            Effect::Sensitive(text) => writeln!(out, "bot: (!) {text}")?,
+            Effect::Ask { question, offers, .. } => {
+                if !question.is_empty() {
+                    writeln!(out, "bot: {question}")?;
+                }
+                for (i, o) in offers.iter().enumerate() {
+                    writeln!(out, "     [{}] {}", i + 1, o.label)?;
+                }
+            }
+            Effect::RequestHuman { tried, .. } => {
+                writeln!(out, "     (sent to the moderators, with what was tried:)")?;
+                for t in tried {
+                    writeln!(out, "       - {t}")?;
+                }
+            }
+            Effect::Record { .. } => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The one integration test binary: a `mod` per area, sharing `common` and `support/`.
+
+mod common;
+mod support;
+
+mod chat;
+mod cli;
+mod content_checks;
+mod corpus;
+mod discord_fake;
+mod properties;
+mod transcripts;
