@@ -28,7 +28,10 @@ unsafe impl GlobalAlloc for Counting {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -92,7 +95,11 @@ fn main() {
         );
     }
     let after = LIVE.load(Ordering::Relaxed);
-    assert_eq!(app.session_count() as u64, users, "every member should be mid-flow");
+    assert_eq!(
+        app.session_count() as u64,
+        users,
+        "every member should be mid-flow"
+    );
     println!(
         "memory: {:.0} bytes per stored conversation ({} conversations, {} bytes of heap)",
         (after - before) as f64 / users as f64,

@@ -22,21 +22,52 @@ fn main() {
         for lr in [0.3, 0.6, 1.0] {
             grid.push((
                 format!("epochs={epochs} lr={lr}"),
-                ModelSettings { train: TrainSettings { epochs, learning_rate: lr, ..base.train }, ..base },
+                ModelSettings {
+                    train: TrainSettings {
+                        epochs,
+                        learning_rate: lr,
+                        ..base.train
+                    },
+                    ..base
+                },
             ));
         }
     }
     for boost in [1.5, 3.5] {
-        grid.push((format!("boost={boost}"), ModelSettings { pattern_boost: boost, ..base }));
+        grid.push((
+            format!("boost={boost}"),
+            ModelSettings {
+                pattern_boost: boost,
+                ..base
+            },
+        ));
     }
     for w in [0.5, 2.0] {
-        grid.push((format!("oos_weight={w}"), ModelSettings { out_of_scope_weight: w, ..base }));
+        grid.push((
+            format!("oos_weight={w}"),
+            ModelSettings {
+                out_of_scope_weight: w,
+                ..base
+            },
+        ));
     }
     for l2 in [0.0, 1e-3] {
-        grid.push((format!("l2={l2}"), ModelSettings { train: TrainSettings { l2, ..base.train }, ..base }));
+        grid.push((
+            format!("l2={l2}"),
+            ModelSettings {
+                train: TrainSettings { l2, ..base.train },
+                ..base
+            },
+        ));
     }
     for boost in [4.5, 6.0] {
-        grid.push((format!("boost={boost}"), ModelSettings { pattern_boost: boost, ..base }));
+        grid.push((
+            format!("boost={boost}"),
+            ModelSettings {
+                pattern_boost: boost,
+                ..base
+            },
+        ));
     }
     let only_default = std::env::args().any(|a| a == "--thresholds");
     for (name, settings) in grid {
@@ -55,7 +86,11 @@ fn main() {
 }
 
 /// Returns (macro-F1 over intents, out-of-scope false-positive rate).
-fn crossval(content: &Content, settings: ModelSettings, thresholds: Option<(f32, f32)>) -> (f64, f64) {
+fn crossval(
+    content: &Content,
+    settings: ModelSettings,
+    thresholds: Option<(f32, f32)>,
+) -> (f64, f64) {
     let n = content.intents.len();
     let mut confusion = vec![vec![0usize; n + 1]; n + 1];
     for fold in 0..FOLDS {
@@ -71,7 +106,10 @@ fn crossval(content: &Content, settings: ModelSettings, thresholds: Option<(f32,
         held.extend(out.into_iter().map(|e| (e, n)));
         let mut classifier = Classifier::with_settings(&train, settings);
         if let Some((t, m)) = thresholds {
-            classifier.set_thresholds(Thresholds { per_intent: vec![t; n], margin: m });
+            classifier.set_thresholds(Thresholds {
+                per_intent: vec![t; n],
+                margin: m,
+            });
         }
         for (text, truth) in held {
             let got = classifier.classify(&text).intent.map_or(n, |i| i.index());
@@ -83,13 +121,28 @@ fn crossval(content: &Content, settings: ModelSettings, thresholds: Option<(f32,
         let tp = confusion[i][i] as f64;
         let support: usize = confusion[i].iter().sum();
         let predicted: usize = confusion.iter().map(|r| r[i]).sum();
-        let p = if predicted == 0 { 0.0 } else { tp / predicted as f64 };
-        let r = if support == 0 { 0.0 } else { tp / support as f64 };
-        f1s.push(if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) });
+        let p = if predicted == 0 {
+            0.0
+        } else {
+            tp / predicted as f64
+        };
+        let r = if support == 0 {
+            0.0
+        } else {
+            tp / support as f64
+        };
+        f1s.push(if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        });
     }
     let oos: usize = confusion[n].iter().sum();
     let fp = oos - confusion[n][n];
-    (f1s.iter().sum::<f64>() / n as f64, fp as f64 / oos.max(1) as f64)
+    (
+        f1s.iter().sum::<f64>() / n as f64,
+        fp as f64 / oos.max(1) as f64,
+    )
 }
 
 fn split(v: Vec<String>, fold: usize) -> (Vec<String>, Vec<String>) {

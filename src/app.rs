@@ -46,12 +46,30 @@ impl From<Outcome> for OutcomeKey {
     }
 }
 
+/// Whether a member's message should be answered, given the per-user cooldown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Answer it.
+    Yes,
+    /// Too fast: send one gentle notice.
+    Notice,
+    /// Too fast, and already told: stay quiet.
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    last_answered: Timestamp,
+    noticed: bool,
+}
+
 pub struct App {
     pub engine: Engine,
     pub config: Config,
     /// Only sessions that are not idle are kept.
     sessions: Mutex<HashMap<UserKey, Session>>,
     outcomes: Mutex<OutcomeCounts>,
+    pace: Mutex<HashMap<UserKey, Pace>>,
 }
 
 impl App {
@@ -61,6 +79,47 @@ impl App {
             config,
             sessions: Mutex::new(HashMap::new()),
             outcomes: Mutex::new(BTreeMap::new()),
+            pace: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The per-user cooldown, checked before a message is handled: within `cooldown_ms` of
+    /// the last answer, a member gets one gentle notice and then silence until they slow down.
+    ///
+    /// `Yes` reserves the answer at once, so a burst handled concurrently still gets only one;
+    /// call [`App::unanswered`] when the message turned out to need no reply, so chatter never
+    /// starts a cooldown.
+    pub fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
+        let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
+        match pace.get_mut(&user) {
+            Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config.cooldown_ms => {
+                if std::mem::replace(&mut p.noticed, true) {
+                    Admit::Drop
+                } else {
+                    Admit::Notice
+                }
+            }
+            _ => {
+                pace.insert(
+                    user,
+                    Pace {
+                        last_answered: now,
+                        noticed: false,
+                    },
+                );
+                Admit::Yes
+            }
+        }
+    }
+
+    /// Gives back the reservation [`App::admit`] made at `now`: nothing was sent.
+    pub fn unanswered(&self, user: UserKey, now: Timestamp) {
+        let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
+        if pace
+            .get(&user)
+            .is_some_and(|p| p.last_answered == now && !p.noticed)
+        {
+            pace.remove(&user);
         }
     }
 
@@ -83,7 +142,11 @@ impl App {
             .effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Record { intent, step, outcome } => Some((*intent, *step, OutcomeKey::from(*outcome))),
+                Effect::Record {
+                    intent,
+                    step,
+                    outcome,
+                } => Some((*intent, *step, OutcomeKey::from(*outcome))),
                 _ => None,
             })
             .collect();
@@ -106,11 +169,23 @@ impl App {
 
     /// Whether a human has this member's ticket (the bot must stay silent).
     pub fn is_handed_off(&self, user: UserKey) -> bool {
-        matches!(self.session(user), Some(Session { state: State::HandedOff { .. }, .. }))
+        matches!(
+            self.session(user),
+            Some(Session {
+                state: State::HandedOff { .. },
+                ..
+            })
+        )
     }
 
-    /// Drops sessions that have gone idle; returns how many.
+    /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
+    /// sessions were dropped.
     pub fn sweep(&self, now: Timestamp) -> usize {
+        let cooldown = self.config.cooldown_ms;
+        self.pace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, p| now.0.saturating_sub(p.last_answered.0) < cooldown);
         let mut sessions = self.sessions();
         let before = sessions.len();
         let keys: Vec<UserKey> = sessions.keys().copied().collect();
@@ -130,10 +205,18 @@ impl App {
     }
 
     pub fn outcomes(&self) -> OutcomeCounts {
-        self.outcomes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    pub fn check_limit(&self, purchase: &str, balance: &str, limit: &str) -> Result<LimitVerdict, CheckError> {
+    pub fn check_limit(
+        &self,
+        purchase: &str,
+        balance: &str,
+        limit: &str,
+    ) -> Result<LimitVerdict, CheckError> {
         checks::limit(purchase, balance, limit)
     }
 
@@ -141,7 +224,11 @@ impl App {
         checks::app_version(platform, version, |p| self.config.app_versions(p))
     }
 
-    pub fn check_expiry(&self, expiry: &str, today: (i32, u32)) -> Result<ExpiryVerdict, CheckError> {
+    pub fn check_expiry(
+        &self,
+        expiry: &str,
+        today: (i32, u32),
+    ) -> Result<ExpiryVerdict, CheckError> {
         checks::card_expiry(expiry, today.0, today.1)
     }
 
@@ -182,7 +269,26 @@ pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::*;
+
+    #[test]
+    fn a_flood_gets_one_notice_then_silence_until_it_slows() {
+        let app = App::new(Engine::embedded(), Config::default());
+        let u = UserKey { scope: 1, user: 1 };
+        let other = UserKey { scope: 1, user: 2 };
+        let cd = app.config.cooldown_ms;
+        assert_eq!(app.admit(u, Timestamp(0)), Admit::Yes);
+        // Unanswered chatter starts no cooldown.
+        app.unanswered(u, Timestamp(0));
+        assert_eq!(app.admit(u, Timestamp(5)), Admit::Yes);
+        assert_eq!(app.admit(u, Timestamp(10)), Admit::Notice);
+        for t in 11..30 {
+            assert_eq!(app.admit(u, Timestamp(t)), Admit::Drop);
+        }
+        assert_eq!(app.admit(other, Timestamp(20)), Admit::Yes);
+        assert_eq!(app.admit(u, Timestamp(cd + 5)), Admit::Yes);
+        assert_eq!(app.admit(u, Timestamp(cd + 6)), Admit::Notice);
+    }
 
     #[test]
     fn civil_dates() {

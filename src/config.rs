@@ -168,13 +168,17 @@ impl Config {
             15.0 * 60.0,
         )?;
         if idle_timeout_ms == 0 {
-            return Err(bad("bot.idle_timeout_minutes", "must be more than zero".into()));
+            return Err(bad(
+                "bot.idle_timeout_minutes",
+                "must be more than zero".into(),
+            ));
         }
         let unit = |setting: &str, v: Option<f32>| -> Result<Option<f32>, ConfigError> {
             match v {
-                Some(x) if !(x > 0.0 && x < 1.0) => {
-                    Err(bad(setting, format!("{x} must be between 0 and 1 (exclusive)")))
-                }
+                Some(x) if !(x > 0.0 && x < 1.0) => Err(bad(
+                    setting,
+                    format!("{x} must be between 0 and 1 (exclusive)"),
+                )),
                 other => Ok(other),
             }
         };
@@ -189,7 +193,8 @@ impl Config {
                 None => default,
             };
             let parse = |which: &str, s: &str| {
-                Version::parse(s).map_err(|e| bad(&format!("app_versions.{name}.{which}"), e.to_string()))
+                Version::parse(s)
+                    .map_err(|e| bad(&format!("app_versions.{name}.{which}"), e.to_string()))
             };
             let v = AppVersions {
                 latest: parse("latest", latest)?,
@@ -259,11 +264,14 @@ impl Config {
             t.margin = m;
         }
         for (key, v) in &self.intent_thresholds {
-            let id = engine.content.intent_by_key(key).ok_or_else(|| ConfigError::Setting {
-                file: "config".into(),
-                setting: format!("classifier.intent_thresholds.{key}"),
-                message: "no intent has that id".into(),
-            })?;
+            let id = engine
+                .content
+                .intent_by_key(key)
+                .ok_or_else(|| ConfigError::Setting {
+                    file: "config".into(),
+                    setting: format!("classifier.intent_thresholds.{key}"),
+                    message: "no intent has that id".into(),
+                })?;
             t.per_intent[id.index()] = *v;
         }
         engine.classifier.set_thresholds(t);
@@ -294,7 +302,11 @@ mod tests {
     fn bad_values_name_the_setting() {
         let err = Config::parse("c.toml", "[classifier]\nthreshold = 1.5\n").unwrap_err();
         assert!(err.to_string().contains("classifier.threshold"), "{err}");
-        let err = Config::parse("c.toml", "[app_versions.ios]\nlatest = \"abc\"\nminimum = \"1.0\"\n").unwrap_err();
+        let err = Config::parse(
+            "c.toml",
+            "[app_versions.ios]\nlatest = \"abc\"\nminimum = \"1.0\"\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("app_versions.ios.latest"), "{err}");
     }
 }

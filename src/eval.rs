@@ -28,7 +28,11 @@ pub enum EvalError {
 }
 
 /// Parses a JSONL corpus; every bad line is reported, not just the first.
-pub fn parse_jsonl(file: &str, src: &str, engine: &Engine) -> Result<Vec<Labelled>, Vec<EvalError>> {
+pub fn parse_jsonl(
+    file: &str,
+    src: &str,
+    engine: &Engine,
+) -> Result<Vec<Labelled>, Vec<EvalError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in src.lines().enumerate() {
@@ -51,7 +55,9 @@ pub fn parse_jsonl(file: &str, src: &str, engine: &Engine) -> Result<Vec<Labelle
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(EvalError::Empty { file: file.to_string() });
+        errors.push(EvalError::Empty {
+            file: file.to_string(),
+        });
     }
     if errors.is_empty() {
         Ok(out)
@@ -119,8 +125,16 @@ pub fn evaluate(engine: &Engine, lines: &[Labelled]) -> Report {
         let tp = confusion[i][i];
         let support: usize = confusion[i].iter().sum();
         let predicted: usize = confusion.iter().map(|row| row[i]).sum();
-        let precision = if predicted == 0 { 0.0 } else { tp as f64 / predicted as f64 };
-        let recall = if support == 0 { 0.0 } else { tp as f64 / support as f64 };
+        let precision = if predicted == 0 {
+            0.0
+        } else {
+            tp as f64 / predicted as f64
+        };
+        let recall = if support == 0 {
+            0.0
+        } else {
+            tp as f64 / support as f64
+        };
         let f1 = if precision + recall == 0.0 {
             0.0
         } else {
@@ -143,13 +157,22 @@ pub fn evaluate(engine: &Engine, lines: &[Labelled]) -> Report {
     let correct: usize = (0..=n).map(|i| confusion[i][i]).sum();
     let out_of_scope: usize = confusion[none].iter().sum();
     let out_of_scope_answered = out_of_scope - confusion[none][none];
-    let mut labels: Vec<String> = engine.content.intents.iter().map(|i| i.key.clone()).collect();
+    let mut labels: Vec<String> = engine
+        .content
+        .intents
+        .iter()
+        .map(|i| i.key.clone())
+        .collect();
     labels.push("none".into());
     Report {
         lines: lines.len(),
         per_intent,
         macro_f1,
-        accuracy: if lines.is_empty() { 0.0 } else { correct as f64 / lines.len() as f64 },
+        accuracy: if lines.is_empty() {
+            0.0
+        } else {
+            correct as f64 / lines.len() as f64
+        },
         out_of_scope,
         out_of_scope_answered,
         confusion,
@@ -160,7 +183,11 @@ pub fn evaluate(engine: &Engine, lines: &[Labelled]) -> Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<18} {:>7} {:>9} {:>7} {:>7}", "intent", "support", "precision", "recall", "f1")?;
+        writeln!(
+            f,
+            "{:<18} {:>7} {:>9} {:>7} {:>7}",
+            "intent", "support", "precision", "recall", "f1"
+        )?;
         for s in &self.per_intent {
             writeln!(
                 f,
@@ -189,7 +216,15 @@ impl fmt::Display for Report {
         for (i, row) in self.confusion.iter().enumerate() {
             let mut line = format!("{:>4} {:<18}", i, self.labels[i]);
             for v in row {
-                let _ = write!(line, "{:>4}", if *v == 0 { ".".to_string() } else { v.to_string() });
+                let _ = write!(
+                    line,
+                    "{:>4}",
+                    if *v == 0 {
+                        ".".to_string()
+                    } else {
+                        v.to_string()
+                    }
+                );
             }
             writeln!(f, "{line}")?;
         }

@@ -13,12 +13,16 @@
 //!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords.
 //!   - [`engine::limits`]: Discord's limits as named constants.
 //! - [`app`]: the one place that loads a session, calls the engine and stores the result.
+//! - [`discord`]: the serenity/poise adapter (`convert`, `effects`, slash commands).
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
 //! - [`terminal`]: `paymedic chat`, the terminal adapter.
+//! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).
 //! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
 
 pub mod app;
 pub mod config;
+pub mod discord;
 pub mod engine;
 pub mod eval;
+pub mod explain;
 pub mod terminal;

@@ -5,15 +5,18 @@ use clap::{Parser, Subcommand};
 use paymedic::app::{self, App};
 use paymedic::config::Config;
 use paymedic::engine::content::{self, IntentKind};
-use paymedic::engine::nlu::Evidence;
 use paymedic::engine::{Classification, Engine};
-use paymedic::{eval, terminal};
+use paymedic::{eval, explain, terminal};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "paymedic", version, about = "A support bot for failed pay-later payments")]
+#[command(
+    name = "paymedic",
+    version,
+    about = "A support bot for failed pay-later payments"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +36,15 @@ struct Sources {
 enum Command {
     /// Talk to the bot in the terminal (no Discord needed).
     Chat(Sources),
+    /// Run the Discord bot. The token comes only from the DISCORD_TOKEN environment variable.
+    Run {
+        /// Settings file (see config.example.toml).
+        #[arg(long, value_name = "PATH")]
+        config: PathBuf,
+        /// Content pack to use instead of the built-in one.
+        #[arg(long, value_name = "PATH")]
+        intents: Option<PathBuf>,
+    },
     /// Validate a content pack and print a summary.
     Check {
         #[arg(long, value_name = "PATH")]
@@ -70,12 +82,19 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run { config, intents } => run_bot(&config, intents),
         Command::Check { intents } => check(intents.as_deref()),
         Command::Chat(sources) => {
             let app = load_app(&sources)?;
             let stdin = io::stdin();
             let interactive = stdin.is_terminal();
-            terminal::run(&app, stdin.lock(), io::stdout().lock(), interactive, app::now)?;
+            terminal::run(
+                &app,
+                stdin.lock(),
+                io::stdout().lock(),
+                interactive,
+                app::now,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Classify(sources) => {
@@ -85,12 +104,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
-            explain(&app.engine, &text);
+            print!("{}", explain::explain(&app.engine, &text));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, sources, mistakes } => {
+        Command::Eval {
+            file,
+            sources,
+            mistakes,
+        } => {
             let app = load_app(&sources)?;
-            let src = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let src = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
                 Ok(l) => l,
                 Err(errors) => {
@@ -114,20 +138,105 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("paymedic=info,warn")),
+        )
+        .with_writer(io::stderr)
+        .init();
+    let app = load_app(&Sources {
+        intents,
+        config: Some(config_path.to_path_buf()),
+    })?;
+    let Some(discord) = app.config.discord.clone() else {
+        bail!(
+            "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
+            config_path.display()
+        );
+    };
+    if discord.escalation_channel.is_none() {
+        bail!(
+            "{}: setting `discord.escalation_channel` is missing: \"Talk to a human\" needs a channel to post in",
+            config_path.display()
+        );
+    }
+    // The token is read here and handed to serenity; it is never printed or logged.
+    let token = match std::env::var("DISCORD_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => bail!("the DISCORD_TOKEN environment variable is not set: paymedic reads the bot token only from there"),
+    };
+    let api_base = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|b| !b.is_empty());
+    if let Some(base) = &api_base {
+        tracing::warn!(%base, "DISCORD_API_BASE is set: talking to that API, with the ratelimiter off");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(paymedic::discord::run(
+        std::sync::Arc::new(app),
+        discord,
+        token,
+        api_base,
+        shutdown_signal(),
+    ));
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
 /// Loads a content pack, printing every error it has.
 fn load_engine(path: Option<&Path>) -> anyhow::Result<Engine> {
     let (name, src) = match path {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p).with_context(|| format!("cannot read content pack {}", p.display()))?,
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read content pack {}", p.display()))?,
         ),
-        None => (content::EMBEDDED_NAME.to_string(), content::EMBEDDED.to_string()),
+        None => (
+            content::EMBEDDED_NAME.to_string(),
+            content::EMBEDDED.to_string(),
+        ),
     };
     match Engine::load(&name, &src) {
         Ok(e) => Ok(e),
         Err(errors) => {
             let n = errors.0.len();
-            bail!("{errors}\n{name}: {n} error{}", if n == 1 { "" } else { "s" })
+            bail!(
+                "{errors}\n{name}: {n} error{}",
+                if n == 1 { "" } else { "s" }
+            )
         }
     }
 }
@@ -137,14 +246,19 @@ fn load_app(sources: &Sources) -> anyhow::Result<App> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let path = sources.intents.clone().or_else(|| config.intents_path.clone());
+    let path = sources
+        .intents
+        .clone()
+        .or_else(|| config.intents_path.clone());
     let mut engine = load_engine(path.as_deref())?;
     config.apply(&mut engine)?;
     Ok(App::new(engine, config))
 }
 
 fn check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let name = path.map_or(content::EMBEDDED_NAME.to_string(), |p| p.display().to_string());
+    let name = path.map_or(content::EMBEDDED_NAME.to_string(), |p| {
+        p.display().to_string()
+    });
     let engine = match load_engine(path) {
         Ok(e) => e,
         Err(e) => {
@@ -156,9 +270,18 @@ fn check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let examples: usize = c.intents.iter().map(|i| i.examples.len()).sum();
     let patterns: usize = c.intents.iter().map(|i| i.patterns.len()).sum();
     let negatives: usize = c.intents.iter().map(|i| i.negative_patterns.len()).sum();
-    let flows = c.intents.iter().filter(|i| i.kind == IntentKind::Support).count();
+    let flows = c
+        .intents
+        .iter()
+        .filter(|i| i.kind == IntentKind::Support)
+        .count();
     let steps: usize = c.intents.iter().map(|i| i.flow.len()).sum();
-    let options: usize = c.intents.iter().flat_map(|i| &i.flow).map(|s| s.options.len()).sum();
+    let options: usize = c
+        .intents
+        .iter()
+        .flat_map(|i| &i.flow)
+        .map(|s| s.options.len())
+        .sum();
     println!("{name}: ok");
     println!(
         "  {} intents, {examples} examples (+{} out of scope), {patterns} patterns, {negatives} negative patterns",
@@ -171,7 +294,10 @@ fn check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
         engine.classifier.feature_count()
     );
     println!();
-    println!("  {:<18} {:>8} {:>8} {:>8} {:>6}", "intent", "examples", "patterns", "negative", "steps");
+    println!(
+        "  {:<18} {:>8} {:>8} {:>8} {:>6}",
+        "intent", "examples", "patterns", "negative", "steps"
+    );
     for i in &c.intents {
         println!(
             "  {:<18} {:>8} {:>8} {:>8} {:>6}",
@@ -213,7 +339,11 @@ fn round(x: f32) -> f64 {
 fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde_json::Value {
     let content = &engine.content;
     let key = |i: paymedic::engine::IntentId| content.intent(i).key.clone();
-    let mut evidence: Vec<String> = c.evidence.iter().map(|e| evidence_line(engine, e)).collect();
+    let mut evidence: Vec<String> = c
+        .evidence
+        .iter()
+        .map(|e| explain::evidence_line(engine, e))
+        .collect();
     if let Some(best) = c.best {
         let norm = engine.classifier.normalize(text);
         for (name, w) in engine.classifier.top_features(&norm, best, 3) {
@@ -226,68 +356,4 @@ fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde
         "runner_up": c.runner_up.map(|(i, p)| serde_json::json!({"intent": key(i), "confidence": round(p)})),
         "evidence": evidence,
     })
-}
-
-fn evidence_line(engine: &Engine, e: &Evidence) -> String {
-    let c = &engine.content;
-    match *e {
-        Evidence::Pattern { intent, pattern } => {
-            let i = c.intent(intent);
-            format!("{} pattern /{}/", i.key, i.patterns[pattern])
-        }
-        Evidence::Veto { intent, pattern } => {
-            let i = c.intent(intent);
-            format!("{} vetoed by /{}/", i.key, i.negative_patterns[pattern])
-        }
-    }
-}
-
-fn explain(engine: &Engine, text: &str) {
-    let c = &engine.content;
-    let norm = engine.classifier.normalize(text);
-    let (class, probs) = engine.classifier.classify_normalized(&norm);
-    let t = engine.classifier.thresholds();
-    println!("text:        {text}");
-    println!("normalized:  {norm}");
-    if class.evidence.is_empty() {
-        println!("patterns:    none fired");
-    }
-    for e in &class.evidence {
-        println!("patterns:    {}", evidence_line(engine, e));
-    }
-    println!();
-    println!("  {:<18} {:>8} {:>10}", "intent", "score", "threshold");
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|a, b| probs[*b].total_cmp(&probs[*a]));
-    for i in order.into_iter().take(6) {
-        if i == c.intents.len() {
-            println!("  {:<18} {:>8.3} {:>10}", "(out of scope)", probs[i], "-");
-        } else {
-            println!("  {:<18} {:>8.3} {:>10.2}", c.intents[i].key, probs[i], t.per_intent[i]);
-        }
-    }
-    println!();
-    match class.best {
-        Some(best) => {
-            let runner = class.runner_up.map_or(0.0, |(_, p)| p);
-            println!(
-                "best:        {} at {:.3} (threshold {:.2}); runner-up {} at {:.3}; lead {:.3} (margin {:.2})",
-                c.intent(best).key,
-                class.confidence,
-                t.per_intent[best.index()],
-                class.runner_up.map_or("none".to_string(), |(i, _)| c.intent(i).key.clone()),
-                runner,
-                class.confidence - runner,
-                t.margin
-            );
-            for (name, w) in engine.classifier.top_features(&norm, best, 6) {
-                println!("             {name} +{w:.3}");
-            }
-        }
-        None => println!("best:        none"),
-    }
-    match class.intent {
-        Some(i) => println!("decision:    answer as {}", c.intent(i).key),
-        None => println!("decision:    stay silent (out of scope)"),
-    }
 }

@@ -34,7 +34,10 @@ pub fn run(
     let mut name = String::from("you");
     users.insert(name.clone(), 1);
     if interactive {
-        writeln!(out, "paymedic chat: describe a payment problem, or /help. Ctrl-D to leave.")?;
+        writeln!(
+            out,
+            "paymedic chat: describe a payment problem, or /help. Ctrl-D to leave."
+        )?;
     }
     let mut lines = input.lines();
     loop {
@@ -57,7 +60,11 @@ pub fn run(
             continue;
         }
         if !interactive {
-            let shown = if looks_sensitive(line) { "[hidden: looked like card or login details]" } else { line };
+            let shown = if looks_sensitive(line) {
+                "[hidden: looked like card or login details]"
+            } else {
+                line
+            };
             writeln!(out, "{name}> {shown}")?;
         }
         let user = UserKey {
@@ -66,7 +73,10 @@ pub fn run(
         };
         if let Some(cmd) = line.strip_prefix('/') {
             let mut words = cmd.split_whitespace();
-            match (words.next().unwrap_or(""), words.collect::<Vec<_>>().as_slice()) {
+            match (
+                words.next().unwrap_or(""),
+                words.collect::<Vec<_>>().as_slice(),
+            ) {
                 ("quit" | "exit", _) => break,
                 ("help", _) => writeln!(out, "{HELP}")?,
                 ("as", [n]) => {
@@ -105,11 +115,19 @@ pub fn run(
 fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
     let answer = match args {
         ["limit", p, b, l] => app.check_limit(p, b, l).map(|v| v.to_string()),
-        ["limit", ..] => Ok("usage: /check limit PURCHASE BALANCE LIMIT, e.g. /check limit 120 300 500".into()),
+        ["limit", ..] => {
+            Ok("usage: /check limit PURCHASE BALANCE LIMIT, e.g. /check limit 120 300 500".into())
+        }
         ["app", platform, version] => app.check_app(platform, version).map(|v| v.to_string()),
-        ["app", ..] => Ok("usage: /check app ios|android VERSION, e.g. /check app ios 24.9.1".into()),
-        ["card-expiry" | "card" | "expiry", e] => app.check_expiry(e, today()).map(|v| v.to_string()),
-        ["card-expiry" | "card" | "expiry", ..] => Ok("usage: /check card-expiry MM/YY, e.g. /check card-expiry 08/27".into()),
+        ["app", ..] => {
+            Ok("usage: /check app ios|android VERSION, e.g. /check app ios 24.9.1".into())
+        }
+        ["card-expiry" | "card" | "expiry", e] => {
+            app.check_expiry(e, today()).map(|v| v.to_string())
+        }
+        ["card-expiry" | "card" | "expiry", ..] => {
+            Ok("usage: /check card-expiry MM/YY, e.g. /check card-expiry 08/27".into())
+        }
         ["status"] => Ok(app.check_status()),
         _ => Ok("checks: limit, app, card-expiry, status (see /help)".into()),
     };
@@ -126,8 +144,16 @@ fn stats(app: &App, out: &mut impl Write) -> io::Result<()> {
     }
     let c = &app.engine.content;
     for ((intent, step, outcome), n) in counts {
-        let step = step.map_or("first answer".to_string(), |s| c.step(intent, s).key.clone());
-        writeln!(out, "{:<18} {:<16} {:?}: {n}", c.intent(intent).key, step, outcome)?;
+        let step = step.map_or("first answer".to_string(), |s| {
+            c.step(intent, s).key.clone()
+        });
+        writeln!(
+            out,
+            "{:<18} {:<16} {:?}: {n}",
+            c.intent(intent).key,
+            step,
+            outcome
+        )?;
     }
     Ok(())
 }
@@ -136,7 +162,12 @@ fn stats(app: &App, out: &mut impl Write) -> io::Result<()> {
 pub fn render(out: &mut impl Write, effects: &[Effect<'_>]) -> io::Result<()> {
     for e in effects {
         match e {
-            Effect::Answer { title, intro, steps, .. } => {
+            Effect::Answer {
+                title,
+                intro,
+                steps,
+                ..
+            } => {
                 writeln!(out, "bot: [{title}]")?;
                 writeln!(out, "     {intro}")?;
                 for (i, s) in steps.iter().enumerate() {
@@ -145,7 +176,9 @@ pub fn render(out: &mut impl Write, effects: &[Effect<'_>]) -> io::Result<()> {
             }
             Effect::Say(text) => writeln!(out, "bot: {text}")?,
             Effect::Sensitive(text) => writeln!(out, "bot: (!) {text}")?,
-            Effect::Ask { question, offers, .. } => {
+            Effect::Ask {
+                question, offers, ..
+            } => {
                 if !question.is_empty() {
                     writeln!(out, "bot: {question}")?;
                 }

@@ -59,7 +59,10 @@ fn classify_prints_one_json_line_per_input_line_in_order() {
     let input = b"klarna declined my payment\n\nlimited edition drop tomorrow\n\xff\xfe broken utf8\nmy klarna app keeps crashing\n";
     let (code, out, err) = run_with_stdin(&["classify"], input);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5, "{out}");
     assert_eq!(lines[0]["intent"], "payment_declined", "{out}");
     assert!(lines[1]["intent"].is_null());
@@ -75,11 +78,20 @@ fn classify_prints_one_json_line_per_input_line_in_order() {
 
 #[test]
 fn explain_shows_normalized_text_scores_and_decision() {
-    let out = bin().args(["explain", "Klarna DECLINEDDD my order sooo annoying"]).output().unwrap();
+    let out = bin()
+        .args(["explain", "Klarna DECLINEDDD my order sooo annoying"])
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&out.stdout);
-    assert!(out.contains("normalized:  klarna declined my order so annoying"), "{out}");
+    assert!(
+        out.contains("normalized:  klarna declined my order so annoying"),
+        "{out}"
+    );
     assert!(out.contains("threshold"), "{out}");
-    assert!(out.contains("decision:    answer as payment_declined"), "{out}");
+    assert!(
+        out.contains("decision:    answer as payment_declined"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -95,7 +107,10 @@ fn eval_reports_metrics_and_rejects_bad_lines() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"text\": \"hi\", \"intent\": \"greeting\"}\nnot json\n{\"text\": \"x\", \"intent\": \"nope\"}\n").unwrap();
-    let out = bin().args(["eval", bad.to_str().unwrap()]).output().unwrap();
+    let out = bin()
+        .args(["eval", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains(":2:"), "{err}");

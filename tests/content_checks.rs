@@ -11,7 +11,17 @@ fn errors(src: &str) -> Vec<(usize, ErrorKind)> {
 }
 
 fn line_of(src: &str, needle: &str) -> usize {
-    let at = src.find(needle).unwrap_or_else(|| panic!("{needle:?} not in pack"));
+    let at = src
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in pack"));
+    src[..at].matches('\n').count() + 1
+}
+
+/// The line of the last occurrence: where a duplicate is reported.
+fn last_line_of(src: &str, needle: &str) -> usize {
+    let at = src
+        .rfind(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in pack"));
     src[..at].matches('\n').count() + 1
 }
 
@@ -28,7 +38,10 @@ fn bad_toml_points_at_the_line() {
     let last = src.lines().count();
     let e = errors(&src);
     assert!(!e.is_empty());
-    assert!(e.iter().all(|(_, k)| matches!(k, ErrorKind::Syntax(_))), "{e:?}");
+    assert!(
+        e.iter().all(|(_, k)| matches!(k, ErrorKind::Syntax(_))),
+        "{e:?}"
+    );
     assert_eq!(e[0].0, last, "{e:?}");
 }
 
@@ -101,17 +114,48 @@ next = "nowhere"
     ));
     let e = errors(&src);
     let has = |pred: &dyn Fn(&ErrorKind) -> bool, line: usize| {
-        assert!(e.iter().any(|(l, k)| pred(k) && *l == line), "missing at line {line}: {e:#?}");
+        assert!(
+            e.iter().any(|(l, k)| pred(k) && *l == line),
+            "missing at line {line}: {e:#?}"
+        );
     };
-    has(&|k| matches!(k, ErrorKind::Duplicate { what: "intent id", .. }), line_of(&src, "id = \"greeting\"\n") .max(1));
-    has(&|k| matches!(k, ErrorKind::BadRegex(_)), line_of(&src, "'(unclosed'"));
-    has(&|k| matches!(k, ErrorKind::SharedExample(_)), line_of(&src, "[out_of_scope]") + 1);
-    has(&|k| matches!(k, ErrorKind::TooLong { max: 2000, .. }), line_of(&src, &long));
-    has(&|k| *k == ErrorKind::UnreachableStep("b".into()), line_of(&src, "id = \"b\""));
-    has(&|k| *k == ErrorKind::UnknownStep("nowhere".into()), line_of(&src, "\"nowhere\""));
+    has(
+        &|k| {
+            matches!(
+                k,
+                ErrorKind::Duplicate {
+                    what: "intent id",
+                    ..
+                }
+            )
+        },
+        last_line_of(&src, "id = \"greeting\""),
+    );
+    has(
+        &|k| matches!(k, ErrorKind::BadRegex(_)),
+        line_of(&src, "'(unclosed'"),
+    );
+    // The out-of-scope section comes first, so the intent's copy is the one reported.
+    has(
+        &|k| matches!(k, ErrorKind::SharedExample(_)),
+        last_line_of(&src, &format!("{first_example:?}")),
+    );
+    has(
+        &|k| matches!(k, ErrorKind::TooLong { max: 2000, .. }),
+        line_of(&src, &long),
+    );
+    has(
+        &|k| *k == ErrorKind::UnreachableStep("b".into()),
+        line_of(&src, "id = \"b\""),
+    );
+    has(
+        &|k| *k == ErrorKind::UnknownStep("nowhere".into()),
+        line_of(&src, "\"nowhere\""),
+    );
     for missing in ["thanks", "prevention"] {
         assert!(
-            e.iter().any(|(_, k)| *k == ErrorKind::MissingIntent(missing.into())),
+            e.iter()
+                .any(|(_, k)| *k == ErrorKind::MissingIntent(missing.into())),
             "{missing} not reported missing: {e:#?}"
         );
     }
@@ -122,5 +166,8 @@ fn wrong_types_and_missing_fields_are_reported() {
     let e = errors(&pack().replacen("version = 1", "version = \"one\"", 1));
     assert!(matches!(e.as_slice(), [(_, ErrorKind::Shape(_))]), "{e:?}");
     let e = errors("version = 1\n");
-    assert!(matches!(e.as_slice(), [(_, ErrorKind::Shape(m))] if m.contains("missing field")), "{e:?}");
+    assert!(
+        matches!(e.as_slice(), [(_, ErrorKind::Shape(m))] if m.contains("missing field")),
+        "{e:?}"
+    );
 }

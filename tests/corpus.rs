@@ -12,7 +12,11 @@ fn corpus_macro_f1_and_out_of_scope_false_positives_meet_targets() {
     let lines = parse_jsonl("corpus.jsonl", CORPUS, &engine).unwrap_or_else(|e| panic!("{e:?}"));
     let report = evaluate(&engine, &lines);
     println!("{report}");
-    assert!(report.macro_f1 >= 0.90, "macro-F1 {:.3} < 0.90\n{report}", report.macro_f1);
+    assert!(
+        report.macro_f1 >= 0.90,
+        "macro-F1 {:.3} < 0.90\n{report}",
+        report.macro_f1
+    );
     assert!(
         report.out_of_scope_fpr() <= 0.03,
         "out-of-scope FPR {:.3} > 0.03\n{report}",
@@ -53,5 +57,8 @@ fn corpus_is_separate_from_the_packs_examples() {
         .filter(|l| trained.contains(&engine.classifier.normalize(&l.text)))
         .map(|l| l.text.as_str())
         .collect();
-    assert!(shared.is_empty(), "corpus lines also in intents.toml: {shared:#?}");
+    assert!(
+        shared.is_empty(),
+        "corpus lines also in intents.toml: {shared:#?}"
+    );
 }

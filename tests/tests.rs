@@ -7,6 +7,7 @@ mod chat;
 mod cli;
 mod content_checks;
 mod corpus;
+mod discord_e2e;
 mod discord_fake;
 mod properties;
 mod transcripts;

@@ -82,20 +82,32 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
     for (n, turn) in t.turns.iter().enumerate() {
         let next_id = ids.len() as u64 + 1;
         let uid = *ids.entry(turn.user.clone()).or_insert(next_id);
-        let user = UserKey { scope: 7, user: uid };
+        let user = UserKey {
+            scope: 7,
+            user: uid,
+        };
         let now = Timestamp(turn.at_minutes * 60_000);
         let start_key;
         let input = if let Some(text) = &turn.say {
-            Input::Text { text, addressed: turn.addressed }
+            Input::Text {
+                text,
+                addressed: turn.addressed,
+            }
         } else if let Some(label) = &turn.press {
             let source = match turn.from_turn {
                 Some(k) => k - 1,
-                None => *latest.get(&uid).ok_or(format!("turn {}: nothing was shown to press", n + 1))?,
+                None => *latest
+                    .get(&uid)
+                    .ok_or(format!("turn {}: nothing was shown to press", n + 1))?,
             };
             let shown = shown_by_turn
                 .get(source)
                 .and_then(|s| s.as_ref())
-                .ok_or(format!("turn {}: turn {} showed no question", n + 1, source + 1))?;
+                .ok_or(format!(
+                    "turn {}: turn {} showed no question",
+                    n + 1,
+                    source + 1
+                ))?;
             let choice = shown
                 .offers
                 .iter()
@@ -106,7 +118,10 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
                     n + 1,
                     shown.offers.iter().map(|(l, _)| l).collect::<Vec<_>>()
                 ))?;
-            Input::Choose { choice, shown_at: shown.at }
+            Input::Choose {
+                choice,
+                shown_at: shown.at,
+            }
         } else if let Some(cmd) = &turn.command {
             match cmd.as_str() {
                 "reset" => Input::Reset,
@@ -114,8 +129,13 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
                 "handback" => Input::HandBack,
                 "tick" => Input::Tick,
                 other => {
-                    start_key = other.strip_prefix("start:").ok_or(format!("unknown command {other}"))?;
-                    Input::Start(c.intent_by_key(start_key).ok_or(format!("unknown intent {start_key}"))?)
+                    start_key = other
+                        .strip_prefix("start:")
+                        .ok_or(format!("unknown command {other}"))?;
+                    Input::Start(
+                        c.intent_by_key(start_key)
+                            .ok_or(format!("unknown intent {start_key}"))?,
+                    )
                 }
             }
         } else {
@@ -125,11 +145,23 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
         let mut text = Vec::new();
         render(&mut text, &result.effects).unwrap();
         let text = String::from_utf8(text).unwrap();
-        let fail = |what: String| format!("turn {} ({:?}): {what}\n--- bot said ---\n{text}", n + 1, turn.say.as_deref().or(turn.press.as_deref()).or(turn.command.as_deref()));
+        let fail = |what: String| {
+            format!(
+                "turn {} ({:?}): {what}\n--- bot said ---\n{text}",
+                n + 1,
+                turn.say
+                    .as_deref()
+                    .or(turn.press.as_deref())
+                    .or(turn.command.as_deref())
+            )
+        };
 
         let ask = result.effects.iter().rev().find_map(|e| match e {
             Effect::Ask { offers, at, .. } => Some(Shown {
-                offers: offers.iter().map(|o| (o.label.to_string(), o.choice)).collect(),
+                offers: offers
+                    .iter()
+                    .map(|o| (o.label.to_string(), o.choice))
+                    .collect(),
                 at: *at,
             }),
             _ => None,
@@ -155,9 +187,13 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
             }
         }
         if let Some(want) = &turn.offers {
-            let got: Vec<String> = ask.as_ref().map_or(vec![], |a| a.offers.iter().map(|(l, _)| l.clone()).collect());
+            let got: Vec<String> = ask.as_ref().map_or(vec![], |a| {
+                a.offers.iter().map(|(l, _)| l.clone()).collect()
+            });
             if &got != want {
-                return Err(fail(format!("expected offers {want:?}\n             got {got:?}")));
+                return Err(fail(format!(
+                    "expected offers {want:?}\n             got {got:?}"
+                )));
             }
         }
         if let Some(silent) = turn.silent {
@@ -166,7 +202,10 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
             }
         }
         if let Some(esc) = turn.escalates {
-            let did = result.effects.iter().any(|e| matches!(e, Effect::RequestHuman { .. }));
+            let did = result
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::RequestHuman { .. }));
             if did != esc {
                 return Err(fail(format!("expected escalates = {esc}, got {did}")));
             }
@@ -194,13 +233,20 @@ fn every_transcript_plays_as_written() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "expected the transcripts in {}", dir.display());
+    assert!(
+        files.len() >= 5,
+        "expected the transcripts in {}",
+        dir.display()
+    );
     let mut failures = Vec::new();
     for f in &files {
         // A fresh app per transcript: no state leaks between conversations.
         let app = crate::common::app();
         if let Err(e) = play(f, &app) {
-            failures.push(format!("{}:\n{e}", f.file_name().unwrap().to_string_lossy()));
+            failures.push(format!(
+                "{}:\n{e}",
+                f.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));

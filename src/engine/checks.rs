@@ -51,12 +51,20 @@ pub fn parse_amount(what: &'static str, input: &str) -> Result<Cents, CheckError
     let s = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let s = s.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     if let Some(rest) = s.strip_prefix('-') {
-        if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+        if !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        {
             return Err(CheckError::Negative { what });
         }
         return Err(bad());
     }
-    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return Err(bad());
     }
     // The last separator followed by exactly one or two digits is the decimal point; the
@@ -185,9 +193,17 @@ impl fmt::Display for Platform {
     }
 }
 
-/// A dotted version, compared part by part ("24.10" > "24.9").
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A dotted version, compared part by part ("24.10" > "24.9"; "24.1" == "24.1.0").
+#[derive(Clone, Debug)]
 pub struct Version(Vec<u32>);
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Version {}
 
 impl Version {
     pub fn parse(s: &str) -> Result<Version, CheckError> {
@@ -245,19 +261,39 @@ pub struct AppVersions {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppVerdict {
-    UpToDate { platform: Platform },
-    UpdateAvailable { platform: Platform, latest: Version },
-    Unsupported { platform: Platform, minimum: Version, latest: Version },
+    UpToDate {
+        platform: Platform,
+    },
+    UpdateAvailable {
+        platform: Platform,
+        latest: Version,
+    },
+    Unsupported {
+        platform: Platform,
+        minimum: Version,
+        latest: Version,
+    },
     /// Newer than the newest we know of: a beta, or our config is behind.
-    Newer { platform: Platform, latest: Version },
+    Newer {
+        platform: Platform,
+        latest: Version,
+    },
 }
 
-pub fn app_version(platform: &str, version: &str, known: impl Fn(Platform) -> AppVersions) -> Result<AppVerdict, CheckError> {
+pub fn app_version(
+    platform: &str,
+    version: &str,
+    known: impl Fn(Platform) -> AppVersions,
+) -> Result<AppVerdict, CheckError> {
     let platform = Platform::parse(platform)?;
     let v = Version::parse(version)?;
     let AppVersions { latest, minimum } = known(platform);
     Ok(match (v.cmp(&minimum), v.cmp(&latest)) {
-        (Ordering::Less, _) => AppVerdict::Unsupported { platform, minimum, latest },
+        (Ordering::Less, _) => AppVerdict::Unsupported {
+            platform,
+            minimum,
+            latest,
+        },
         (_, Ordering::Less) => AppVerdict::UpdateAvailable { platform, latest },
         (_, Ordering::Equal) => AppVerdict::UpToDate { platform },
         (_, Ordering::Greater) => AppVerdict::Newer { platform, latest },
@@ -308,7 +344,11 @@ pub enum ExpiryVerdict {
 const EXPIRY_YEARS_MAX: i32 = 20;
 
 /// Checks "MM/YY" (or MM/YYYY, MM-YY, MMYY) against today's year and month.
-pub fn card_expiry(input: &str, today_year: i32, today_month: u32) -> Result<ExpiryVerdict, CheckError> {
+pub fn card_expiry(
+    input: &str,
+    today_year: i32,
+    today_month: u32,
+) -> Result<ExpiryVerdict, CheckError> {
     let bad = || CheckError::NotAnExpiry(input.chars().take(20).collect());
     let t = input.trim();
     let (m, y) = match t.split_once(['/', '-', ' ', '.']) {
@@ -333,7 +373,10 @@ pub fn card_expiry(input: &str, today_year: i32, today_month: u32) -> Result<Exp
     } else if months > EXPIRY_YEARS_MAX * 12 {
         ExpiryVerdict::Implausible { expiry }
     } else {
-        ExpiryVerdict::Valid { expiry, months_left: months }
+        ExpiryVerdict::Valid {
+            expiry,
+            months_left: months,
+        }
     })
 }
 
@@ -390,26 +433,50 @@ mod tests {
 
     #[test]
     fn bad_amounts_are_refused_with_a_reason() {
-        assert_eq!(parse_amount("purchase", "-5"), Err(CheckError::Negative { what: "purchase" }));
-        assert!(matches!(parse_amount("purchase", "abc"), Err(CheckError::NotAnAmount { .. })));
-        assert!(matches!(parse_amount("purchase", ""), Err(CheckError::NotAnAmount { .. })));
-        assert!(matches!(parse_amount("purchase", "1."), Err(CheckError::NotAnAmount { .. })));
-        assert!(matches!(parse_amount("purchase", "99999999999999999999"), Err(CheckError::TooLarge { .. })));
+        assert_eq!(
+            parse_amount("purchase", "-5"),
+            Err(CheckError::Negative { what: "purchase" })
+        );
+        assert!(matches!(
+            parse_amount("purchase", "abc"),
+            Err(CheckError::NotAnAmount { .. })
+        ));
+        assert!(matches!(
+            parse_amount("purchase", ""),
+            Err(CheckError::NotAnAmount { .. })
+        ));
+        assert!(matches!(
+            parse_amount("purchase", "1."),
+            Err(CheckError::NotAnAmount { .. })
+        ));
+        assert!(matches!(
+            parse_amount("purchase", "99999999999999999999"),
+            Err(CheckError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn limit_fits_too_big_and_over() {
         assert_eq!(
             limit("100", "200", "500"),
-            Ok(LimitVerdict::Fits { available: Cents(30000), left: Cents(20000) })
+            Ok(LimitVerdict::Fits {
+                available: Cents(30000),
+                left: Cents(20000)
+            })
         );
         assert_eq!(
             limit("400", "200", "500"),
-            Ok(LimitVerdict::TooBig { available: Cents(30000), pay_down: Cents(10000) })
+            Ok(LimitVerdict::TooBig {
+                available: Cents(30000),
+                pay_down: Cents(10000)
+            })
         );
         assert_eq!(
             limit("50", "600", "500"),
-            Ok(LimitVerdict::OverLimit { over: Cents(10000), pay_down: Cents(15000) })
+            Ok(LimitVerdict::OverLimit {
+                over: Cents(10000),
+                pay_down: Cents(15000)
+            })
         );
         assert_eq!(limit("50", "0", "0"), Err(CheckError::ZeroLimit));
     }
@@ -417,7 +484,10 @@ mod tests {
     #[test]
     fn versions_compare_numerically() {
         assert!(Version::parse("24.10").unwrap() > Version::parse("24.9.9").unwrap());
-        assert_eq!(Version::parse("24.1.0").unwrap(), Version::parse("24.1").unwrap());
+        assert_eq!(
+            Version::parse("24.1.0").unwrap(),
+            Version::parse("24.1").unwrap()
+        );
         assert!(Version::parse("abc").is_err());
         assert!(Version::parse("1..2").is_err());
         assert!(Version::parse("").is_err());
@@ -429,23 +499,62 @@ mod tests {
             latest: Version::parse("24.10.2").unwrap(),
             minimum: Version::parse("23.0").unwrap(),
         };
-        assert!(matches!(app_version("ios", "24.10.2", known), Ok(AppVerdict::UpToDate { .. })));
-        assert!(matches!(app_version("android", "24.9", known), Ok(AppVerdict::UpdateAvailable { .. })));
-        assert!(matches!(app_version("ios", "22.4", known), Ok(AppVerdict::Unsupported { .. })));
-        assert!(matches!(app_version("ios", "25.0", known), Ok(AppVerdict::Newer { .. })));
-        assert!(matches!(app_version("windows", "1.0", known), Err(CheckError::NotAPlatform(_))));
+        assert!(matches!(
+            app_version("ios", "24.10.2", known),
+            Ok(AppVerdict::UpToDate { .. })
+        ));
+        assert!(matches!(
+            app_version("android", "24.9", known),
+            Ok(AppVerdict::UpdateAvailable { .. })
+        ));
+        assert!(matches!(
+            app_version("ios", "22.4", known),
+            Ok(AppVerdict::Unsupported { .. })
+        ));
+        assert!(matches!(
+            app_version("ios", "25.0", known),
+            Ok(AppVerdict::Newer { .. })
+        ));
+        assert!(matches!(
+            app_version("windows", "1.0", known),
+            Err(CheckError::NotAPlatform(_))
+        ));
     }
 
     #[test]
     fn expiry_verdicts() {
-        assert!(matches!(card_expiry("08/27", 2026, 11), Ok(ExpiryVerdict::Valid { months_left: 9, .. })));
-        assert!(matches!(card_expiry("11/26", 2026, 11), Ok(ExpiryVerdict::Valid { months_left: 0, .. })));
-        assert!(matches!(card_expiry("10/26", 2026, 11), Ok(ExpiryVerdict::Expired { .. })));
-        assert!(matches!(card_expiry("01/2099", 2026, 11), Ok(ExpiryVerdict::Implausible { .. })));
-        assert_eq!(card_expiry("13/29", 2026, 11), Err(CheckError::BadMonth(13)));
-        assert!(matches!(card_expiry("abc", 2026, 11), Err(CheckError::NotAnExpiry(_))));
-        assert!(matches!(card_expiry("0827", 2026, 11), Ok(ExpiryVerdict::Valid { .. })));
-        assert!(matches!(card_expiry("８/27", 2026, 11), Err(CheckError::NotAnExpiry(_))));
+        assert!(matches!(
+            card_expiry("08/27", 2026, 11),
+            Ok(ExpiryVerdict::Valid { months_left: 9, .. })
+        ));
+        assert!(matches!(
+            card_expiry("11/26", 2026, 11),
+            Ok(ExpiryVerdict::Valid { months_left: 0, .. })
+        ));
+        assert!(matches!(
+            card_expiry("10/26", 2026, 11),
+            Ok(ExpiryVerdict::Expired { .. })
+        ));
+        assert!(matches!(
+            card_expiry("01/2099", 2026, 11),
+            Ok(ExpiryVerdict::Implausible { .. })
+        ));
+        assert_eq!(
+            card_expiry("13/29", 2026, 11),
+            Err(CheckError::BadMonth(13))
+        );
+        assert!(matches!(
+            card_expiry("abc", 2026, 11),
+            Err(CheckError::NotAnExpiry(_))
+        ));
+        assert!(matches!(
+            card_expiry("0827", 2026, 11),
+            Ok(ExpiryVerdict::Valid { .. })
+        ));
+        assert!(matches!(
+            card_expiry("８/27", 2026, 11),
+            Err(CheckError::NotAnExpiry(_))
+        ));
     }
 
     #[test]

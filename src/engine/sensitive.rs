@@ -77,7 +77,9 @@ mod tests {
     #[test]
     fn test_card_numbers_are_spotted_in_any_grouping() {
         // Well-known test numbers, not real cards.
-        assert!(looks_sensitive("my card is 4111 1111 1111 1111 why declined"));
+        assert!(looks_sensitive(
+            "my card is 4111 1111 1111 1111 why declined"
+        ));
         assert!(looks_sensitive("5555-5555-5555-4444"));
         assert!(looks_sensitive("378282246310005"));
     }

@@ -103,13 +103,19 @@ impl<'a> Cx<'a> {
                 )),
             );
         }
-        let threshold = self.unit(raw.classifier.threshold.as_ref(), DEFAULT_THRESHOLD, "threshold");
+        let threshold = self.unit(
+            raw.classifier.threshold.as_ref(),
+            DEFAULT_THRESHOLD,
+            "threshold",
+        );
         let margin = self.unit(raw.classifier.margin.as_ref(), DEFAULT_MARGIN, "margin");
 
         let mut lexicon = Vec::new();
         for (key, value) in &raw.lexicon {
             let ok_key = !key.is_empty()
-                && key.chars().all(|c| c.is_alphanumeric() && !c.is_uppercase());
+                && key
+                    .chars()
+                    .all(|c| c.is_alphanumeric() && !c.is_uppercase());
             if !ok_key {
                 self.err(
                     value.span(),
@@ -120,7 +126,10 @@ impl<'a> Cx<'a> {
                 continue;
             }
             if value.get_ref().trim().is_empty() {
-                self.err(value.span(), ErrorKind::Invalid(format!("lexicon entry `{key}` is empty")));
+                self.err(
+                    value.span(),
+                    ErrorKind::Invalid(format!("lexicon entry `{key}` is empty")),
+                );
                 continue;
             }
             lexicon.push((key.clone(), value.get_ref().clone()));
@@ -207,7 +216,9 @@ impl<'a> Cx<'a> {
                 if !(x > 0.0 && x < 1.0) {
                     self.err(
                         v.span(),
-                        ErrorKind::Invalid(format!("{what} must be between 0 and 1 (exclusive), not {x}")),
+                        ErrorKind::Invalid(format!(
+                            "{what} must be between 0 and 1 (exclusive), not {x}"
+                        )),
                     );
                     default
                 } else {
@@ -255,6 +266,9 @@ impl<'a> Cx<'a> {
             stale: self.text(&c.stale, "copy.stale", m),
             sensitive: self.text(&c.sensitive, "copy.sensitive", m),
             handed_back: self.text(&c.handed_back, "copy.handed_back", m),
+            slow_down: self.text(&c.slow_down, "copy.slow_down", m),
+            not_yours: self.text(&c.not_yours, "copy.not_yours", m),
+            moderators_only: self.text(&c.moderators_only, "copy.moderators_only", m),
             label_fixed: self.text(&c.label_fixed, "copy.label_fixed", b),
             label_stuck: self.text(&c.label_stuck, "copy.label_stuck", b),
             label_human: self.text(&c.label_human, "copy.label_human", b),
@@ -264,13 +278,19 @@ impl<'a> Cx<'a> {
 
     fn phrases(&mut self, list: &[Spanned<String>], n: &Normalizer, what: &str) -> Vec<String> {
         if list.is_empty() {
-            self.err(0..0, ErrorKind::Invalid(format!("{what} needs at least one phrase")));
+            self.err(
+                0..0,
+                ErrorKind::Invalid(format!("{what} needs at least one phrase")),
+            );
         }
         let mut out = Vec::new();
         for p in list {
             let norm = n.normalize(p.get_ref());
             if norm.is_empty() {
-                self.err(p.span(), ErrorKind::Invalid(format!("{what} has a phrase with no words")));
+                self.err(
+                    p.span(),
+                    ErrorKind::Invalid(format!("{what} has a phrase with no words")),
+                );
             } else {
                 out.push(norm);
             }
@@ -317,7 +337,7 @@ impl<'a> Cx<'a> {
                 .build()
             {
                 Ok(_) => out.push(p.get_ref().clone()),
-                Err(e) => self.err(p.span(), ErrorKind::BadRegex(first_line(&e.to_string()))),
+                Err(e) => self.err(p.span(), ErrorKind::BadRegex(regex_reason(&e))),
             }
         }
         out
@@ -332,7 +352,11 @@ impl<'a> Cx<'a> {
         seen: &mut HashMap<String, (String, usize)>,
     ) -> Option<Intent> {
         let key = ri.id.get_ref().clone();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             self.err(
                 ri.id.span(),
                 ErrorKind::Invalid(format!(
@@ -346,7 +370,9 @@ impl<'a> Cx<'a> {
             Some((other, span)) => {
                 self.err(
                     span,
-                    ErrorKind::Invalid(format!("kind `{other}` is neither \"support\" nor \"social\"")),
+                    ErrorKind::Invalid(format!(
+                        "kind `{other}` is neither \"support\" nor \"social\""
+                    )),
                 );
                 IntentKind::Support
             }
@@ -408,6 +434,7 @@ impl<'a> Cx<'a> {
         Some(Intent {
             id,
             key,
+            typed_title: n.normalize(&title),
             title,
             kind,
             threshold,
@@ -421,7 +448,10 @@ impl<'a> Cx<'a> {
 
     fn flow(&mut self, raw: &[RawStep], n: &Normalizer) -> Vec<Step> {
         if raw.len() > usize::from(u8::MAX) {
-            self.err(raw[0].id.span(), ErrorKind::Invalid("a flow may have at most 255 steps".into()));
+            self.err(
+                raw[0].id.span(),
+                ErrorKind::Invalid("a flow may have at most 255 steps".into()),
+            );
             return Vec::new();
         }
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -446,20 +476,6 @@ impl<'a> Cx<'a> {
                 index.insert(key, i);
             }
         }
-        let resolve = |cx: &mut Cx, next: &Option<Spanned<String>>| -> Option<Target> {
-            let next = next.as_ref()?;
-            match next.get_ref().as_str() {
-                "end" => Some(Target::End),
-                "human" => Some(Target::Human),
-                name => match index.get(name) {
-                    Some(&i) => Some(Target::Step(StepId(i as u8))),
-                    None => {
-                        cx.err(next.span(), ErrorKind::UnknownStep(name.to_string()));
-                        Some(Target::End)
-                    }
-                },
-            }
-        };
         let mut steps = Vec::new();
         for (i, rs) in raw.iter().enumerate() {
             let in_order = if i + 1 < raw.len() {
@@ -467,7 +483,7 @@ impl<'a> Cx<'a> {
             } else {
                 None
             };
-            let explicit = resolve(self, &rs.next);
+            let explicit = self.resolve(&index, &rs.next);
             let on_stuck = explicit.or(in_order).unwrap_or(Target::Human);
             let default_next = explicit.or(in_order).unwrap_or(Target::End);
             if rs.options.len() > STEP_OPTIONS_MAX {
@@ -483,11 +499,14 @@ impl<'a> Cx<'a> {
             let options = rs
                 .options
                 .iter()
-                .map(|o| self.option(o, default_next, &resolve, n))
+                .map(|o| self.option(o, default_next, &index, n))
                 .collect();
             steps.push(Step {
                 key: rs.id.get_ref().clone(),
-                say: rs.say.as_ref().map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
+                say: rs
+                    .say
+                    .as_ref()
+                    .map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
                 ask: self.text(&rs.ask, "ask", MESSAGE_CONTENT_LENGTH_MAX),
                 options,
                 on_stuck,
@@ -495,7 +514,11 @@ impl<'a> Cx<'a> {
         }
         // Reachability from the first step, through options and "still stuck".
         let mut reached = vec![false; steps.len()];
-        let mut stack = if steps.is_empty() { vec![] } else { vec![0usize] };
+        let mut stack = if steps.is_empty() {
+            vec![]
+        } else {
+            vec![0usize]
+        };
         while let Some(i) = stack.pop() {
             if std::mem::replace(&mut reached[i], true) {
                 continue;
@@ -509,7 +532,10 @@ impl<'a> Cx<'a> {
         }
         for (i, r) in reached.iter().enumerate() {
             if !r {
-                self.err(raw[i].id.span(), ErrorKind::UnreachableStep(raw[i].id.get_ref().clone()));
+                self.err(
+                    raw[i].id.span(),
+                    ErrorKind::UnreachableStep(raw[i].id.get_ref().clone()),
+                );
             }
         }
         steps
@@ -519,17 +545,41 @@ impl<'a> Cx<'a> {
         &mut self,
         o: &RawOption,
         default_next: Target,
-        resolve: &dyn Fn(&mut Cx, &Option<Spanned<String>>) -> Option<Target>,
+        index: &HashMap<&str, usize>,
         n: &Normalizer,
     ) -> StepOption {
         let label = self.text(&o.label, "option label", BUTTON_LABEL_LENGTH_MAX);
         let mut typed = vec![n.normalize(&label)];
         typed.extend(self.phrases_opt(&o.also, n));
         StepOption {
-            say: o.say.as_ref().map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
-            next: resolve(self, &o.next).unwrap_or(default_next),
+            say: o
+                .say
+                .as_ref()
+                .map(|s| self.text(s, "say", MESSAGE_CONTENT_LENGTH_MAX)),
+            next: self.resolve(index, &o.next).unwrap_or(default_next),
             label,
             typed,
+        }
+    }
+
+    /// A `next` value as a [`Target`]; `None` when absent. An unknown name is reported and
+    /// treated as "end" so checking can go on.
+    fn resolve(
+        &mut self,
+        index: &HashMap<&str, usize>,
+        next: &Option<Spanned<String>>,
+    ) -> Option<Target> {
+        let next = next.as_ref()?;
+        match next.get_ref().as_str() {
+            "end" => Some(Target::End),
+            "human" => Some(Target::Human),
+            name => match index.get(name) {
+                Some(&i) => Some(Target::Step(StepId(i as u8))),
+                None => {
+                    self.err(next.span(), ErrorKind::UnknownStep(name.to_string()));
+                    Some(Target::End)
+                }
+            },
         }
     }
 
@@ -552,6 +602,18 @@ pub(crate) fn render_len(reply: &Reply) -> usize {
         len += 1;
     }
     len
+}
+
+/// The regex crate's syntax errors span several lines (pattern, caret, reason); the reason is
+/// the last one.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 fn first_line(s: &str) -> String {
@@ -579,9 +641,9 @@ fn segments(path: &serde_ignored::Path) -> Vec<Seg> {
                 out.push(Seg::Key(key.clone()));
                 p = parent;
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-                p = parent
-            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => p = parent,
         }
     }
     out.reverse();
@@ -599,7 +661,9 @@ fn locate(root: &Spanned<DeTable>, path: &[Seg]) -> (Range<usize>, String) {
             Seg::Key(k) => {
                 name.push(k.clone());
                 let Some(t) = table else { break };
-                let Some((key, value)) = t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                let Some((key, value)) = t
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
                 else {
                     break;
                 };

@@ -91,6 +91,8 @@ pub struct Intent {
     /// The stable name used in files, JSON and custom ids, e.g. `credit_limit`.
     pub key: String,
     pub title: String,
+    /// The title normalized, so a member can type a topic's name to pick it.
+    pub typed_title: String,
     pub kind: IntentKind,
     pub threshold: f32,
     pub patterns: Vec<String>,
@@ -144,6 +146,12 @@ pub struct Copy {
     pub stale: String,
     pub sensitive: String,
     pub handed_back: String,
+    /// Sent once to a member who floods the channel.
+    pub slow_down: String,
+    /// Ephemeral answer to a button press on someone else's conversation.
+    pub not_yours: String,
+    /// Answer to a moderator-only command used by someone else.
+    pub moderators_only: String,
     pub label_fixed: String,
     pub label_stuck: String,
     pub label_human: String,
@@ -177,7 +185,9 @@ impl Content {
 
     /// Support intents, in file order: the topics the bot offers as buttons.
     pub fn topics(&self) -> impl Iterator<Item = &Intent> {
-        self.intents.iter().filter(|i| i.kind == IntentKind::Support)
+        self.intents
+            .iter()
+            .filter(|i| i.kind == IntentKind::Support)
     }
 }
 

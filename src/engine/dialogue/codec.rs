@@ -24,7 +24,8 @@ impl Position {
             "h" => At::OfferHuman,
             s => {
                 let n: u8 = s.strip_prefix('s')?.parse().ok()?;
-                (usize::from(n) < content.intent(intent).flow.len()).then_some(At::Step(StepId(n)))?
+                (usize::from(n) < content.intent(intent).flow.len())
+                    .then_some(At::Step(StepId(n)))?
             }
         };
         Some(Position { intent, at })

@@ -116,6 +116,8 @@ pub enum Input<'a> {
     },
     /// Start an intent's flow directly (`/troubleshoot topic`).
     Start(IntentId),
+    /// Show what the bot can help with, as topic choices (`/troubleshoot` with no topic).
+    Menu,
     /// Forget the conversation (`/reset`, "start over").
     Reset,
     /// A moderator took the member's ticket.
@@ -240,6 +242,7 @@ impl<'c> Dialogue<'c> {
                 State::Idle
             }
             Input::Start(intent) => self.start(intent, state, out),
+            Input::Menu => self.menu(state, out),
             Input::Choose { choice, shown_at } => self.choose(state, choice, shown_at, out),
             Input::Text { text, addressed } => self.text(state, text, addressed, out),
         }
@@ -247,7 +250,8 @@ impl<'c> Dialogue<'c> {
 
     fn text(&self, state: State, text: &str, addressed: bool, out: &mut Out<'c>) -> State {
         if sensitive::looks_sensitive(text) {
-            out.effects.push(Effect::Sensitive(&self.content.copy.sensitive));
+            out.effects
+                .push(Effect::Sensitive(&self.content.copy.sensitive));
             return state;
         }
         let norm = self.classifier.normalize(text);
@@ -266,7 +270,9 @@ impl<'c> Dialogue<'c> {
         out.classification = Some(class);
         let c = self.content;
         match (state, intent) {
-            (State::InFlow(flow), Some(i)) if c.intent(i).kind == IntentKind::Support && i != flow.intent => {
+            (State::InFlow(flow), Some(i))
+                if c.intent(i).kind == IntentKind::Support && i != flow.intent =>
+            {
                 self.start(i, State::InFlow(flow), out)
             }
             (State::InFlow(flow), Some(i)) if c.intent(i).kind == IntentKind::Social => {
@@ -289,25 +295,31 @@ impl<'c> Dialogue<'c> {
             }
             (state, Some(i)) => {
                 let intent = c.intent(i);
-                if intent.kind == IntentKind::Social && !addressed && matches!(state, State::Idle | State::Menu) {
+                if intent.kind == IntentKind::Social
+                    && !addressed
+                    && matches!(state, State::Idle | State::Menu)
+                {
                     // "hi" or "thanks" between members in a busy channel is not for the bot.
                     return state;
                 }
                 self.start(i, state, out)
             }
-            (state, None) if addressed => {
-                out.say(&c.copy.fallback);
-                out.effects.push(Effect::Ask {
-                    question: "",
-                    offers: self.topic_offers(),
-                    at: None,
-                });
-                match state {
-                    State::Escalated { intent } => State::Escalated { intent },
-                    _ => State::Menu,
-                }
-            }
+            (state, None) if addressed => self.menu(state, out),
             (state, None) => state,
+        }
+    }
+
+    /// The fallback: what the bot helps with, as topic buttons.
+    fn menu(&self, state: State, out: &mut Out<'c>) -> State {
+        out.say(&self.content.copy.fallback);
+        out.effects.push(Effect::Ask {
+            question: "",
+            offers: self.topic_offers(),
+            at: None,
+        });
+        match state {
+            State::Escalated { intent } => State::Escalated { intent },
+            _ => State::Menu,
         }
     }
 
@@ -383,7 +395,13 @@ impl<'c> Dialogue<'c> {
         State::InFlow(flow)
     }
 
-    fn choose(&self, state: State, choice: Choice, shown_at: Option<Position>, out: &mut Out<'c>) -> State {
+    fn choose(
+        &self,
+        state: State,
+        choice: Choice,
+        shown_at: Option<Position>,
+        out: &mut Out<'c>,
+    ) -> State {
         let c = self.content;
         if let Choice::Topic(i) = choice {
             return self.start(i, state, out);
@@ -424,12 +442,18 @@ impl<'c> Dialogue<'c> {
                     out.say(say);
                 }
                 let mut flow = flow;
-                flow.path.push(Answer { step: s, option: Some(k) });
+                flow.path.push(Answer {
+                    step: s,
+                    option: Some(k),
+                });
                 self.goto(flow, option.next, out)
             }
             (At::Step(s), Choice::Stuck) => {
                 let mut flow = flow;
-                flow.path.push(Answer { step: s, option: None });
+                flow.path.push(Answer {
+                    step: s,
+                    option: None,
+                });
                 let next = c.step(flow.intent, s).on_stuck;
                 self.goto(flow, next, out)
             }
@@ -441,7 +465,9 @@ impl<'c> Dialogue<'c> {
                     outcome: Outcome::Fixed,
                 });
                 out.say(&c.copy.fixed);
-                State::Resolved { intent: flow.intent }
+                State::Resolved {
+                    intent: flow.intent,
+                }
             }
             (_, Choice::Human) => self.request_human(State::InFlow(flow), out),
             (_, Choice::NoThanks) => {
@@ -451,7 +477,9 @@ impl<'c> Dialogue<'c> {
                     outcome: Outcome::DeclinedHuman,
                 });
                 out.say(&c.copy.human_declined);
-                State::Resolved { intent: flow.intent }
+                State::Resolved {
+                    intent: flow.intent,
+                }
             }
             // flow_offers() rules out every other pair.
             _ => self.ask(flow, out),
@@ -483,7 +511,10 @@ impl<'c> Dialogue<'c> {
     /// "question → answer" lines for the moderators.
     fn tried(&self, flow: &Flow) -> Vec<String> {
         let c = self.content;
-        let mut lines = vec![format!("Read the steps for: {}", c.intent(flow.intent).title)];
+        let mut lines = vec![format!(
+            "Read the steps for: {}",
+            c.intent(flow.intent).title
+        )];
         for a in &flow.path {
             let step = c.step(flow.intent, a.step);
             let answer = match a.option {
@@ -510,9 +541,18 @@ impl<'c> Dialogue<'c> {
 
     fn flow_offers(&self, flow: &Flow) -> Vec<Offer<'c>> {
         let c = self.content;
-        let fixed = Offer { label: &c.copy.label_fixed, choice: Choice::Fixed };
-        let stuck = Offer { label: &c.copy.label_stuck, choice: Choice::Stuck };
-        let human = Offer { label: &c.copy.label_human, choice: Choice::Human };
+        let fixed = Offer {
+            label: &c.copy.label_fixed,
+            choice: Choice::Fixed,
+        };
+        let stuck = Offer {
+            label: &c.copy.label_stuck,
+            choice: Choice::Stuck,
+        };
+        let human = Offer {
+            label: &c.copy.label_human,
+            choice: Choice::Human,
+        };
         match flow.at {
             At::Step(s) => {
                 let mut offers: Vec<Offer> = c
@@ -548,73 +588,76 @@ impl<'c> Dialogue<'c> {
         }
     }
 
-    /// A typed number, an option's label or extra words, or a control phrase. `None` when
-    /// nothing matches, or when the text matches two different choices.
+    /// A typed number, an option's label or extra words, a topic's title, or a control
+    /// phrase. Whole-message matches win over matches inside a longer message, and the step's
+    /// own options win over the universal controls. `None` when nothing matches or two
+    /// different choices tie.
     fn match_typed(&self, norm: &str, state: &State, offers: &[Offer<'c>]) -> Option<Choice> {
         if let Ok(n) = norm.parse::<usize>() {
-            return (1..=offers.len()).contains(&n).then(|| offers[n - 1].choice);
+            return (1..=offers.len())
+                .contains(&n)
+                .then(|| offers[n - 1].choice);
         }
         let c = self.content;
-        let unique = |matches: Vec<Choice>| -> Option<Option<Choice>> {
-            match matches.as_slice() {
-                [] => None,
-                [one] => Some(Some(*one)),
-                [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(Some(*first)),
-                _ => Some(None),
-            }
-        };
-        // The step's own options (and topic titles) first: their words are more specific.
-        let own: Vec<Choice> = offers
+        // (choice, is the step's own option, phrases that select it)
+        let candidates: Vec<(Choice, bool, Vec<String>)> = offers
             .iter()
-            .filter(|o| match (o.choice, state) {
-                (Choice::Option(k), State::InFlow(Flow { intent, at: At::Step(s), .. })) => {
-                    phrase_matches(norm, &c.step(*intent, *s).options[usize::from(k)].typed)
-                }
-                (Choice::Topic(i), _) => phrase_matches(norm, std::slice::from_ref(&norm_title(c, i))),
-                _ => false,
+            .map(|o| {
+                let (own, phrases) = match (o.choice, state) {
+                    (
+                        Choice::Option(k),
+                        State::InFlow(Flow {
+                            intent,
+                            at: At::Step(s),
+                            ..
+                        }),
+                    ) => (
+                        true,
+                        c.step(*intent, *s).options[usize::from(k)].typed.clone(),
+                    ),
+                    (Choice::Topic(i), _) => (true, vec![c.intent(i).typed_title.clone()]),
+                    (Choice::Fixed, _) => (false, c.controls.fixed.clone()),
+                    (Choice::Stuck, _) => (false, c.controls.stuck.clone()),
+                    (Choice::Human, _) => (false, c.controls.human.clone()),
+                    (Choice::NoThanks, _) => (false, c.controls.no_thanks.clone()),
+                    (Choice::Option(_), _) => (true, Vec::new()),
+                };
+                (o.choice, own, phrases)
             })
-            .map(|o| o.choice)
             .collect();
-        if let Some(found) = unique(own) {
+        let exact = candidates
+            .iter()
+            .filter(|(_, _, p)| p.iter().any(|p| p == norm))
+            .map(|(ch, _, _)| *ch);
+        if let Some(found) = unique(exact) {
             return found;
         }
-        let controls: Vec<Choice> = offers
-            .iter()
-            .filter(|o| {
-                let phrases = match o.choice {
-                    Choice::Fixed => &c.controls.fixed,
-                    Choice::Stuck => &c.controls.stuck,
-                    Choice::Human => &c.controls.human,
-                    Choice::NoThanks => &c.controls.no_thanks,
-                    _ => return false,
-                };
-                phrase_matches(norm, phrases)
-            })
-            .map(|o| o.choice)
-            .collect();
-        unique(controls).flatten()
+        for own in [true, false] {
+            let contained = candidates
+                .iter()
+                .filter(|(_, o, p)| *o == own && phrase_matches(norm, p))
+                .map(|(ch, _, _)| *ch);
+            if let Some(found) = unique(contained) {
+                return found;
+            }
+        }
+        None
     }
 }
 
-fn norm_title(c: &Content, i: IntentId) -> String {
-    c.intent(i)
-        .title
-        .to_lowercase()
-        .split(|ch: char| !ch.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// `None` when there are no matches; `Some(None)` when they disagree.
+fn unique(mut matches: impl Iterator<Item = Choice>) -> Option<Option<Choice>> {
+    let first = matches.next()?;
+    Some(matches.all(|m| m == first).then_some(first))
 }
 
 /// Whether a normalized text *is* one of the phrases, or (for short texts) contains one as
 /// whole words: "yes it did" picks an option whose extra words include "yes".
 fn phrase_matches(norm: &str, phrases: &[String]) -> bool {
     let words = norm.split(' ').count();
-    phrases.iter().any(|p| {
-        norm == p
-            || (words <= 6
-                && format!(" {norm} ").contains(&format!(" {p} ")))
-    })
+    phrases
+        .iter()
+        .any(|p| norm == p || (words <= 6 && format!(" {norm} ").contains(&format!(" {p} "))))
 }
 
 fn current_intent(state: &State) -> Option<IntentId> {

@@ -70,7 +70,11 @@ pub fn named(norm: &str) -> Vec<(u64, String)> {
         }
         prev = Some(w);
         let padded = format!(" {w} ");
-        let bytes: &[u8] = if w.len() + 2 <= 48 { padded.as_bytes() } else { w.as_bytes() };
+        let bytes: &[u8] = if w.len() + 2 <= 48 {
+            padded.as_bytes()
+        } else {
+            w.as_bytes()
+        };
         for n in CHAR_GRAMS {
             for win in bytes.windows(n) {
                 let text = String::from_utf8_lossy(win).replace(' ', "_");
@@ -89,7 +93,10 @@ mod tests {
     fn named_features_match_extracted_ones() {
         let mut fast = Vec::new();
         extract("klarna declined me", &mut fast);
-        let named: Vec<u64> = named("klarna declined me").into_iter().map(|(h, _)| h).collect();
+        let named: Vec<u64> = named("klarna declined me")
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
         assert_eq!(fast, named);
     }
 

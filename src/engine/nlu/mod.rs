@@ -103,7 +103,11 @@ impl Classifier {
             samples.push(Sample {
                 features,
                 class: *class,
-                weight: if *class == n { settings.out_of_scope_weight } else { 1.0 },
+                weight: if *class == n {
+                    settings.out_of_scope_weight
+                } else {
+                    1.0
+                },
             });
         }
         let model = LinearModel::train(&samples, n + 1, settings.train);
@@ -146,7 +150,10 @@ impl Classifier {
 
     /// Replaces the production thresholds (from config).
     pub fn set_thresholds(&mut self, thresholds: Thresholds) {
-        assert_eq!(thresholds.per_intent.len(), self.thresholds.per_intent.len());
+        assert_eq!(
+            thresholds.per_intent.len(),
+            self.thresholds.per_intent.len()
+        );
         self.thresholds = thresholds;
     }
 

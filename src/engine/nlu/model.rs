@@ -113,13 +113,13 @@ impl LinearModel {
                 model.scores_ids(ids, x, &mut z);
                 softmax(&mut z);
                 z[*class] -= 1.0; // gradient of cross-entropy w.r.t. the logits
-                for c in 0..classes {
-                    model.bias[c] -= lr * z[c];
+                for (b, g) in model.bias.iter_mut().zip(&z) {
+                    *b -= lr * g;
                 }
                 for &f in ids {
                     let row = &mut model.weights[f as usize * classes..(f as usize + 1) * classes];
-                    for c in 0..classes {
-                        row[c] -= lr * (z[c] * x + settings.l2 * row[c]);
+                    for (w, g) in row.iter_mut().zip(&z) {
+                        *w -= lr * (g * x + settings.l2 * *w);
                     }
                 }
             }
@@ -191,10 +191,26 @@ mod tests {
     #[test]
     fn learns_a_separable_toy_problem() {
         let samples = vec![
-            Sample { features: vec![1, 2], class: 0, weight: 1.0 },
-            Sample { features: vec![1, 3], class: 0, weight: 1.0 },
-            Sample { features: vec![4, 5], class: 1, weight: 1.0 },
-            Sample { features: vec![4, 6], class: 1, weight: 1.0 },
+            Sample {
+                features: vec![1, 2],
+                class: 0,
+                weight: 1.0,
+            },
+            Sample {
+                features: vec![1, 3],
+                class: 0,
+                weight: 1.0,
+            },
+            Sample {
+                features: vec![4, 5],
+                class: 1,
+                weight: 1.0,
+            },
+            Sample {
+                features: vec![4, 6],
+                class: 1,
+                weight: 1.0,
+            },
         ];
         let m = LinearModel::train(&samples, 2, TrainSettings::default());
         let mut z = [0.0; 2];

@@ -64,7 +64,10 @@ impl Normalizer {
     }
 
     fn push_char(&self, c: char, word: &mut String, out: &mut String) {
-        if matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}') {
+        if matches!(
+            c,
+            '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}'
+        ) {
             return;
         }
         if c.is_alphanumeric() {
@@ -146,12 +149,18 @@ mod tests {
 
     #[test]
     fn lowercases_and_strips_punctuation() {
-        assert_eq!(n().normalize("Klarna DECLINED?!  my $120 order"), "klarna declined my 120 order");
+        assert_eq!(
+            n().normalize("Klarna DECLINED?!  my $120 order"),
+            "klarna declined my 120 order"
+        );
     }
 
     #[test]
     fn contractions_go_through_the_lexicon() {
-        assert_eq!(n().normalize("I can't pay, KLARMA..."), "i cannot pay klarna");
+        assert_eq!(
+            n().normalize("I can't pay, KLARMA..."),
+            "i cannot pay klarna"
+        );
         assert_eq!(n().normalize("I can’t pay"), "i cannot pay");
     }
 

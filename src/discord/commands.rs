@@ -1,0 +1,270 @@
+//! Slash commands. Each command's `///` comment is the help text Discord shows.
+//!
+//! Personal answers (amounts, your own conversation) are ephemeral. Moderator-only commands are
+//! gated twice: hidden from members by `default_member_permissions`, and checked on the server
+//! against the configured moderator roles by `check = "is_moderator"`, because a server admin can
+//! change who sees a command.
+
+use super::effects::render;
+use super::{convert, Context, Data, Error};
+use crate::app::{self, today};
+use crate::engine::Input;
+use crate::explain::explain as explain_text;
+use poise::serenity_prelude as serenity;
+use poise::CreateReply;
+use std::borrow::Cow;
+
+/// Every command, with `/troubleshoot`'s topic choices filled in from the content pack.
+pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>> {
+    let mut troubleshoot = troubleshoot();
+    if let Some(topic) = troubleshoot
+        .parameters
+        .iter_mut()
+        .find(|p| p.name == "topic")
+    {
+        topic.choices = Cow::Owned(
+            content
+                .topics()
+                .take(crate::engine::limits::COMMAND_CHOICES_MAX)
+                .map(|i| poise::CommandParameterChoice {
+                    name: Cow::Owned(convert::truncate(&i.title, 100)),
+                    localizations: Cow::Borrowed(&[]),
+                    __non_exhaustive: (),
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    vec![troubleshoot, check(), reset(), help(), explain()]
+}
+
+fn ephemeral(text: impl Into<String>) -> CreateReply {
+    CreateReply::default().content(text).ephemeral(true)
+}
+
+/// Start a guided check of a payment that failed.
+#[poise::command(slash_command)]
+pub async fn troubleshoot(
+    ctx: Context<'_>,
+    #[description = "What went wrong (leave empty to see the topics)"] topic: Option<u32>,
+) -> Result<(), Error> {
+    let data = ctx.data();
+    let content = &data.app.engine.content;
+    let input = match topic {
+        None => Input::Menu,
+        Some(n) => match content.topics().nth(n as usize) {
+            Some(intent) => Input::Start(intent.id),
+            None => {
+                ctx.send(ephemeral(
+                    "That topic doesn't exist. Pick one from the list.",
+                ))
+                .await?;
+                return Ok(());
+            }
+        },
+    };
+    let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
+    let turn = data.app.handle(user, input, app::now());
+    let reply = render(ctx.author().id.get(), &turn.effects);
+    if reply.is_empty() {
+        // A moderator has this member's ticket.
+        ctx.send(ephemeral(
+            "A moderator is looking after your request; they'll reply in your ticket.",
+        ))
+        .await?;
+        return Ok(());
+    }
+    let mut r = CreateReply::default().components(reply.rows.clone());
+    if let Some(e) = reply.embed {
+        r = r.embed(e);
+    }
+    if let Some(text) = reply.content.first() {
+        r = r.content(text.clone());
+    }
+    ctx.send(r).await?;
+    Ok(())
+}
+
+/// Run a quick check: your limit, the app version, a card's expiry, or known outages.
+#[poise::command(
+    slash_command,
+    subcommands("limit", "app", "card_expiry", "status"),
+    subcommand_required
+)]
+pub async fn check(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Does a purchase fit your available spending?
+#[poise::command(slash_command, ephemeral)]
+pub async fn limit(
+    ctx: Context<'_>,
+    #[description = "The order total, e.g. 120 or 89.99"] purchase: String,
+    #[description = "What you owe right now"] balance: String,
+    #[description = "Your spending limit"] limit: String,
+) -> Result<(), Error> {
+    let text = match ctx.data().app.check_limit(&purchase, &balance, &limit) {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("Hmm, {e}."),
+    };
+    ctx.send(ephemeral(text)).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum PlatformChoice {
+    #[name = "iOS (iPhone, iPad)"]
+    Ios,
+    #[name = "Android"]
+    Android,
+}
+
+/// Is your app version current?
+#[poise::command(slash_command, ephemeral)]
+pub async fn app(
+    ctx: Context<'_>,
+    #[description = "The version shown in the app's settings, e.g. 24.10.2"] version: String,
+    #[description = "Your phone"] platform: PlatformChoice,
+) -> Result<(), Error> {
+    let platform = match platform {
+        PlatformChoice::Ios => "ios",
+        PlatformChoice::Android => "android",
+    };
+    let text = match ctx.data().app.check_app(platform, &version) {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("Hmm, {e}."),
+    };
+    ctx.send(ephemeral(text)).await?;
+    Ok(())
+}
+
+/// Has a card expired? Only the MM/YY date, never the card number.
+#[poise::command(slash_command, ephemeral, rename = "card-expiry")]
+pub async fn card_expiry(
+    ctx: Context<'_>,
+    #[description = "The expiry date as MM/YY, e.g. 08/27"] expiry: String,
+) -> Result<(), Error> {
+    let text = match ctx.data().app.check_expiry(&expiry, today()) {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("Hmm, {e}."),
+    };
+    ctx.send(ephemeral(text)).await?;
+    Ok(())
+}
+
+/// Is there a known outage right now?
+#[poise::command(slash_command, ephemeral)]
+pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.send(ephemeral(ctx.data().app.check_status())).await?;
+    Ok(())
+}
+
+/// Forget my conversation with the bot and start fresh.
+#[poise::command(slash_command, ephemeral)]
+pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
+    let data = ctx.data();
+    let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
+    let turn = data.app.handle(user, Input::Reset, app::now());
+    let text = render(ctx.author().id.get(), &turn.effects)
+        .content
+        .join("\n");
+    let text = if text.is_empty() {
+        "A moderator is looking after your request right now.".to_string()
+    } else {
+        text
+    };
+    ctx.send(ephemeral(text)).await?;
+    Ok(())
+}
+
+/// What this bot does and how to use it.
+#[poise::command(slash_command, ephemeral)]
+pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
+    let content = &ctx.data().app.engine.content;
+    let topics: Vec<String> = content.topics().map(|i| format!("• {}", i.title)).collect();
+    let text = format!(
+        "I help when a pay-later payment fails. Describe what happened in a support channel, mention me, or DM me. I can help with:\n{}\n\n\
+         Commands: `/troubleshoot` starts a guided check, `/check limit|app|card-expiry|status` runs a quick check, \
+         `/reset` forgets our conversation. I never need your card number, CVV or password.",
+        topics.join("\n")
+    );
+    ctx.send(ephemeral(convert::truncate(&text, 2000))).await?;
+    Ok(())
+}
+
+/// Moderators: show why the bot reads a message the way it does.
+#[poise::command(
+    slash_command,
+    ephemeral,
+    check = "is_moderator",
+    default_member_permissions = "MANAGE_MESSAGES"
+)]
+pub async fn explain(
+    ctx: Context<'_>,
+    #[description = "The message to explain"] text: String,
+) -> Result<(), Error> {
+    let report = explain_text(&ctx.data().app.engine, &text);
+    ctx.send(ephemeral(convert::truncate(
+        &format!("```\n{report}```"),
+        2000,
+    )))
+    .await?;
+    Ok(())
+}
+
+/// Whether the caller has one of the configured moderator roles. Checked on the server for every
+/// call: hiding the command in the UI is not a permission check.
+async fn is_moderator(ctx: Context<'_>) -> Result<bool, Error> {
+    let roles = &ctx.data().discord.moderator_roles;
+    if roles.is_empty() || ctx.guild_id().is_none() {
+        return Ok(false);
+    }
+    let Some(member) = ctx.author_member().await else {
+        return Ok(false);
+    };
+    Ok(member.roles.iter().any(|r| roles.contains(&r.get())))
+}
+
+/// Friendly, ephemeral answers for the errors a member can cause; everything else is logged.
+pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    let result = match &error {
+        poise::FrameworkError::CommandCheckFailed { ctx, .. } => ctx
+            .send(ephemeral(
+                ctx.data().app.engine.content.copy.moderators_only.clone(),
+            ))
+            .await
+            .map(|_| ()),
+        poise::FrameworkError::ArgumentParse { ctx, input, .. } => {
+            let what = input
+                .as_deref()
+                .map(|i| convert::truncate(i, 50))
+                .unwrap_or_default();
+            ctx.send(ephemeral(format!(
+                "I couldn't read `{what}` there. Check the command's options and try again."
+            )))
+            .await
+            .map(|_| ())
+        }
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            ctx.send(ephemeral(
+                "Sorry, something went wrong on my side. Please try again.",
+            ))
+            .await
+            .map(|_| ())
+        }
+        poise::FrameworkError::EventHandler { error, event, .. } => {
+            tracing::error!(event = event.snake_case_name(), %error, "event handler failed");
+            Ok(())
+        }
+        _ => {
+            let _ = poise::builtins::on_error(error).await;
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(%e, "could not send an error reply");
+    }
+}
+
+#[allow(unused_imports)]
+use serenity as _;

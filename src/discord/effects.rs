@@ -1,0 +1,155 @@
+//! Carries engine effects out on Discord: replies with an embed and buttons, the escalation
+//! post, and the one place allowed mentions are set.
+//!
+//! Every message paymedic sends goes through [`no_mentions`] (or, for the escalation post only,
+//! [`only_role`]), so a member typing `@everyone` can never make the bot ping anyone.
+
+use super::convert::{button_id, split_text, truncate};
+use crate::engine::content::Content;
+use crate::engine::limits::{
+    BUTTONS_PER_ROW_MAX, EMBED_DESCRIPTION_LENGTH_MAX, MESSAGE_CONTENT_LENGTH_MAX,
+};
+use crate::engine::{Choice, Effect, IntentId};
+use poise::serenity_prelude as serenity;
+use serenity::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter,
+};
+
+/// Embed colour for answers (a calm green).
+const ANSWER_COLOUR: u32 = 0x2E_A0_6B;
+/// Discord's limit on an embed field's value.
+const EMBED_FIELD_VALUE_MAX: usize = 1024;
+
+/// Allowed mentions that mention nobody, not even the member replied to.
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new().replied_user(false)
+}
+
+/// Allowed mentions for the escalation post: exactly the support role.
+pub fn only_role(role: u64) -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .roles([serenity::RoleId::new(role)])
+        .replied_user(false)
+}
+
+/// Effects turned into what one Discord reply needs.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub embed: Option<CreateEmbed>,
+    /// Message content, already split to Discord's limit; the first piece goes with the embed
+    /// and the buttons go with the last.
+    pub content: Vec<String>,
+    pub rows: Vec<CreateActionRow>,
+    /// A request for a human: the detected intent and what was tried.
+    pub escalate: Option<(Option<IntentId>, Vec<String>)>,
+    /// The member posted something that looked like card or login details.
+    pub sensitive: bool,
+}
+
+impl Reply {
+    pub fn is_empty(&self) -> bool {
+        self.embed.is_none() && self.content.is_empty() && self.rows.is_empty()
+    }
+}
+
+/// Renders effects for the conversation of `owner` (the member whose buttons these are).
+pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
+    let mut reply = Reply::default();
+    let mut text: Vec<String> = Vec::new();
+    let mut buttons: Vec<CreateButton> = Vec::new();
+    for e in effects {
+        match e {
+            Effect::Answer {
+                title,
+                intro,
+                steps,
+                ..
+            } => {
+                let mut description = intro.to_string();
+                for (i, s) in steps.iter().enumerate() {
+                    description.push_str(if i == 0 { "\n\n" } else { "\n" });
+                    description.push_str(&format!("{}. {s}", i + 1));
+                }
+                reply.embed = Some(
+                    CreateEmbed::new()
+                        .title(truncate(title, 256))
+                        .description(truncate(&description, EMBED_DESCRIPTION_LENGTH_MAX))
+                        .colour(ANSWER_COLOUR)
+                        .footer(CreateEmbedFooter::new(
+                            "Never share card numbers, CVV codes or passwords here.",
+                        )),
+                );
+            }
+            Effect::Say(s) => text.push(s.to_string()),
+            Effect::Sensitive(s) => {
+                reply.sensitive = true;
+                text.push(s.to_string());
+            }
+            Effect::Ask {
+                question,
+                offers,
+                at,
+            } => {
+                if !question.is_empty() {
+                    text.push(format!("**{question}**"));
+                }
+                buttons = offers
+                    .iter()
+                    .map(|o| {
+                        let style = match o.choice {
+                            Choice::Fixed => ButtonStyle::Success,
+                            Choice::Human => ButtonStyle::Danger,
+                            Choice::Stuck | Choice::NoThanks => ButtonStyle::Secondary,
+                            Choice::Option(_) | Choice::Topic(_) => ButtonStyle::Primary,
+                        };
+                        CreateButton::new(button_id(owner, *at, o.choice))
+                            .label(truncate(o.label, 80))
+                            .style(style)
+                    })
+                    .collect();
+            }
+            Effect::RequestHuman { intent, tried } => {
+                reply.escalate = Some((*intent, tried.clone()))
+            }
+            Effect::Record { .. } => {}
+        }
+    }
+    reply.content = split_text(&text.join("\n\n"), MESSAGE_CONTENT_LENGTH_MAX);
+    // Discord allows 5 rows of 5 buttons; content validation keeps a step within that.
+    reply.rows = buttons
+        .chunks(BUTTONS_PER_ROW_MAX)
+        .take(5)
+        .map(|c| CreateActionRow::Buttons(c.to_vec()))
+        .collect();
+    reply
+}
+
+/// The embed posted in the escalation channel.
+pub fn escalation_embed(
+    content: &Content,
+    member: u64,
+    link: &str,
+    intent: Option<IntentId>,
+    tried: &[String],
+) -> CreateEmbed {
+    let topic = intent.map_or("Not detected".to_string(), |i| {
+        content.intent(i).title.clone()
+    });
+    let tried = if tried.is_empty() {
+        "Nothing yet: the member asked for a human straight away.".to_string()
+    } else {
+        tried
+            .iter()
+            .map(|t| format!("• {t}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    CreateEmbed::new()
+        .title("Support request")
+        .field("Member", format!("<@{member}>"), true)
+        .field("Topic", truncate(&topic, EMBED_FIELD_VALUE_MAX), true)
+        .field("Message", truncate(link, EMBED_FIELD_VALUE_MAX), false)
+        .field("Tried", truncate(&tried, EMBED_FIELD_VALUE_MAX), false)
+        .colour(0xE6_7E_22)
+}

@@ -1,0 +1,408 @@
+//! The Discord adapter: serenity + poise around the same [`App`] the terminal chat uses.
+//!
+//! It converts Discord events into engine inputs (`convert`), calls [`App::handle`], and
+//! carries the effects out (`effects`). Slash commands live in `commands`. Nothing here decides
+//! what to say: that is the engine's job.
+
+mod commands;
+pub mod convert;
+pub mod effects;
+
+use crate::app::{self, Admit, App, UserKey};
+use crate::config::DiscordConfig;
+use crate::engine::{Input, IntentId};
+use effects::{escalation_embed, no_mentions, only_role, render, Reply};
+use poise::serenity_prelude as serenity;
+use serenity::{
+    ChannelId, ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateMessage, FullEvent, GatewayIntents, Message, MessageId,
+    UserId,
+};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Shared state for every handler. Kept small: the app, the Discord settings, who we are, and
+/// the bound on concurrent sends.
+pub struct Data {
+    pub app: Arc<App>,
+    pub discord: DiscordConfig,
+    pub bot_id: UserId,
+    /// Bounds concurrent REST sends. Without it a burst opens one HTTP connection per
+    /// in-flight reply, and memory grows with the burst.
+    sends: Semaphore,
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// Concurrent REST sends allowed at once.
+const SENDS_IN_FLIGHT: usize = 4;
+
+/// Why the bot stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "Discord refused the MESSAGE CONTENT intent (close code 4014). In the Discord developer \
+         portal, open your application, go to Bot > Privileged Gateway Intents, switch on \
+         MESSAGE CONTENT INTENT, save, and start paymedic again."
+    )]
+    DisallowedIntents,
+    #[error("Discord rejected the token (close code 4004 or HTTP 401). Check DISCORD_TOKEN.")]
+    InvalidToken,
+    #[error("cannot start the Discord client: {0}")]
+    Client(serenity::Error),
+    #[error("the Discord connection failed: {0}")]
+    Gateway(serenity::Error),
+}
+
+/// The gateway intents paymedic needs. MESSAGE_CONTENT is privileged: it must be enabled in
+/// the developer portal, or Discord closes the connection with 4014.
+pub fn gateway_intents() -> GatewayIntents {
+    GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// Runs the bot until `shutdown` resolves (then exits cleanly) or the connection fails.
+///
+/// `api_base` (from `DISCORD_API_BASE`) points the client at another Discord API, such as the
+/// test suite's fake on 127.0.0.1. Serenity ignores a proxy while its ratelimiter is on, so the
+/// ratelimiter is off then; in production (`None`) nothing changes.
+pub async fn run(
+    app: Arc<App>,
+    discord: DiscordConfig,
+    token: String,
+    api_base: Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let http_client = reqwest::Client::builder()
+        // Reuse a few connections instead of opening one per concurrent request.
+        .pool_max_idle_per_host(SENDS_IN_FLIGHT)
+        .build()
+        .map_err(|e| RunError::Client(serenity::Error::Http(e.into())))?;
+    let mut http = serenity::HttpBuilder::new(&token).client(http_client);
+    if let Some(base) = api_base {
+        http = http.proxy(base).ratelimiter_disabled(true);
+    }
+    let http = http.build();
+
+    let commands = commands::all(&app.engine.content);
+    let guilds = discord.guild_ids.clone();
+    let setup_app = app.clone();
+    let setup_discord = discord.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands,
+            event_handler: |fw, event| Box::pin(on_event(fw.serenity_context, event, fw.user_data)),
+            on_error: |error| Box::pin(commands::on_error(error)),
+            allowed_mentions: Some(no_mentions()),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                let commands = &framework.options().commands;
+                if guilds.is_empty() {
+                    poise::builtins::register_globally(ctx, commands).await?;
+                } else {
+                    for g in &guilds {
+                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g)).await?;
+                    }
+                }
+                tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
+                Ok(Data {
+                    app: setup_app,
+                    discord: setup_discord,
+                    bot_id: ready.user.id,
+                    sends: Semaphore::new(SENDS_IN_FLIGHT),
+                })
+            })
+        })
+        .build();
+
+    let mut client = serenity::ClientBuilder::new_with_http(http, gateway_intents())
+        .framework(framework)
+        .await
+        .map_err(|e| match e {
+            serenity::Error::Http(ref h) if h.status_code().is_some_and(|s| s.as_u16() == 401) => {
+                RunError::InvalidToken
+            }
+            other => RunError::Client(other),
+        })?;
+
+    let shards = client.shard_manager.clone();
+    let stopper = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        shards.shutdown_all().await;
+    });
+    let sweeper_app = app.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            sweeper_app.sweep(app::now());
+        }
+    });
+    let result = client.start().await;
+    sweeper.abort();
+    // After a fatal gateway error the shard runner is already gone; asking the manager to shut
+    // it down again would only wait out serenity's 5 s timeout.
+    stopper.abort();
+    match result {
+        Ok(()) => Ok(()),
+        Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)) => {
+            Err(RunError::DisallowedIntents)
+        }
+        Err(serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication)) => {
+            Err(RunError::InvalidToken)
+        }
+        Err(e) => Err(RunError::Gateway(e)),
+    }
+}
+
+async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {
+    match event {
+        FullEvent::Message { new_message } => on_message(ctx, data, new_message).await,
+        FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(press),
+        } => on_button(ctx, data, press).await,
+        _ => Ok(()),
+    }
+}
+
+async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Result<(), Error> {
+    if msg.author.bot || msg.webhook_id.is_some() || msg.author.id == data.bot_id {
+        return Ok(());
+    }
+    let dm = msg.guild_id.is_none();
+    let mentioned = msg.mentions.iter().any(|u| u.id == data.bot_id);
+    let support = data
+        .discord
+        .support_channels
+        .contains(&msg.channel_id.get());
+    if !(dm || mentioned || support) {
+        return Ok(());
+    }
+    let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
+    if data.app.is_handed_off(user) {
+        return Ok(());
+    }
+    let now = app::now();
+    let text = convert::strip_mention(&msg.content, data.bot_id.get());
+    match data.app.admit(user, now) {
+        Admit::Yes => {}
+        Admit::Notice => {
+            let notice = &data.app.engine.content.copy.slow_down;
+            return send_plain(ctx, data, msg, notice).await;
+        }
+        Admit::Drop => return Ok(()),
+    }
+    let turn = data.app.handle(
+        user,
+        Input::Text {
+            text: &text,
+            addressed: dm || mentioned,
+        },
+        now,
+    );
+    if turn.effects.is_empty() {
+        data.app.unanswered(user, now);
+        return Ok(());
+    }
+    let intent = turn.classification.as_ref().and_then(|c| c.intent);
+    tracing::debug!(user = user.user, ?intent, "answering message");
+    let reply = render(msg.author.id.get(), &turn.effects);
+    if reply.sensitive {
+        // Best effort: without Manage Messages this fails, and the warning still tells the
+        // member to delete it.
+        let _ = msg.delete(&ctx.http).await;
+    }
+    send_reply(ctx, data, msg, &reply).await?;
+    if let Some((intent, tried)) = &reply.escalate {
+        escalate(ctx, data, user, &msg.link(), *intent, tried).await?;
+    }
+    Ok(())
+}
+
+async fn send_plain(
+    ctx: &serenity::Context,
+    data: &Data,
+    msg: &Message,
+    text: &str,
+) -> Result<(), Error> {
+    let _permit = data.sends.acquire().await?;
+    msg.channel_id
+        .send_message(
+            &ctx.http,
+            CreateMessage::new()
+                .content(text)
+                .reference_message(msg)
+                .allowed_mentions(no_mentions()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sends a rendered reply to a member's message: the embed with the first piece of text, the
+/// buttons with the last.
+async fn send_reply(
+    ctx: &serenity::Context,
+    data: &Data,
+    msg: &Message,
+    reply: &Reply,
+) -> Result<(), Error> {
+    if reply.is_empty() {
+        return Ok(());
+    }
+    let pieces = reply.content.len().max(1);
+    for i in 0..pieces {
+        let mut m = CreateMessage::new()
+            .reference_message(msg)
+            .allowed_mentions(no_mentions());
+        if let Some(text) = reply.content.get(i) {
+            m = m.content(text);
+        }
+        if i == 0 {
+            if let Some(e) = &reply.embed {
+                m = m.embed(e.clone());
+            }
+        }
+        if i + 1 == pieces {
+            m = m.components(reply.rows.clone());
+        }
+        let _permit = data.sends.acquire().await?;
+        msg.channel_id.send_message(&ctx.http, m).await?;
+    }
+    Ok(())
+}
+
+async fn on_button(
+    ctx: &serenity::Context,
+    data: &Data,
+    press: &ComponentInteraction,
+) -> Result<(), Error> {
+    let content = &data.app.engine.content;
+    let Some(id) = convert::parse_button_id(&press.data.custom_id, content) else {
+        return respond_ephemeral(ctx, data, press, &content.copy.stale).await;
+    };
+    if id.owner != press.user.id.get() {
+        return respond_ephemeral(ctx, data, press, &content.copy.not_yours).await;
+    }
+    let user = convert::user_key(press.guild_id.map(|g| g.get()), id.owner);
+    let turn = data.app.handle(
+        user,
+        Input::Choose {
+            choice: id.choice,
+            shown_at: id.at,
+        },
+        app::now(),
+    );
+    let reply = render(id.owner, &turn.effects);
+    if reply.is_empty() {
+        // Silent (a moderator has the ticket): acknowledge the press without a message.
+        let _permit = data.sends.acquire().await?;
+        press
+            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+            .await?;
+        return Ok(());
+    }
+    let mut first = CreateInteractionResponseMessage::new().allowed_mentions(no_mentions());
+    if let Some(e) = &reply.embed {
+        first = first.embed(e.clone());
+    }
+    if let Some(text) = reply.content.first() {
+        first = first.content(text);
+    }
+    if reply.content.len() <= 1 {
+        first = first.components(reply.rows.clone());
+    }
+    {
+        let _permit = data.sends.acquire().await?;
+        press
+            .create_response(&ctx.http, CreateInteractionResponse::Message(first))
+            .await?;
+    }
+    for (i, text) in reply.content.iter().enumerate().skip(1) {
+        let mut f = CreateInteractionResponseFollowup::new()
+            .content(text)
+            .allowed_mentions(no_mentions());
+        if i + 1 == reply.content.len() {
+            f = f.components(reply.rows.clone());
+        }
+        let _permit = data.sends.acquire().await?;
+        press.create_followup(&ctx.http, f).await?;
+    }
+    if let Some((intent, tried)) = &reply.escalate {
+        // Link the member's own message: the bot's message replies to it.
+        let link = match press
+            .message
+            .message_reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+        {
+            Some(m) => m.link(press.channel_id, press.guild_id),
+            None => press.message.id.link(press.channel_id, press.guild_id),
+        };
+        escalate(ctx, data, user, &link, *intent, tried).await?;
+    }
+    Ok(())
+}
+
+async fn respond_ephemeral(
+    ctx: &serenity::Context,
+    data: &Data,
+    press: &ComponentInteraction,
+    text: &str,
+) -> Result<(), Error> {
+    let _permit = data.sends.acquire().await?;
+    press
+        .create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .ephemeral(true)
+                    .allowed_mentions(no_mentions()),
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Posts a request for a human in the escalation channel, pinging only the support role.
+pub(crate) async fn escalate(
+    ctx: &serenity::Context,
+    data: &Data,
+    user: UserKey,
+    link: &str,
+    intent: Option<IntentId>,
+    tried: &[String],
+) -> Result<(), Error> {
+    let Some(channel) = data.discord.escalation_channel else {
+        tracing::warn!("a member asked for a human, but discord.escalation_channel is not set");
+        return Ok(());
+    };
+    let embed = escalation_embed(&data.app.engine.content, user.user, link, intent, tried);
+    let (content, mentions) = match data.discord.support_role {
+        Some(role) => (format!("<@&{role}> a member needs help."), only_role(role)),
+        None => ("A member needs help.".to_string(), no_mentions()),
+    };
+    let _permit = data.sends.acquire().await?;
+    ChannelId::new(channel)
+        .send_message(
+            &ctx.http,
+            CreateMessage::new()
+                .content(content)
+                .embed(embed)
+                .allowed_mentions(mentions),
+        )
+        .await?;
+    tracing::info!(member = user.user, "escalated to the moderators");
+    Ok(())
+}
+
+/// A link to a message, for the escalation post.
+pub fn message_link(guild: Option<u64>, channel: u64, message: u64) -> String {
+    MessageId::new(message).link(ChannelId::new(channel), guild.map(serenity::GuildId::new))
+}

@@ -1,0 +1,87 @@
+//! Why a message was classified the way it was: the text behind `paymedic explain` and the
+//! moderators' `/explain` command.
+
+use crate::engine::nlu::Evidence;
+use crate::engine::Engine;
+use std::fmt::Write as _;
+
+pub fn evidence_line(engine: &Engine, e: &Evidence) -> String {
+    let c = &engine.content;
+    match *e {
+        Evidence::Pattern { intent, pattern } => {
+            let i = c.intent(intent);
+            format!("{} pattern /{}/", i.key, i.patterns[pattern])
+        }
+        Evidence::Veto { intent, pattern } => {
+            let i = c.intent(intent);
+            format!("{} vetoed by /{}/", i.key, i.negative_patterns[pattern])
+        }
+    }
+}
+
+pub fn explain(engine: &Engine, text: &str) -> String {
+    let mut o = String::new();
+    let c = &engine.content;
+    let norm = engine.classifier.normalize(text);
+    let (class, probs) = engine.classifier.classify_normalized(&norm);
+    let t = engine.classifier.thresholds();
+    let _ = writeln!(o, "text:        {text}");
+    let _ = writeln!(o, "normalized:  {norm}");
+    if class.evidence.is_empty() {
+        let _ = writeln!(o, "patterns:    none fired");
+    }
+    for e in &class.evidence {
+        let _ = writeln!(o, "patterns:    {}", evidence_line(engine, e));
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "  {:<18} {:>8} {:>10}", "intent", "score", "threshold");
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|a, b| probs[*b].total_cmp(&probs[*a]));
+    for i in order.into_iter().take(6) {
+        if i == c.intents.len() {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>8.3} {:>10}",
+                "(out of scope)", probs[i], "-"
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>8.3} {:>10.2}",
+                c.intents[i].key, probs[i], t.per_intent[i]
+            );
+        }
+    }
+    let _ = writeln!(o);
+    match class.best {
+        Some(best) => {
+            let runner = class.runner_up.map_or(0.0, |(_, p)| p);
+            let _ = writeln!(
+                o,
+                "best:        {} at {:.3} (threshold {:.2}); runner-up {} at {:.3}; lead {:.3} (margin {:.2})",
+                c.intent(best).key,
+                class.confidence,
+                t.per_intent[best.index()],
+                class.runner_up.map_or("none".to_string(), |(i, _)| c.intent(i).key.clone()),
+                runner,
+                class.confidence - runner,
+                t.margin
+            );
+            for (name, w) in engine.classifier.top_features(&norm, best, 6) {
+                let _ = writeln!(o, "             {name} +{w:.3}");
+            }
+        }
+        None => {
+            let _ = writeln!(o, "best:        none");
+        }
+    }
+    match class.intent {
+        Some(i) => {
+            let _ = writeln!(o, "decision:    answer as {}", c.intent(i).key);
+        }
+        None => {
+            let _ = writeln!(o, "decision:    stay silent (out of scope)");
+        }
+    }
+    o
+}
