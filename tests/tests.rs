@@ -3,6 +3,7 @@
 mod common;
 mod support;
 
+mod architecture;
 mod chat;
 mod cli;
 mod content_checks;

@@ -149,6 +149,8 @@ pub struct Recorded {
     pub status: u16,
     /// JSON the fake answered (`Null` for 204).
     pub response: Value,
+    /// When the fake received the request (its body fully read), for latency figures.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -1257,6 +1259,7 @@ async fn rest_route(
             files,
             status,
             response: response.clone(),
+            at: Instant::now(),
         });
         (status, response)
     };
