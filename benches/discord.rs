@@ -79,7 +79,19 @@ async fn main() {
         user += 1;
         let id = fd::new_snowflake();
         let text = MESSAGES[(user % MESSAGES.len() as u64) as usize];
-        (id, fd::guild_message(id, fake.options().guild_ids[0], SUPPORT, user, "member", text, false, &[]))
+        (
+            id,
+            fd::guild_message(
+                id,
+                fake.options().guild_ids[0],
+                SUPPORT,
+                user,
+                "member",
+                text,
+                false,
+                &[],
+            ),
+        )
     };
 
     // Latency: one message at a time.
@@ -136,8 +148,13 @@ async fn main() {
     assert!(problems.is_empty(), "{problems:#?}");
 
     // SIGTERM: the bot shuts down cleanly and exits 0.
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let status = tokio::time::timeout(T, bot.wait()).await.expect("bot exits").unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = tokio::time::timeout(T, bot.wait())
+        .await
+        .expect("bot exits")
+        .unwrap();
     assert!(status.success(), "bot exited with {status}");
     println!("  SIGTERM: clean exit");
 }

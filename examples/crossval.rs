@@ -17,7 +17,32 @@ fn main() {
     };
     let content = compile(EMBEDDED_NAME, &src).unwrap_or_else(|e| panic!("{e}"));
     let base = ModelSettings::default();
-    let mut grid = vec![("default".to_string(), base)];
+    let mut grid = vec![
+        ("default".to_string(), base),
+        (
+            "no domain gate".to_string(),
+            ModelSettings {
+                domain_gate: false,
+                ..base
+            },
+        ),
+        (
+            "no gate, boost=2.5".to_string(),
+            ModelSettings {
+                domain_gate: false,
+                pattern_boost: 2.5,
+                ..base
+            },
+        ),
+        (
+            "no gate, boost=3".to_string(),
+            ModelSettings {
+                domain_gate: false,
+                pattern_boost: 3.0,
+                ..base
+            },
+        ),
+    ];
     for epochs in [20, 40] {
         for lr in [0.3, 0.6, 1.0] {
             grid.push((
@@ -33,7 +58,7 @@ fn main() {
             ));
         }
     }
-    for boost in [1.5, 3.5] {
+    for boost in [1.5, 2.0, 2.5, 3.0, 3.5] {
         grid.push((
             format!("boost={boost}"),
             ModelSettings {
@@ -60,7 +85,17 @@ fn main() {
             },
         ));
     }
-    for boost in [4.5, 6.0] {
+    for boost in [0.0, 2.0, 4.5] {
+        grid.push((
+            format!("pattern_features boost={boost}"),
+            ModelSettings {
+                pattern_features: true,
+                pattern_boost: boost,
+                ..base
+            },
+        ));
+    }
+    for boost in [6.0] {
         grid.push((
             format!("boost={boost}"),
             ModelSettings {

@@ -20,7 +20,16 @@ fn the_engine_names_no_discord_runtime_database_or_clock() {
     let mut files = Vec::new();
     rust_files(&root, &mut files);
     assert!(files.len() > 5);
-    let forbidden = ["serenity", "poise", "tokio", "rusqlite", "sqlx", "reqwest", "SystemTime", "Instant::now"];
+    let forbidden = [
+        "serenity",
+        "poise",
+        "tokio",
+        "rusqlite",
+        "sqlx",
+        "reqwest",
+        "SystemTime",
+        "Instant::now",
+    ];
     let mut hits = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -46,9 +55,18 @@ fn the_token_comes_only_from_the_environment() {
             readers.push(f.display().to_string());
         }
         for (n, line) in text.lines().enumerate() {
-            let logs = ["tracing::", "println!", "eprintln!", "format!", "info!", "debug!"];
+            let logs = [
+                "tracing::",
+                "println!",
+                "eprintln!",
+                "format!",
+                "info!",
+                "debug!",
+            ];
             assert!(
-                !(line.contains("token") && logs.iter().any(|l| line.contains(l)) && line.contains("{token")),
+                !(line.contains("token")
+                    && logs.iter().any(|l| line.contains(l))
+                    && line.contains("{token")),
                 "{}:{}: token formatted into output: {line}",
                 f.display(),
                 n + 1

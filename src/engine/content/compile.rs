@@ -109,6 +109,11 @@ impl<'a> Cx<'a> {
             "threshold",
         );
         let margin = self.unit(raw.classifier.margin.as_ref(), DEFAULT_MARGIN, "margin");
+        let domain = raw
+            .classifier
+            .domain
+            .as_ref()
+            .and_then(|d| self.regexes(std::slice::from_ref(d)).pop());
 
         let mut lexicon = Vec::new();
         for (key, value) in &raw.lexicon {
@@ -205,6 +210,7 @@ impl<'a> Cx<'a> {
             out_of_scope,
             threshold,
             margin,
+            domain,
         })
     }
 

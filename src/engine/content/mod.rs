@@ -82,6 +82,9 @@ pub struct Content {
     pub out_of_scope: Vec<String>,
     pub threshold: f32,
     pub margin: f32,
+    /// A regex a message must match (or one of a support intent's patterns) before any support
+    /// intent may answer: the pay-later vocabulary. `None`: no such gate.
+    pub domain: Option<String>,
 }
 
 /// One intent.

@@ -28,6 +28,7 @@ pub struct RawContent {
 pub struct RawClassifier {
     pub threshold: Option<Spanned<f32>>,
     pub margin: Option<Spanned<f32>>,
+    pub domain: Option<Spanned<String>>,
 }
 
 /// `[copy]`: the bot's generic lines.

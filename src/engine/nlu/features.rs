@@ -10,6 +10,12 @@ const CHAR_GRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 const SEED_WORD: u64 = 0x9E37_79B9_7F4A_7C15;
 const SEED_PAIR: u64 = 0xC2B2_AE3D_27D4_EB4F;
 const SEED_CHAR: u64 = 0x1656_67B1_9E37_79F9;
+const SEED_PATTERN: u64 = 0x27D4_EB2F_1656_67C5;
+
+/// The feature standing for "a pattern of intent number `intent` matched".
+pub fn pattern(intent: usize) -> u64 {
+    fnv(SEED_PATTERN, &(intent as u64).to_le_bytes())
+}
 
 /// FNV-1a over `bytes`, starting from `seed`.
 #[inline]
