@@ -29,10 +29,14 @@ const MESSAGES: [&str; 6] = [
 ];
 
 fn rss_kb(pid: u32) -> u64 {
+    proc_status_kb(pid, "VmRSS:")
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -115,12 +119,21 @@ async fn main() {
     }
     let sent_all = burst_start.elapsed();
     let set: std::collections::HashSet<u64> = ids.iter().copied().collect();
-    let replies = fake
-        .wait_for_requests(n, |r| r.replied_to().is_some_and(|m| set.contains(&m)), T)
-        .await;
+    let is_burst_reply =
+        |r: &fake_discord::Recorded| r.replied_to().is_some_and(|m| set.contains(&m));
+    // Count without copying: the fake's lock must not be hogged while the replies arrive.
+    fake.wait_until("every burst reply", T, |f| {
+        f.count_matching(is_burst_reply) >= n
+    })
+    .await;
+    let replies = fake.requests_matching(is_burst_reply);
     let done = replies.iter().map(|r| r.at).max().unwrap();
     let burst = done.duration_since(burst_start);
     let rss_burst = rss_kb(pid);
+    let peak = proc_status_kb(pid, "VmHWM:");
+    // The bot hands freed memory back once a burst is over (within about a second).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_settled = rss_kb(pid);
 
     if quick {
         println!("discord bench (smoke run under `cargo test`, not a measurement):");
@@ -140,9 +153,11 @@ async fn main() {
         burst.as_secs_f64() * 1000.0
     );
     println!(
-        "  bot RSS: {:.1} MB after READY, {:.1} MB after the burst",
+        "  bot RSS: {:.1} MB after READY, {:.1} MB right after the burst (peak {:.1} MB), {:.1} MB 3 s later",
         rss_ready as f64 / 1024.0,
-        rss_burst as f64 / 1024.0
+        rss_burst as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        rss_settled as f64 / 1024.0
     );
     let problems = fake.problems();
     assert!(problems.is_empty(), "{problems:#?}");

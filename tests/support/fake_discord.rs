@@ -492,6 +492,17 @@ impl FakeDiscord {
     }
 
     /// The REST requests so far that satisfy `pred`.
+    /// How many requests satisfy `pred`, without copying them (cheap enough to call on every
+    /// change while thousands of requests arrive).
+    pub fn count_matching(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+        self.inner
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| pred(r))
+            .count()
+    }
+
     pub fn requests_matching(&self, pred: impl Fn(&Recorded) -> bool) -> Vec<Recorded> {
         self.inner
             .lock()

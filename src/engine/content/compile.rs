@@ -16,6 +16,8 @@ use crate::engine::limits::{
     MESSAGE_CONTENT_LENGTH_MAX, STEP_OPTIONS_MAX,
 };
 use crate::engine::nlu::normalize::Normalizer;
+use crate::engine::nlu::{ascii_classes, regex_set};
+use regex::RegexSet;
 use std::collections::HashMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -198,6 +200,33 @@ impl<'a> Cx<'a> {
                 self.err(end..end, ErrorKind::MissingIntent(required.to_string()));
             }
         }
+        // The classifier runs all patterns as one set; build it here, once, so a set too big
+        // to compile is a content error rather than a crash, and the work is not done twice.
+        let mut sets = Vec::new();
+        for (what, pick) in [
+            (
+                "patterns",
+                (|i: &Intent| &i.patterns) as fn(&Intent) -> &Vec<String>,
+            ),
+            ("negative patterns", |i: &Intent| &i.negative_patterns),
+        ] {
+            let all: Vec<&str> = intents
+                .iter()
+                .flat_map(|i| pick(i).iter().map(String::as_str))
+                .collect();
+            match regex_set(&all) {
+                Ok(set) => sets.push(set),
+                Err(e) => {
+                    self.err(
+                        0..0,
+                        ErrorKind::BadRegex(format!("all {what} together: {}", regex_reason(&e))),
+                    );
+                    sets.push(RegexSet::empty());
+                }
+            }
+        }
+        let negative_set = sets.pop().unwrap_or_else(RegexSet::empty);
+        let pattern_set = sets.pop().unwrap_or_else(RegexSet::empty);
         if intents.len() > usize::from(u16::MAX) {
             self.err(0..0, ErrorKind::Invalid("too many intents".into()));
         }
@@ -211,6 +240,8 @@ impl<'a> Cx<'a> {
             threshold,
             margin,
             domain,
+            pattern_set,
+            negative_set,
         })
     }
 
@@ -338,7 +369,7 @@ impl<'a> Cx<'a> {
     fn regexes(&mut self, list: &[Spanned<String>]) -> Vec<String> {
         let mut out = Vec::new();
         for p in list {
-            match regex::RegexBuilder::new(p.get_ref())
+            match regex::RegexBuilder::new(&ascii_classes(p.get_ref()))
                 .size_limit(1 << 20)
                 .build()
             {

@@ -85,6 +85,10 @@ pub struct Content {
     /// A regex a message must match (or one of a support intent's patterns) before any support
     /// intent may answer: the pay-later vocabulary. `None`: no such gate.
     pub domain: Option<String>,
+    /// Every intent's patterns as one set, in intent order then pattern order.
+    pub pattern_set: regex::RegexSet,
+    /// Every intent's negative patterns as one set, in the same order.
+    pub negative_set: regex::RegexSet,
 }
 
 /// One intent.

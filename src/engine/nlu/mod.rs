@@ -87,6 +87,67 @@ pub struct Classifier {
     domain: Option<(regex::Regex, Vec<bool>)>,
 }
 
+/// Compiles patterns into one set, the way the classifier runs them.
+pub fn regex_set(patterns: &[&str]) -> Result<RegexSet, regex::Error> {
+    regex::RegexSetBuilder::new(patterns.iter().map(|p| ascii_classes(p)))
+        // Room for the lazy DFA to keep its states across messages: with the default, a set
+        // this size keeps clearing its cache and falls back to slower engines.
+        .dfa_size_limit(32 << 20)
+        .size_limit(32 << 20)
+        .build()
+}
+
+/// `\b`, `\w`, `\d` and `\s` in their ASCII forms. Unicode word boundaries stop the fast
+/// lazy DFA on any non-ASCII text, and Unicode classes make every pattern many times larger
+/// to compile; the patterns are written for English words in normalized text, where the
+/// ASCII forms find the same matches.
+pub fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    // Inside `[...]` a group cannot appear, so escapes there are left alone.
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(k @ ('b' | 'w' | 'd' | 's')) if !in_class => {
+                    out.push_str("(?-u:\\");
+                    out.push(k);
+                    out.push(')');
+                }
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_classes;
+
+    #[test]
+    fn escapes_become_ascii_outside_classes_only() {
+        assert_eq!(
+            ascii_classes(r"\bpay\w*\b"),
+            r"(?-u:\b)pay(?-u:\w)*(?-u:\b)"
+        );
+        assert_eq!(ascii_classes(r"[\w-]+ \. \\b"), r"[\w-]+ \. \\b");
+    }
+}
+
 /// Adds one feature per intent whose patterns match, so the model learns how much each
 /// intent's patterns are worth against the out-of-scope examples.
 fn pattern_features(
@@ -112,22 +173,14 @@ impl Classifier {
     }
 
     pub fn with_settings(content: &Content, settings: ModelSettings) -> Classifier {
-        let (mut pats, mut pattern_owner) = (Vec::new(), Vec::new());
-        let (mut negs, mut negative_owner) = (Vec::new(), Vec::new());
+        // The sets were built when the content was compiled, in this same order.
+        let (mut pattern_owner, mut negative_owner) = (Vec::new(), Vec::new());
         for intent in &content.intents {
-            for (i, p) in intent.patterns.iter().enumerate() {
-                pats.push(p.as_str());
-                pattern_owner.push((intent.id, i));
-            }
-            for (i, p) in intent.negative_patterns.iter().enumerate() {
-                negs.push(p.as_str());
-                negative_owner.push((intent.id, i));
-            }
+            pattern_owner.extend((0..intent.patterns.len()).map(|i| (intent.id, i)));
+            negative_owner.extend((0..intent.negative_patterns.len()).map(|i| (intent.id, i)));
         }
-        // Each pattern compiled alone during validation; together they stay well within the
-        // default size limit for packs of this size, and `check` would have reported otherwise.
-        let patterns = RegexSet::new(pats).expect("patterns were validated");
-        let negatives = RegexSet::new(negs).expect("negative patterns were validated");
+        let patterns = content.pattern_set.clone();
+        let negatives = content.negative_set.clone();
         let mut normalizer = Normalizer::new(content.lexicon.iter().cloned());
         let n = content.intents.len();
         let mut samples = Vec::new();
