@@ -6,7 +6,6 @@
 //! bot's reply POST (both on the fake's clock). Each message comes from a different member, so
 //! the per-user cooldown never applies.
 
-#[allow(dead_code)]
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
 

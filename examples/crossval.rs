@@ -95,7 +95,8 @@ fn main() {
             },
         ));
     }
-    for boost in [6.0] {
+    {
+        let boost = 6.0;
         grid.push((
             format!("boost={boost}"),
             ModelSettings {

@@ -66,6 +66,16 @@ pub struct Flow {
     pub unclear: u8,
 }
 
+impl Flow {
+    /// The step whose advice was last shown: the current one, or the last one answered.
+    pub fn last_step(&self) -> Option<StepId> {
+        match self.at {
+            At::Step(s) => Some(s),
+            _ => self.path.last().map(|a| a.step),
+        }
+    }
+}
+
 /// The question a flow is waiting on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum At {
@@ -431,10 +441,6 @@ impl<'c> Dialogue<'c> {
             out.say(&c.copy.stale);
             return self.ask(flow, out);
         }
-        let last_step = |flow: &Flow| match flow.at {
-            At::Step(s) => Some(s),
-            _ => flow.path.last().map(|a| a.step),
-        };
         match (flow.at, choice) {
             (At::Step(s), Choice::Option(k)) => {
                 let option = &c.step(flow.intent, s).options[usize::from(k)];
@@ -458,31 +464,26 @@ impl<'c> Dialogue<'c> {
                 self.goto(flow, next, out)
             }
             (At::Confirm, Choice::Stuck) => self.goto(flow, Target::Human, out),
-            (_, Choice::Fixed) => {
-                out.effects.push(Effect::Record {
-                    intent: flow.intent,
-                    step: last_step(&flow),
-                    outcome: Outcome::Fixed,
-                });
-                out.say(&c.copy.fixed);
-                State::Resolved {
-                    intent: flow.intent,
-                }
-            }
+            (_, Choice::Fixed) => self.finish(&flow, Outcome::Fixed, &c.copy.fixed, out),
             (_, Choice::Human) => self.request_human(State::InFlow(flow), out),
             (_, Choice::NoThanks) => {
-                out.effects.push(Effect::Record {
-                    intent: flow.intent,
-                    step: last_step(&flow),
-                    outcome: Outcome::DeclinedHuman,
-                });
-                out.say(&c.copy.human_declined);
-                State::Resolved {
-                    intent: flow.intent,
-                }
+                self.finish(&flow, Outcome::DeclinedHuman, &c.copy.human_declined, out)
             }
             // flow_offers() rules out every other pair.
             _ => self.ask(flow, out),
+        }
+    }
+
+    /// Ends a flow: counts the outcome at the step whose advice was last given, says `text`.
+    fn finish(&self, flow: &Flow, outcome: Outcome, text: &'c str, out: &mut Out<'c>) -> State {
+        out.effects.push(Effect::Record {
+            intent: flow.intent,
+            step: flow.last_step(),
+            outcome,
+        });
+        out.say(text);
+        State::Resolved {
+            intent: flow.intent,
         }
     }
 
@@ -494,13 +495,9 @@ impl<'c> Dialogue<'c> {
         };
         out.effects.push(Effect::RequestHuman { intent, tried });
         if let State::InFlow(flow) = &state {
-            let step = match flow.at {
-                At::Step(s) => Some(s),
-                _ => flow.path.last().map(|a| a.step),
-            };
             out.effects.push(Effect::Record {
                 intent: flow.intent,
-                step,
+                step: flow.last_step(),
                 outcome: Outcome::Escalated,
             });
         }

@@ -134,20 +134,6 @@ pub fn ascii_classes(pattern: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::ascii_classes;
-
-    #[test]
-    fn escapes_become_ascii_outside_classes_only() {
-        assert_eq!(
-            ascii_classes(r"\bpay\w*\b"),
-            r"(?-u:\b)pay(?-u:\w)*(?-u:\b)"
-        );
-        assert_eq!(ascii_classes(r"[\w-]+ \. \\b"), r"[\w-]+ \. \\b");
-    }
-}
-
 /// Adds one feature per intent whose patterns match, so the model learns how much each
 /// intent's patterns are worth against the out-of-scope examples.
 fn pattern_features(
@@ -354,5 +340,19 @@ impl Classifier {
         scored.dedup_by(|a, b| a.0 == b.0);
         scored.truncate(k);
         scored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_classes;
+
+    #[test]
+    fn escapes_become_ascii_outside_classes_only() {
+        assert_eq!(
+            ascii_classes(r"\bpay\w*\b"),
+            r"(?-u:\b)pay(?-u:\w)*(?-u:\b)"
+        );
+        assert_eq!(ascii_classes(r"[\w-]+ \. \\b"), r"[\w-]+ \. \\b");
     }
 }
