@@ -46,6 +46,9 @@ const USERS: u64 = 10_000;
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run quickly then.
     let quick = !std::env::args().any(|a| a == "--bench");
+    if quick {
+        println!("footprint (smoke run under `cargo test`, not a measurement):");
+    }
     let engine = Engine::embedded();
     let texts: Vec<String> = include_str!("../tests/data/corpus.jsonl")
         .lines()
