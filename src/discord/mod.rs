@@ -15,8 +15,7 @@ use effects::{escalation_embed, no_mentions, only_role, render, Reply};
 use poise::serenity_prelude as serenity;
 use serenity::{
     ChannelId, ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, FullEvent, GatewayIntents, Message, MessageId,
-    UserId,
+    CreateInteractionResponseMessage, CreateMessage, FullEvent, GatewayIntents, Message, UserId,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -447,9 +446,4 @@ pub(crate) async fn escalate(
         .await?;
     tracing::info!(member = user.user, "escalated to the moderators");
     Ok(())
-}
-
-/// A link to a message, for the escalation post.
-pub fn message_link(guild: Option<u64>, channel: u64, message: u64) -> String {
-    MessageId::new(message).link(ChannelId::new(channel), guild.map(serenity::GuildId::new))
 }
