@@ -5,7 +5,7 @@
 //! [`only_role`]), so a member typing `@everyone` can never make the bot ping anyone.
 
 use super::convert::{button_id, split_text, truncate};
-use crate::engine::content::Content;
+use crate::engine::content::{numbered, Content};
 use crate::engine::limits::{
     BUTTONS_PER_ROW_MAX, EMBED_DESCRIPTION_LENGTH_MAX, MESSAGE_CONTENT_LENGTH_MAX,
 };
@@ -66,11 +66,7 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
                 steps,
                 ..
             } => {
-                let mut description = intro.to_string();
-                for (i, s) in steps.iter().enumerate() {
-                    description.push_str(if i == 0 { "\n\n" } else { "\n" });
-                    description.push_str(&format!("{}. {s}", i + 1));
-                }
+                let description = numbered(intro, steps);
                 reply.embed = Some(
                     CreateEmbed::new()
                         .title(truncate(title, 256))

@@ -8,8 +8,8 @@
 
 use super::raw::{RawContent, RawIntent, RawOption, RawStep};
 use super::{
-    Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId, IntentKind,
-    Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
+    numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
+    IntentKind, Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
 };
 use crate::engine::limits::{
     BUTTON_LABEL_LENGTH_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_TITLE_LENGTH_MAX,
@@ -439,7 +439,7 @@ impl<'a> Cx<'a> {
             .map(|s| self.text(s, "reply step", MESSAGE_CONTENT_LENGTH_MAX))
             .collect();
         let reply = Reply { intro, steps };
-        let description = render_len(&reply);
+        let description = numbered(&reply.intro, &reply.steps).chars().count();
         if description > EMBED_DESCRIPTION_LENGTH_MAX {
             self.err(
                 ri.reply.span(),
@@ -626,19 +626,6 @@ impl<'a> Cx<'a> {
         }
         self.phrases(list, n, "also")
     }
-}
-
-/// Characters of a reply rendered as intro plus numbered steps, the way adapters show it.
-pub(crate) fn render_len(reply: &Reply) -> usize {
-    let mut len = reply.intro.chars().count();
-    for (i, s) in reply.steps.iter().enumerate() {
-        // "\n" + "N. " + step; the first step also gets a blank line after the intro.
-        len += 1 + (i + 1).to_string().len() + 2 + s.chars().count();
-    }
-    if !reply.steps.is_empty() {
-        len += 1;
-    }
-    len
 }
 
 /// The regex crate's syntax errors span several lines (pattern, caret, reason); the reason is

@@ -116,6 +116,18 @@ pub struct Reply {
     pub steps: Vec<String>,
 }
 
+/// An answer as one text: the intro, a blank line, then "1. step" lines. Adapters that send
+/// it as one block use this, and the content check measures exactly this against Discord's
+/// limits, so the two cannot drift apart.
+pub fn numbered(intro: &str, steps: &[String]) -> String {
+    let mut text = intro.to_string();
+    for (i, s) in steps.iter().enumerate() {
+        text.push_str(if i == 0 { "\n\n" } else { "\n" });
+        text.push_str(&format!("{}. {s}", i + 1));
+    }
+    text
+}
+
 /// A follow-up question.
 #[derive(Clone, Debug)]
 pub struct Step {
