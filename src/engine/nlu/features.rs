@@ -28,26 +28,49 @@ fn fnv(seed: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// The feature for the word `w`.
+#[inline]
+pub fn word(w: &str) -> u64 {
+    fnv(SEED_WORD, w.as_bytes())
+}
+
+/// The feature for the word pair `p w`.
+#[inline]
+pub fn pair(p: &str, w: &str) -> u64 {
+    fnv(fnv(SEED_PAIR, p.as_bytes()), w.as_bytes())
+}
+
+/// The words of a normalized text.
+#[inline]
+pub fn words(norm: &str) -> impl Iterator<Item = &str> {
+    norm.split(' ').filter(|w| !w.is_empty())
+}
+
 /// Appends the features of `norm` (already normalized) to `out`.
 pub fn extract(norm: &str, out: &mut Vec<u64>) {
     let mut prev: Option<&str> = None;
-    for w in norm.split(' ').filter(|w| !w.is_empty()) {
-        out.push(fnv(SEED_WORD, w.as_bytes()));
+    for w in words(norm) {
+        out.push(word(w));
         if let Some(p) = prev {
-            out.push(fnv(fnv(SEED_PAIR, p.as_bytes()), w.as_bytes()));
+            out.push(pair(p, w));
         }
         prev = Some(w);
-        // Grams inside the word, padded with spaces so word starts and ends count.
-        let bytes = w.as_bytes();
-        let mut padded = [0u8; 48];
-        if bytes.len() + 2 <= padded.len() {
-            padded[0] = b' ';
-            padded[1..=bytes.len()].copy_from_slice(bytes);
-            padded[bytes.len() + 1] = b' ';
-            grams(&padded[..bytes.len() + 2], out);
-        } else {
-            grams(bytes, out);
-        }
+        grams_of(w, out);
+    }
+}
+
+/// Appends the character n-grams inside one word, padded with spaces so word starts and ends
+/// count. A word's own features are [`word`] and these: they do not depend on its neighbours.
+pub fn grams_of(w: &str, out: &mut Vec<u64>) {
+    let bytes = w.as_bytes();
+    let mut padded = [0u8; 48];
+    if bytes.len() + 2 <= padded.len() {
+        padded[0] = b' ';
+        padded[1..=bytes.len()].copy_from_slice(bytes);
+        padded[bytes.len() + 1] = b' ';
+        grams(&padded[..bytes.len() + 2], out);
+    } else {
+        grams(bytes, out);
     }
 }
 
@@ -66,13 +89,10 @@ fn grams(bytes: &[u8], out: &mut Vec<u64>) {
 pub fn named(norm: &str) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     let mut prev: Option<&str> = None;
-    for w in norm.split(' ').filter(|w| !w.is_empty()) {
-        out.push((fnv(SEED_WORD, w.as_bytes()), format!("word '{w}'")));
+    for w in words(norm) {
+        out.push((word(w), format!("word '{w}'")));
         if let Some(p) = prev {
-            out.push((
-                fnv(fnv(SEED_PAIR, p.as_bytes()), w.as_bytes()),
-                format!("pair '{p} {w}'"),
-            ));
+            out.push((pair(p, w), format!("pair '{p} {w}'")));
         }
         prev = Some(w);
         let padded = format!(" {w} ");

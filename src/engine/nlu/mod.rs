@@ -9,11 +9,13 @@
 pub mod features;
 pub mod model;
 pub mod normalize;
+pub mod scorer;
 
 use crate::engine::content::{Content, IntentId, IntentKind};
 use model::{softmax, LinearModel, Sample, TrainSettings};
 use normalize::Normalizer;
 use regex::RegexSet;
+use scorer::Scorer;
 
 /// How the classifier is built. The defaults were chosen by 5-fold cross-validation on the
 /// content pack's own examples (`cargo run --release --example crossval`) with one rule: the
@@ -75,7 +77,7 @@ pub struct Thresholds {
 #[derive(Clone, Debug)]
 pub struct Classifier {
     normalizer: Normalizer,
-    model: LinearModel,
+    scorer: Scorer,
     patterns: RegexSet,
     pattern_owner: Vec<(IntentId, usize)>,
     negatives: RegexSet,
@@ -197,6 +199,7 @@ impl Classifier {
             });
         }
         let model = LinearModel::train(&samples, n + 1, settings.train);
+        let scorer = Scorer::new(model, normalizer.vocabulary());
 
         let thresholds = Thresholds {
             per_intent: content.intents.iter().map(|i| i.threshold).collect(),
@@ -204,7 +207,7 @@ impl Classifier {
         };
         Classifier {
             normalizer,
-            model,
+            scorer,
             patterns,
             pattern_owner,
             negatives,
@@ -248,7 +251,7 @@ impl Classifier {
     }
 
     pub fn feature_count(&self) -> usize {
-        self.model.feature_count()
+        self.scorer.model().feature_count()
     }
 
     /// Classifies one message.
@@ -266,12 +269,11 @@ impl Classifier {
         if norm.is_empty() {
             z[n] = 10.0;
         } else {
-            let mut feats = Vec::with_capacity(norm.len() * 4);
-            features::extract(norm, &mut feats);
+            let mut extra = Vec::new();
             if self.pattern_features {
-                pattern_features(&self.patterns, &self.pattern_owner, norm, &mut feats);
+                pattern_features(&self.patterns, &self.pattern_owner, norm, &mut extra);
             }
-            self.model.logits(&feats, &mut z);
+            self.scorer.logits(norm, &extra, &mut z);
             let mut boosted = vec![false; n];
             for i in self.patterns.matches(norm).iter() {
                 let (intent, pattern) = self.pattern_owner[i];
@@ -333,7 +335,7 @@ impl Classifier {
         };
         let mut scored: Vec<(String, f32)> = named
             .into_iter()
-            .map(|(h, name)| (name, self.model.weight(h, intent.index()) * x))
+            .map(|(h, name)| (name, self.scorer.model().weight(h, intent.index()) * x))
             .filter(|(_, w)| *w > 0.0)
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -25,7 +25,7 @@ impl Hasher for PassThrough {
     }
 }
 
-type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
+pub type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
 
 /// Training settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,6 +152,19 @@ impl LinearModel {
                 }
             }
         }
+    }
+
+    /// One feature's weights, a value per class; `None` for a feature never seen in training.
+    #[inline]
+    pub fn row(&self, feature: u64) -> Option<&[f32]> {
+        self.index.get(&feature).map(|&f| {
+            let f = f as usize;
+            &self.weights[f * self.classes..(f + 1) * self.classes]
+        })
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
     }
 
     /// The weight of one feature for one class (0 for an unknown feature).

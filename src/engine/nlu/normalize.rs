@@ -40,6 +40,11 @@ impl Normalizer {
         }
     }
 
+    /// Every word the normalizer knows: the lexicon's and the learned ones.
+    pub fn vocabulary(&self) -> impl Iterator<Item = &str> {
+        self.vocab.iter().map(String::as_str)
+    }
+
     /// The normalized form of `text`: lowercase words separated by single spaces.
     pub fn normalize(&self, text: &str) -> String {
         let text = match text.char_indices().nth(CLASSIFY_CHARS_MAX) {
