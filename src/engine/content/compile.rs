@@ -32,6 +32,7 @@ pub fn compile(file: &str, src: &str) -> Result<Content, ContentErrors> {
         file,
         src,
         errors: Vec::new(),
+        regex_spans: HashMap::new(),
     };
     let raw = cx.parse();
     let content = raw.and_then(|raw| cx.build(raw));
@@ -49,6 +50,8 @@ struct Cx<'a> {
     file: &'a str,
     src: &'a str,
     errors: Vec<ContentError>,
+    /// Where each accepted regex was written, for errors found when they are compiled as a set.
+    regex_spans: HashMap<String, Range<usize>>,
 }
 
 impl<'a> Cx<'a> {
@@ -200,33 +203,7 @@ impl<'a> Cx<'a> {
                 self.err(end..end, ErrorKind::MissingIntent(required.to_string()));
             }
         }
-        // The classifier runs all patterns as one set; build it here, once, so a set too big
-        // to compile is a content error rather than a crash, and the work is not done twice.
-        let mut sets = Vec::new();
-        for (what, pick) in [
-            (
-                "patterns",
-                (|i: &Intent| &i.patterns) as fn(&Intent) -> &Vec<String>,
-            ),
-            ("negative patterns", |i: &Intent| &i.negative_patterns),
-        ] {
-            let all: Vec<&str> = intents
-                .iter()
-                .flat_map(|i| pick(i).iter().map(String::as_str))
-                .collect();
-            match regex_set(&all) {
-                Ok(set) => sets.push(set),
-                Err(e) => {
-                    self.err(
-                        0..0,
-                        ErrorKind::BadRegex(format!("all {what} together: {}", regex_reason(&e))),
-                    );
-                    sets.push(RegexSet::empty());
-                }
-            }
-        }
-        let negative_set = sets.pop().unwrap_or_else(RegexSet::empty);
-        let pattern_set = sets.pop().unwrap_or_else(RegexSet::empty);
+        let matcher = self.matcher(&intents, domain.as_deref());
         if intents.len() > usize::from(u16::MAX) {
             self.err(0..0, ErrorKind::Invalid("too many intents".into()));
         }
@@ -240,8 +217,7 @@ impl<'a> Cx<'a> {
             threshold,
             margin,
             domain,
-            pattern_set,
-            negative_set,
+            matcher,
         })
     }
 
@@ -366,18 +342,60 @@ impl<'a> Cx<'a> {
         true
     }
 
+    /// Checks each regex's syntax (cheap: nothing is compiled here; [`Cx::matcher`] compiles
+    /// them all at once) and keeps the valid ones.
     fn regexes(&mut self, list: &[Spanned<String>]) -> Vec<String> {
         let mut out = Vec::new();
         for p in list {
-            match regex::RegexBuilder::new(&ascii_classes(p.get_ref()))
-                .size_limit(1 << 20)
-                .build()
-            {
-                Ok(_) => out.push(p.get_ref().clone()),
+            match regex_syntax::Parser::new().parse(&ascii_classes(p.get_ref())) {
+                Ok(_) => {
+                    self.regex_spans
+                        .entry(p.get_ref().clone())
+                        .or_insert_with(|| p.span());
+                    out.push(p.get_ref().clone());
+                }
                 Err(e) => self.err(p.span(), ErrorKind::BadRegex(regex_reason(&e))),
             }
         }
         out
+    }
+
+    /// The classifier runs every regex as one set (see [`Content::matcher`]). It is built here,
+    /// once, so a set too big to compile is a content error rather than a crash. Only when
+    /// the set fails is each regex compiled on its own, to say which one is at fault.
+    fn matcher(&mut self, intents: &[Intent], domain: Option<&str>) -> RegexSet {
+        let all: Vec<&str> = intents
+            .iter()
+            .flat_map(|i| i.patterns.iter().map(String::as_str))
+            .chain(
+                intents
+                    .iter()
+                    .flat_map(|i| i.negative_patterns.iter().map(String::as_str)),
+            )
+            .chain(domain)
+            .collect();
+        let error = match regex_set(&all) {
+            Ok(set) => return set,
+            Err(e) => e,
+        };
+        let mut located = false;
+        for p in &all {
+            let built = regex::RegexBuilder::new(&ascii_classes(p))
+                .size_limit(1 << 20)
+                .build();
+            if let Err(e) = built {
+                let span = self.regex_spans.get(*p).cloned().unwrap_or(0..0);
+                self.err(span, ErrorKind::BadRegex(regex_reason(&e)));
+                located = true;
+            }
+        }
+        if !located {
+            self.err(
+                0..0,
+                ErrorKind::BadRegex(format!("all patterns together: {}", regex_reason(&error))),
+            );
+        }
+        RegexSet::empty()
     }
 
     fn intent(
@@ -630,7 +648,7 @@ impl<'a> Cx<'a> {
 
 /// The regex crate's syntax errors span several lines (pattern, caret, reason); the reason is
 /// the last one.
-fn regex_reason(e: &regex::Error) -> String {
+fn regex_reason(e: &dyn std::fmt::Display) -> String {
     let text = e.to_string();
     let last = text
         .lines()

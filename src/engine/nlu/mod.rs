@@ -78,15 +78,23 @@ pub struct Thresholds {
 pub struct Classifier {
     normalizer: Normalizer,
     scorer: Scorer,
-    patterns: RegexSet,
-    pattern_owner: Vec<(IntentId, usize)>,
-    negatives: RegexSet,
-    negative_owner: Vec<(IntentId, usize)>,
+    /// Every pattern, negative pattern and the domain regex, scanned in one pass.
+    matcher: RegexSet,
+    /// What each regex of `matcher` stands for.
+    rules: Vec<Rule>,
     thresholds: Thresholds,
     pattern_boost: f32,
     pattern_features: bool,
-    /// The pack's domain gate, and which intents it applies to (support intents).
-    domain: Option<(regex::Regex, Vec<bool>)>,
+    /// Which intents the domain gate applies to (support intents), when it applies at all.
+    gated: Option<Vec<bool>>,
+}
+
+/// One regex of the classifier's matcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    Pattern { intent: IntentId, pattern: usize },
+    Negative { intent: IntentId, pattern: usize },
+    Domain,
 }
 
 /// Compiles patterns into one set, the way the classifier runs them.
@@ -138,18 +146,14 @@ pub fn ascii_classes(pattern: &str) -> String {
 
 /// Adds one feature per intent whose patterns match, so the model learns how much each
 /// intent's patterns are worth against the out-of-scope examples.
-fn pattern_features(
-    patterns: &RegexSet,
-    owner: &[(IntentId, usize)],
-    norm: &str,
-    out: &mut Vec<u64>,
-) {
+fn pattern_features(matches: &regex::SetMatches, rules: &[Rule], out: &mut Vec<u64>) {
     let mut seen: Vec<IntentId> = Vec::new();
-    for i in patterns.matches(norm).iter() {
-        let intent = owner[i].0;
-        if !seen.contains(&intent) {
-            seen.push(intent);
-            out.push(features::pattern(intent.index()));
+    for i in matches.iter() {
+        if let Rule::Pattern { intent, .. } = rules[i] {
+            if !seen.contains(&intent) {
+                seen.push(intent);
+                out.push(features::pattern(intent.index()));
+            }
         }
     }
 }
@@ -161,14 +165,27 @@ impl Classifier {
     }
 
     pub fn with_settings(content: &Content, settings: ModelSettings) -> Classifier {
-        // The sets were built when the content was compiled, in this same order.
-        let (mut pattern_owner, mut negative_owner) = (Vec::new(), Vec::new());
-        for intent in &content.intents {
-            pattern_owner.extend((0..intent.patterns.len()).map(|i| (intent.id, i)));
-            negative_owner.extend((0..intent.negative_patterns.len()).map(|i| (intent.id, i)));
+        // The matcher was built when the content was compiled, in this same order.
+        let mut rules = Vec::new();
+        for i in &content.intents {
+            rules.extend((0..i.patterns.len()).map(|pattern| Rule::Pattern {
+                intent: i.id,
+                pattern,
+            }));
         }
-        let patterns = content.pattern_set.clone();
-        let negatives = content.negative_set.clone();
+        for i in &content.intents {
+            rules.extend(
+                (0..i.negative_patterns.len()).map(|pattern| Rule::Negative {
+                    intent: i.id,
+                    pattern,
+                }),
+            );
+        }
+        if content.domain.is_some() {
+            rules.push(Rule::Domain);
+        }
+        let matcher = content.matcher.clone();
+        debug_assert_eq!(rules.len(), matcher.len());
         let mut normalizer = Normalizer::new(content.lexicon.iter().cloned());
         let n = content.intents.len();
         let mut samples = Vec::new();
@@ -186,7 +203,7 @@ impl Classifier {
             let mut features = Vec::new();
             features::extract(text, &mut features);
             if settings.pattern_features {
-                pattern_features(&patterns, &pattern_owner, text, &mut features);
+                pattern_features(&matcher.matches(text), &rules, &mut features);
             }
             samples.push(Sample {
                 features,
@@ -199,7 +216,7 @@ impl Classifier {
             });
         }
         let model = LinearModel::train(&samples, n + 1, settings.train);
-        let scorer = Scorer::new(model, normalizer.vocabulary());
+        let scorer = Scorer::new(&model, normalizer.vocabulary());
 
         let thresholds = Thresholds {
             per_intent: content.intents.iter().map(|i| i.threshold).collect(),
@@ -208,28 +225,18 @@ impl Classifier {
         Classifier {
             normalizer,
             scorer,
-            patterns,
-            pattern_owner,
-            negatives,
-            negative_owner,
+            matcher,
+            rules,
             thresholds,
             pattern_boost: settings.pattern_boost,
             pattern_features: settings.pattern_features,
-            domain: content
-                .domain
-                .as_ref()
-                .filter(|_| settings.domain_gate)
-                .map(|d| {
-                    let gated = content
-                        .intents
-                        .iter()
-                        .map(|i| i.kind == IntentKind::Support)
-                        .collect();
-                    (
-                        regex::Regex::new(d).expect("domain regex was validated"),
-                        gated,
-                    )
-                }),
+            gated: (content.domain.is_some() && settings.domain_gate).then(|| {
+                content
+                    .intents
+                    .iter()
+                    .map(|i| i.kind == IntentKind::Support)
+                    .collect()
+            }),
         }
     }
 
@@ -251,7 +258,7 @@ impl Classifier {
     }
 
     pub fn feature_count(&self) -> usize {
-        self.scorer.model().feature_count()
+        self.scorer.feature_count()
     }
 
     /// Classifies one message.
@@ -269,21 +276,35 @@ impl Classifier {
         if norm.is_empty() {
             z[n] = 10.0;
         } else {
+            let matches = self.matcher.matches(norm);
             let mut extra = Vec::new();
             if self.pattern_features {
-                pattern_features(&self.patterns, &self.pattern_owner, norm, &mut extra);
+                pattern_features(&matches, &self.rules, &mut extra);
             }
             self.scorer.logits(norm, &extra, &mut z);
             let mut boosted = vec![false; n];
-            for i in self.patterns.matches(norm).iter() {
-                let (intent, pattern) = self.pattern_owner[i];
-                evidence.push(Evidence::Pattern { intent, pattern });
-                if !std::mem::replace(&mut boosted[intent.index()], true) {
-                    z[intent.index()] += self.pattern_boost;
+            let mut in_domain = false;
+            // Rules come in matcher order: patterns, then negative patterns, then the domain.
+            let mut vetoed = Vec::new();
+            // Most messages match no rule, and iterating the matches visits every rule.
+            let hits = matches.matched_any().then(|| matches.iter());
+            for i in hits.into_iter().flatten() {
+                match self.rules[i] {
+                    Rule::Pattern { intent, pattern } => {
+                        evidence.push(Evidence::Pattern { intent, pattern });
+                        if !std::mem::replace(&mut boosted[intent.index()], true) {
+                            z[intent.index()] += self.pattern_boost;
+                        }
+                    }
+                    Rule::Negative { intent, pattern } => {
+                        evidence.push(Evidence::Veto { intent, pattern });
+                        vetoed.push(intent);
+                    }
+                    Rule::Domain => in_domain = true,
                 }
             }
-            if let Some((domain, gated)) = &self.domain {
-                if !domain.is_match(norm) {
+            if let Some(gated) = &self.gated {
+                if !in_domain {
                     for (i, g) in gated.iter().enumerate() {
                         if *g && !boosted[i] {
                             z[i] = f32::NEG_INFINITY;
@@ -291,9 +312,7 @@ impl Classifier {
                     }
                 }
             }
-            for i in self.negatives.matches(norm).iter() {
-                let (intent, pattern) = self.negative_owner[i];
-                evidence.push(Evidence::Veto { intent, pattern });
+            for intent in vetoed {
                 z[intent.index()] = f32::NEG_INFINITY;
             }
         }
@@ -335,7 +354,7 @@ impl Classifier {
         };
         let mut scored: Vec<(String, f32)> = named
             .into_iter()
-            .map(|(h, name)| (name, self.scorer.model().weight(h, intent.index()) * x))
+            .map(|(h, name)| (name, self.scorer.weight(h, intent.index()) * x))
             .filter(|(_, w)| *w > 0.0)
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

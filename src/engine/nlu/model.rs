@@ -163,6 +163,14 @@ impl LinearModel {
         })
     }
 
+    /// Every feature with its weights, in no particular order.
+    pub fn rows(&self) -> impl Iterator<Item = (u64, &[f32])> {
+        self.index.iter().map(|(&h, &f)| {
+            let f = f as usize;
+            (h, &self.weights[f * self.classes..(f + 1) * self.classes])
+        })
+    }
+
     pub fn bias(&self) -> &[f32] {
         &self.bias
     }

@@ -8,20 +8,20 @@
 //! contractions).
 
 use crate::engine::limits::CLASSIFY_CHARS_MAX;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use unicode_normalization::UnicodeNormalization;
 
 /// Normalizes text with a lexicon and a vocabulary of known words.
 #[derive(Clone, Debug, Default)]
 pub struct Normalizer {
-    lexicon: HashMap<String, String>,
-    vocab: HashSet<String>,
+    lexicon: FxHashMap<String, String>,
+    vocab: FxHashSet<String>,
 }
 
 impl Normalizer {
     pub fn new(lexicon: impl IntoIterator<Item = (String, String)>) -> Normalizer {
-        let lexicon: HashMap<String, String> = lexicon.into_iter().collect();
-        let mut vocab = HashSet::new();
+        let lexicon: FxHashMap<String, String> = lexicon.into_iter().collect();
+        let mut vocab = FxHashSet::default();
         for (k, v) in &lexicon {
             vocab.insert(k.clone());
             vocab.extend(v.split(' ').map(str::to_string));
@@ -54,8 +54,20 @@ impl Normalizer {
         let mut out = String::with_capacity(text.len() + 8);
         let mut word = String::with_capacity(32);
         if text.is_ascii() {
+            // The common case, byte by byte.
+            for &b in text.as_bytes() {
+                if b.is_ascii_alphanumeric() {
+                    word.push(char::from(b.to_ascii_lowercase()));
+                } else if b != b'\'' && b != b'`' {
+                    self.flush(&mut word, &mut out);
+                }
+            }
+        } else if unicode_normalization::is_nfkc(text) {
+            // Already in NFKC (emoji and most accented text): skip the rewrite.
             for c in text.chars() {
-                self.push_char(c.to_ascii_lowercase(), &mut word, &mut out);
+                for lc in c.to_lowercase() {
+                    self.push_char(lc, &mut word, &mut out);
+                }
             }
         } else {
             for c in text.nfkc() {
@@ -98,13 +110,10 @@ impl Normalizer {
 
     /// `None` when the word has no letter repeated three or more times in a row.
     fn unstretch(&self, word: &str) -> Option<String> {
-        let chars: Vec<char> = word.chars().collect();
-        let stretched = chars
-            .windows(3)
-            .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_alphabetic());
-        if !stretched {
+        if !is_stretched(word) {
             return None;
         }
+        let chars: Vec<char> = word.chars().collect();
         let squeeze = |keep: usize| {
             let mut s = String::with_capacity(word.len());
             let mut i = 0;
@@ -137,6 +146,23 @@ impl Normalizer {
         }
         Some(two)
     }
+}
+
+/// Whether `word` has a letter repeated three or more times in a row (checked without
+/// allocating: most words are not).
+fn is_stretched(word: &str) -> bool {
+    let (mut last, mut run) = ('\0', 0);
+    for c in word.chars() {
+        if c == last {
+            run += 1;
+            if run >= 3 && c.is_alphabetic() {
+                return true;
+            }
+        } else {
+            (last, run) = (c, 1);
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -175,6 +201,15 @@ mod tests {
         assert_eq!(n().normalize("declinnnned"), "declined");
         assert_eq!(n().normalize("pleeeease"), "please");
         assert_eq!(n().normalize("zzzzz"), "zz");
+    }
+
+    #[test]
+    fn only_letters_repeated_three_times_count_as_stretched() {
+        assert!(is_stretched("sooo"));
+        assert!(is_stretched("pleeease"));
+        assert!(!is_stretched("soo"));
+        assert!(!is_stretched("1000"));
+        assert!(!is_stretched(""));
     }
 
     #[test]
