@@ -9,7 +9,7 @@
 use super::raw::{RawContent, RawIntent, RawOption, RawStep};
 use super::{
     numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
-    IntentKind, Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
+    IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
 };
 use crate::engine::limits::{
     BUTTON_LABEL_LENGTH_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_TITLE_LENGTH_MAX,
@@ -33,6 +33,7 @@ pub fn compile(file: &str, src: &str) -> Result<Content, ContentErrors> {
         src,
         errors: Vec::new(),
         regex_spans: HashMap::new(),
+        lines: Lines::new(src),
     };
     let raw = cx.parse();
     let content = raw.and_then(|raw| cx.build(raw));
@@ -52,11 +53,12 @@ struct Cx<'a> {
     errors: Vec<ContentError>,
     /// Where each accepted regex was written, for errors found when they are compiled as a set.
     regex_spans: HashMap<String, Range<usize>>,
+    lines: Lines,
 }
 
 impl<'a> Cx<'a> {
     fn at(&self, offset: usize) -> Location {
-        Location::of(self.file, self.src, offset)
+        self.lines.locate(self.file, self.src, offset)
     }
 
     fn err(&mut self, span: Range<usize>, kind: ErrorKind) {
@@ -65,7 +67,7 @@ impl<'a> Cx<'a> {
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
-        self.at(span.start).line
+        self.lines.line(span.start)
     }
 
     /// TOML syntax (every error the parser can recover from), then unknown fields (all of

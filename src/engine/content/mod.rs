@@ -221,19 +221,63 @@ pub struct Location {
 impl Location {
     /// Line and column (1-based, counted in characters) of a byte offset in `src`.
     pub fn of(file: &str, src: &str, offset: usize) -> Location {
+        Lines::new(src).locate(file, src, offset)
+    }
+}
+
+/// Where each line of a source starts, so many offsets can be located without rescanning it.
+#[derive(Clone, Debug)]
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(src: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// Line and column (1-based, counted in characters) of a byte offset in `src`.
+    pub fn locate(&self, file: &str, src: &str, offset: usize) -> Location {
         let mut offset = offset.min(src.len());
         while !src.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &src[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let line = self.line(offset);
+        let col = src[self.starts[line - 1]..offset].chars().count() + 1;
         Location {
             file: file.to_string(),
             line,
             col,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_locate_to_lines_and_character_columns() {
+        let src = "ab\néé x\n\nlast";
+        let at = |o| {
+            let l = Location::of("f", src, o);
+            (l.line, l.col)
+        };
+        assert_eq!(at(0), (1, 1));
+        assert_eq!(at(2), (1, 3));
+        assert_eq!(at(3), (2, 1));
+        assert_eq!(at(8), (2, 4), "columns count characters, not bytes");
+        assert_eq!(at(6), (2, 2), "inside a character: its start");
+        assert_eq!(at(10), (3, 1));
+        assert_eq!(at(11), (4, 1));
+        assert_eq!(at(999), (4, 5), "past the end: the end");
     }
 }
 

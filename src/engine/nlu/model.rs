@@ -57,11 +57,17 @@ pub struct Sample {
 #[derive(Clone, Debug)]
 pub struct LinearModel {
     classes: usize,
+    /// Values per row: `classes` rounded up to a whole number of blocks, so updates run over
+    /// fixed-size blocks the compiler vectorizes. Padding values stay 0.
+    stride: usize,
     index: FeatureIndex,
-    /// Row-major: `weights[f * classes + c]`.
+    /// Row-major: `weights[f * stride + c]`.
     weights: Vec<f32>,
     bias: Vec<f32>,
 }
+
+/// Values per block of a row.
+const BLOCK: usize = 16;
 
 impl LinearModel {
     pub fn classes(&self) -> usize {
@@ -85,15 +91,17 @@ impl LinearModel {
                 (ids, s.class, s.weight)
             })
             .collect();
+        let stride = classes.div_ceil(BLOCK).max(1) * BLOCK;
         let mut model = LinearModel {
             classes,
-            weights: vec![0.0; index.len() * classes],
+            stride,
+            weights: vec![0.0; index.len() * stride],
             bias: vec![0.0; classes],
             index,
         };
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut z = vec![0.0f32; classes];
+        let mut z = vec![0.0f32; stride];
         for epoch in 0..settings.epochs {
             // Fisher-Yates with a fixed xorshift seed: reproducible, but not file order.
             for i in (1..order.len()).rev() {
@@ -111,15 +119,22 @@ impl LinearModel {
                 let lr = base_lr * weight;
                 let x = 1.0 / (ids.len() as f32).sqrt();
                 model.scores_ids(ids, x, &mut z);
-                softmax(&mut z);
+                softmax(&mut z[..classes]);
                 z[*class] -= 1.0; // gradient of cross-entropy w.r.t. the logits
                 for (b, g) in model.bias.iter_mut().zip(&z) {
                     *b -= lr * g;
                 }
                 for &f in ids {
-                    let row = &mut model.weights[f as usize * classes..(f as usize + 1) * classes];
-                    for (w, g) in row.iter_mut().zip(&z) {
-                        *w -= lr * (g * x + settings.l2 * *w);
+                    let row = &mut model.weights[f as usize * stride..(f as usize + 1) * stride];
+                    let (rows, grads) = (row.as_chunks_mut::<BLOCK>().0, z.as_chunks::<BLOCK>().0);
+                    for (w, g) in rows.iter_mut().zip(grads) {
+                        // Through a local copy: the compiler cannot tell that `weights` and
+                        // `z` never overlap, and would not vectorize the update in place.
+                        let mut v = *w;
+                        for (v, g) in v.iter_mut().zip(g) {
+                            *v -= lr * (g * x + settings.l2 * *v);
+                        }
+                        *w = v;
                     }
                 }
             }
@@ -127,13 +142,22 @@ impl LinearModel {
         model
     }
 
+    /// Logits into `out` (`stride` long; the padding comes out 0).
     fn scores_ids(&self, ids: &[u32], x: f32, out: &mut [f32]) {
-        out.copy_from_slice(&self.bias);
+        out.fill(0.0);
         for &f in ids {
-            let row = &self.weights[f as usize * self.classes..(f as usize + 1) * self.classes];
-            for (o, w) in out.iter_mut().zip(row) {
-                *o += w * x;
+            let row = &self.weights[f as usize * self.stride..(f as usize + 1) * self.stride];
+            let (outs, rows) = (out.as_chunks_mut::<BLOCK>().0, row.as_chunks::<BLOCK>().0);
+            for (o, w) in outs.iter_mut().zip(rows) {
+                let mut v = *o;
+                for (v, w) in v.iter_mut().zip(w) {
+                    *v += w;
+                }
+                *o = v;
             }
+        }
+        for (o, b) in out.iter_mut().zip(&self.bias) {
+            *o = b + *o * x;
         }
     }
 
@@ -146,7 +170,7 @@ impl LinearModel {
         let x = 1.0 / (features.len() as f32).sqrt();
         for h in features {
             if let Some(&f) = self.index.get(h) {
-                let row = &self.weights[f as usize * self.classes..(f as usize + 1) * self.classes];
+                let row = &self.weights[f as usize * self.stride..][..self.classes];
                 for (o, w) in out.iter_mut().zip(row) {
                     *o += w * x;
                 }
@@ -159,7 +183,7 @@ impl LinearModel {
     pub fn row(&self, feature: u64) -> Option<&[f32]> {
         self.index.get(&feature).map(|&f| {
             let f = f as usize;
-            &self.weights[f * self.classes..(f + 1) * self.classes]
+            &self.weights[f * self.stride..][..self.classes]
         })
     }
 
@@ -167,7 +191,7 @@ impl LinearModel {
     pub fn rows(&self) -> impl Iterator<Item = (u64, &[f32])> {
         self.index.iter().map(|(&h, &f)| {
             let f = f as usize;
-            (h, &self.weights[f * self.classes..(f + 1) * self.classes])
+            (h, &self.weights[f * self.stride..][..self.classes])
         })
     }
 
@@ -179,7 +203,8 @@ impl LinearModel {
     pub fn weight(&self, feature: u64, class: usize) -> f32 {
         self.index
             .get(&feature)
-            .map_or(0.0, |&f| self.weights[f as usize * self.classes + class])
+            .filter(|_| class < self.classes)
+            .map_or(0.0, |&f| self.weights[f as usize * self.stride + class])
     }
 
     pub fn feature_count(&self) -> usize {

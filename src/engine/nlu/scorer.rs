@@ -197,9 +197,13 @@ impl Scorer {
         if let Some(row) = self.features.get(feature) {
             let lanes = &self.weights[row * self.lanes..(row + 1) * self.lanes];
             for (a, l) in acc.iter_mut().zip(lanes) {
-                for (a, w) in a.0.iter_mut().zip(&l.0) {
-                    *a += i32::from(*w);
+                // Through a local copy, which the compiler vectorizes (it cannot tell that
+                // `acc` and the weights never overlap).
+                let mut v = a.0;
+                for (v, w) in v.iter_mut().zip(&l.0) {
+                    *v += i32::from(*w);
                 }
+                a.0 = v;
             }
         }
     }
@@ -207,7 +211,15 @@ impl Scorer {
     /// The logits of normalized text `norm`, plus `extra` features (pattern features), into
     /// `out` (one value per class).
     pub fn logits(&self, norm: &str, extra: &[u64], out: &mut [f32]) {
-        let mut acc = vec![WideLane::default(); self.lanes];
+        // Up to 32 classes, the sums live on the stack.
+        let mut stack = [WideLane::default(); 2];
+        let mut heap = Vec::new();
+        let acc: &mut [WideLane] = if self.lanes <= stack.len() {
+            &mut stack[..self.lanes]
+        } else {
+            heap.resize(self.lanes, WideLane::default());
+            &mut heap
+        };
         let mut count = 0usize;
         let mut prev: Option<&str> = None;
         let mut grams = Vec::new();
@@ -216,9 +228,11 @@ impl Scorer {
             if let Some(row) = self.words.get(h) {
                 let sums = &self.word_sums[row * self.lanes..(row + 1) * self.lanes];
                 for (a, s) in acc.iter_mut().zip(sums) {
-                    for (a, s) in a.0.iter_mut().zip(&s.0) {
-                        *a += s;
+                    let mut v = a.0;
+                    for (v, s) in v.iter_mut().zip(&s.0) {
+                        *v += s;
                     }
+                    a.0 = v;
                 }
                 count += self.word_counts[row] as usize;
             } else {
@@ -227,18 +241,18 @@ impl Scorer {
                 features::grams_of(w, &mut grams);
                 count += grams.len();
                 for g in &grams {
-                    self.add(&mut acc, *g);
+                    self.add(acc, *g);
                 }
             }
             if let Some(p) = prev {
                 count += 1;
-                self.add(&mut acc, features::pair(p, w));
+                self.add(acc, features::pair(p, w));
             }
             prev = Some(w);
         }
         for f in extra {
             count += 1;
-            self.add(&mut acc, *f);
+            self.add(acc, *f);
         }
         // Each feature counts 1/sqrt(n), as in training.
         let x = if count == 0 {
@@ -304,22 +318,30 @@ mod tests {
 
     #[test]
     fn rows_wider_than_a_lane_keep_every_class() {
-        // 20 classes: two lanes per row.
-        let samples: Vec<Sample> = (0..20)
+        // 40 classes: three lanes per row, and sums too wide for the stack.
+        let samples: Vec<Sample> = (0..40)
             .map(|c| Sample {
                 features: vec![100 + c as u64, 7],
                 class: c,
                 weight: 1.0,
             })
             .collect();
-        let model = LinearModel::train(&samples, 20, TrainSettings::default());
+        let model = LinearModel::train(&samples, 40, TrainSettings::default());
         let scorer = Scorer::new(&model, []);
-        for c in 0..20 {
+        for c in 0..40 {
             let (m, s) = (
                 model.weight(100 + c as u64, c),
                 scorer.weight(100 + c as u64, c),
             );
             assert!(m > 0.0 && (m - s).abs() < 1e-3, "class {c}: {m} vs {s}");
+        }
+        let mut feats = Vec::new();
+        features::extract("some words here", &mut feats);
+        let (mut slow, mut fast) = ([0.0f32; 40], [0.0f32; 40]);
+        model.logits(&feats, &mut slow);
+        scorer.logits("some words here", &[], &mut fast);
+        for (s, f) in slow.iter().zip(&fast) {
+            assert!((s - f).abs() < 1e-3, "{slow:?} vs {fast:?}");
         }
     }
 
