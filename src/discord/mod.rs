@@ -31,8 +31,6 @@ pub struct Data {
     /// Bounds concurrent REST sends. Without it a burst opens one HTTP connection per
     /// in-flight reply, and memory grows with the burst.
     sends: Semaphore,
-    /// Bounds the message and button events handled at once.
-    handlers: Semaphore,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -40,7 +38,7 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// Concurrent REST sends allowed at once.
 const SENDS_IN_FLIGHT: usize = 4;
-/// Message and button events handled at once; the rest wait their turn.
+/// Gateway events handled at once; the rest wait their turn at the [`Gate`].
 const HANDLERS_IN_FLIGHT: usize = 8;
 
 /// Events being handled right now, and handled so far: when a burst is over, free memory is
@@ -113,18 +111,7 @@ pub async fn run(
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands,
-            event_handler: |fw, event| {
-                Box::pin(async move {
-                    // Serenity spawns a task per event. In a burst, most of them wait here, holding
-                    // only the event: the handler's own (larger) state is allocated once it runs.
-                    let _permit = fw.user_data.handlers.acquire().await?;
-                    IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
-                    let result = Box::pin(on_event(fw.serenity_context, event, fw.user_data)).await;
-                    IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
-                    HANDLED.fetch_add(1, Ordering::Relaxed);
-                    result
-                })
-            },
+            event_handler: |fw, event| Box::pin(on_event(fw.serenity_context, event, fw.user_data)),
             on_error: |error| Box::pin(commands::on_error(error)),
             allowed_mentions: Some(no_mentions()),
             ..Default::default()
@@ -145,14 +132,16 @@ pub async fn run(
                     discord: setup_discord,
                     bot_id: ready.user.id,
                     sends: Semaphore::new(SENDS_IN_FLIGHT),
-                    handlers: Semaphore::new(HANDLERS_IN_FLIGHT),
                 })
             })
         })
         .build();
 
     let mut client = serenity::ClientBuilder::new_with_http(http, gateway_intents())
-        .framework(framework)
+        .framework(Gate {
+            inner: framework,
+            permits: Semaphore::new(HANDLERS_IN_FLIGHT),
+        })
         .await
         .map_err(|e| match e {
             serenity::Error::Http(ref h) if h.status_code().is_some_and(|s| s.as_u16() == 401) => {
@@ -204,6 +193,33 @@ pub async fn run(
             Err(RunError::InvalidToken)
         }
         Err(e) => Err(RunError::Gateway(e)),
+    }
+}
+
+/// Serenity's framework slot, holding poise behind a queue.
+///
+/// Serenity spawns a task per gateway event and hands it to the framework. poise's dispatch
+/// future is large (it carries command parsing and error handling state), and in a burst of
+/// 1000 messages a thousand of them would sit in memory at once, waiting their turn. Here each
+/// waiting event holds only itself: poise's future is created once the event's turn comes.
+struct Gate {
+    inner: poise::Framework<Data, Error>,
+    permits: Semaphore,
+}
+
+#[serenity::async_trait]
+impl serenity::Framework for Gate {
+    async fn init(&mut self, client: &serenity::Client) {
+        serenity::Framework::init(&mut self.inner, client).await;
+    }
+
+    async fn dispatch(&self, ctx: serenity::Context, event: FullEvent) {
+        // The semaphore is never closed, so this only fails if it were; then run anyway.
+        let _permit = self.permits.acquire().await.ok();
+        IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        serenity::Framework::dispatch(&self.inner, ctx, event).await;
+        IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+        HANDLED.fetch_add(1, Ordering::Relaxed);
     }
 }
 

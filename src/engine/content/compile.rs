@@ -16,8 +16,7 @@ use crate::engine::limits::{
     MESSAGE_CONTENT_LENGTH_MAX, STEP_OPTIONS_MAX,
 };
 use crate::engine::nlu::normalize::Normalizer;
-use crate::engine::nlu::{ascii_classes, regex_set};
-use regex::RegexSet;
+use crate::engine::nlu::{ascii_classes, empty_matcher, matcher, Matcher};
 use std::collections::HashMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -362,22 +361,25 @@ impl<'a> Cx<'a> {
         out
     }
 
-    /// The classifier runs every regex as one set (see [`Content::matcher`]). It is built here,
-    /// once, so a set too big to compile is a content error rather than a crash. Only when
-    /// the set fails is each regex compiled on its own, to say which one is at fault.
-    fn matcher(&mut self, intents: &[Intent], domain: Option<&str>) -> RegexSet {
-        let all: Vec<&str> = intents
-            .iter()
-            .flat_map(|i| i.patterns.iter().map(String::as_str))
+    /// The classifier runs every regex as one [`Matcher`] (see [`Content::matcher`]). It is
+    /// built here, once, so a set too big to compile is a content error rather than a crash.
+    /// Only when it fails is each regex compiled on its own, to say which one is at fault.
+    fn matcher(&mut self, intents: &[Intent], domain: Option<&str>) -> Matcher {
+        let all: Vec<&str> = domain
+            .into_iter()
+            .chain(
+                intents
+                    .iter()
+                    .flat_map(|i| i.patterns.iter().map(String::as_str)),
+            )
             .chain(
                 intents
                     .iter()
                     .flat_map(|i| i.negative_patterns.iter().map(String::as_str)),
             )
-            .chain(domain)
             .collect();
-        let error = match regex_set(&all) {
-            Ok(set) => return set,
+        let error = match matcher(&all) {
+            Ok(m) => return m,
             Err(e) => e,
         };
         let mut located = false;
@@ -397,7 +399,7 @@ impl<'a> Cx<'a> {
                 ErrorKind::BadRegex(format!("all patterns together: {}", regex_reason(&error))),
             );
         }
-        RegexSet::empty()
+        empty_matcher()
     }
 
     fn intent(

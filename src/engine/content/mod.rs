@@ -85,10 +85,10 @@ pub struct Content {
     /// A regex a message must match (or one of a support intent's patterns) before any support
     /// intent may answer: the pay-later vocabulary. `None`: no such gate.
     pub domain: Option<String>,
-    /// Every regex the classifier runs, as one set so a message is scanned once: each intent's
-    /// patterns (intent order, then pattern order), then each intent's negative patterns (same
-    /// order), then `domain` if there is one.
-    pub matcher: regex::RegexSet,
+    /// Every regex the classifier runs, as one matcher so a message is scanned once: `domain`
+    /// if there is one, then each intent's patterns (intent order, then pattern order), then
+    /// each intent's negative patterns (same order).
+    pub matcher: crate::engine::nlu::Matcher,
 }
 
 /// One intent.

@@ -14,7 +14,6 @@ pub mod scorer;
 use crate::engine::content::{Content, IntentId, IntentKind};
 use model::{softmax, LinearModel, Sample, TrainSettings};
 use normalize::Normalizer;
-use regex::RegexSet;
 use scorer::Scorer;
 
 /// How the classifier is built. The defaults were chosen by 5-fold cross-validation on the
@@ -78,8 +77,8 @@ pub struct Thresholds {
 pub struct Classifier {
     normalizer: Normalizer,
     scorer: Scorer,
-    /// Every pattern, negative pattern and the domain regex, scanned in one pass.
-    matcher: RegexSet,
+    /// The domain regex, every pattern and negative pattern, scanned in one pass.
+    matcher: Matcher,
     /// What each regex of `matcher` stands for.
     rules: Vec<Rule>,
     thresholds: Thresholds,
@@ -97,14 +96,51 @@ enum Rule {
     Domain,
 }
 
-/// Compiles patterns into one set, the way the classifier runs them.
-pub fn regex_set(patterns: &[&str]) -> Result<RegexSet, regex::Error> {
-    regex::RegexSetBuilder::new(patterns.iter().map(|p| ascii_classes(p)))
-        // Room for the lazy DFA to keep its states across messages: with the default, a set
-        // this size keeps clearing its cache and falls back to slower engines.
-        .dfa_size_limit(32 << 20)
-        .size_limit(32 << 20)
-        .build()
+/// Many regexes run as one: a single scan of a message reports every one that matches.
+pub type Matcher = regex_automata::meta::Regex;
+
+/// Compiles patterns into one [`Matcher`], the way the classifier runs them (configured as
+/// `regex::RegexSet` is, with a larger state cache).
+pub fn matcher(patterns: &[&str]) -> Result<Matcher, Box<regex_automata::meta::BuildError>> {
+    use regex_automata::{meta, util::syntax, MatchKind};
+    let patterns: Vec<String> = patterns.iter().map(|p| ascii_classes(p)).collect();
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .utf8_empty(true)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(32 << 20))
+                // Room for the lazy DFA to keep its states across messages: with the
+                // default, a set this size keeps clearing its cache and falls back to slower
+                // engines.
+                .hybrid_cache_capacity(32 << 20),
+        )
+        .syntax(syntax::Config::new().utf8(true))
+        .build_many(&patterns)
+        .map_err(Box::new)
+}
+
+/// A matcher that matches nothing (for a pack whose regexes failed to compile).
+pub fn empty_matcher() -> Matcher {
+    matcher(&[]).expect("an empty matcher always builds")
+}
+
+/// The rules whose regexes match `norm`, in matcher order.
+fn matched<'r>(
+    matcher: &Matcher,
+    rules: &'r [Rule],
+    norm: &str,
+) -> impl Iterator<Item = Rule> + 'r {
+    use regex_automata::{Input, PatternID, PatternSet};
+    let mut hits = PatternSet::new(matcher.pattern_len());
+    matcher.which_overlapping_matches(&Input::new(norm), &mut hits);
+    let found = hits.len();
+    // Stops at the last hit instead of visiting every rule.
+    (0..rules.len())
+        .filter(move |&i| hits.contains(PatternID::must(i)))
+        .take(found)
+        .map(move |i| rules[i])
 }
 
 /// `\b`, `\w`, `\d` and `\s` in their ASCII forms. Unicode word boundaries stop the fast
@@ -146,10 +182,10 @@ pub fn ascii_classes(pattern: &str) -> String {
 
 /// Adds one feature per intent whose patterns match, so the model learns how much each
 /// intent's patterns are worth against the out-of-scope examples.
-fn pattern_features(matches: &regex::SetMatches, rules: &[Rule], out: &mut Vec<u64>) {
+fn pattern_features(matches: impl Iterator<Item = Rule>, out: &mut Vec<u64>) {
     let mut seen: Vec<IntentId> = Vec::new();
-    for i in matches.iter() {
-        if let Rule::Pattern { intent, .. } = rules[i] {
+    for rule in matches {
+        if let Rule::Pattern { intent, .. } = rule {
             if !seen.contains(&intent) {
                 seen.push(intent);
                 out.push(features::pattern(intent.index()));
@@ -167,6 +203,9 @@ impl Classifier {
     pub fn with_settings(content: &Content, settings: ModelSettings) -> Classifier {
         // The matcher was built when the content was compiled, in this same order.
         let mut rules = Vec::new();
+        if content.domain.is_some() {
+            rules.push(Rule::Domain);
+        }
         for i in &content.intents {
             rules.extend((0..i.patterns.len()).map(|pattern| Rule::Pattern {
                 intent: i.id,
@@ -181,11 +220,8 @@ impl Classifier {
                 }),
             );
         }
-        if content.domain.is_some() {
-            rules.push(Rule::Domain);
-        }
         let matcher = content.matcher.clone();
-        debug_assert_eq!(rules.len(), matcher.len());
+        debug_assert_eq!(rules.len(), matcher.pattern_len());
         let mut normalizer = Normalizer::new(content.lexicon.iter().cloned());
         let n = content.intents.len();
         let mut samples = Vec::new();
@@ -203,7 +239,7 @@ impl Classifier {
             let mut features = Vec::new();
             features::extract(text, &mut features);
             if settings.pattern_features {
-                pattern_features(&matcher.matches(text), &rules, &mut features);
+                pattern_features(matched(&matcher, &rules, text), &mut features);
             }
             samples.push(Sample {
                 features,
@@ -253,6 +289,14 @@ impl Classifier {
         self.thresholds = thresholds;
     }
 
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
+    }
+
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
     pub fn normalize(&self, text: &str) -> String {
         self.normalizer.normalize(text)
     }
@@ -276,44 +320,44 @@ impl Classifier {
         if norm.is_empty() {
             z[n] = 10.0;
         } else {
-            let matches = self.matcher.matches(norm);
             let mut extra = Vec::new();
             if self.pattern_features {
-                pattern_features(&matches, &self.rules, &mut extra);
+                pattern_features(matched(&self.matcher, &self.rules, norm), &mut extra);
             }
             self.scorer.logits(norm, &extra, &mut z);
-            let mut boosted = vec![false; n];
             let mut in_domain = false;
-            // Rules come in matcher order: patterns, then negative patterns, then the domain.
-            let mut vetoed = Vec::new();
-            // Most messages match no rule, and iterating the matches visits every rule.
-            let hits = matches.matched_any().then(|| matches.iter());
-            for i in hits.into_iter().flatten() {
-                match self.rules[i] {
+            for rule in matched(&self.matcher, &self.rules, norm) {
+                match rule {
                     Rule::Pattern { intent, pattern } => {
+                        let first = !evidence.iter().any(
+                            |e| matches!(e, Evidence::Pattern { intent: i, .. } if *i == intent),
+                        );
                         evidence.push(Evidence::Pattern { intent, pattern });
-                        if !std::mem::replace(&mut boosted[intent.index()], true) {
+                        if first {
                             z[intent.index()] += self.pattern_boost;
                         }
                     }
+                    // A veto is final: whatever else is added, the logit stays -inf.
                     Rule::Negative { intent, pattern } => {
                         evidence.push(Evidence::Veto { intent, pattern });
-                        vetoed.push(intent);
+                        z[intent.index()] = f32::NEG_INFINITY;
                     }
                     Rule::Domain => in_domain = true,
                 }
             }
             if let Some(gated) = &self.gated {
                 if !in_domain {
+                    let boosted = |i: usize| {
+                        evidence.iter().any(
+                            |e| matches!(e, Evidence::Pattern { intent, .. } if intent.index() == i),
+                        )
+                    };
                     for (i, g) in gated.iter().enumerate() {
-                        if *g && !boosted[i] {
+                        if *g && !boosted(i) {
                             z[i] = f32::NEG_INFINITY;
                         }
                     }
                 }
-            }
-            for intent in vetoed {
-                z[intent.index()] = f32::NEG_INFINITY;
             }
         }
         softmax(&mut z);
