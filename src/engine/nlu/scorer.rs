@@ -112,7 +112,8 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Quantizes `model` and precomputes the sums for every word in `vocabulary`.
+    /// Quantizes `model` and precomputes the sums for every word in `vocabulary`, which must
+    /// hold every word of the training texts.
     pub fn new<'a>(model: &LinearModel, vocabulary: impl IntoIterator<Item = &'a str>) -> Scorer {
         let classes = model.classes();
         let lanes = classes.div_ceil(LANE).max(1);
@@ -221,11 +222,13 @@ impl Scorer {
             &mut heap
         };
         let mut count = 0usize;
-        let mut prev: Option<&str> = None;
+        // The previous word, and whether it is in the vocabulary.
+        let mut prev: Option<(&str, bool)> = None;
         let mut grams = Vec::new();
         for w in features::words(norm) {
             let h = features::word(w);
-            if let Some(row) = self.words.get(h) {
+            let row = self.words.get(h);
+            if let Some(row) = row {
                 let sums = &self.word_sums[row * self.lanes..(row + 1) * self.lanes];
                 for (a, s) in acc.iter_mut().zip(sums) {
                     let mut v = a.0;
@@ -244,11 +247,15 @@ impl Scorer {
                     self.add(acc, *g);
                 }
             }
-            if let Some(p) = prev {
+            if let Some((p, p_known)) = prev {
                 count += 1;
-                self.add(acc, features::pair(p, w));
+                // Training pairs are made of training words, all in the vocabulary: a pair
+                // with an unknown word has no weights, so it is not looked up.
+                if p_known && row.is_some() {
+                    self.add(acc, features::pair(p, w));
+                }
             }
-            prev = Some(w);
+            prev = Some((w, row.is_some()));
         }
         for f in extra {
             count += 1;
