@@ -43,7 +43,7 @@ fn main() {
             },
         ),
     ];
-    for epochs in [20, 40] {
+    for epochs in [10, 15, 20, 40] {
         for lr in [0.3, 0.6, 1.0] {
             grid.push((
                 format!("epochs={epochs} lr={lr}"),

@@ -39,8 +39,8 @@ pub struct TrainSettings {
 impl Default for TrainSettings {
     fn default() -> Self {
         TrainSettings {
-            epochs: 30,
-            learning_rate: 0.6,
+            epochs: 10,
+            learning_rate: 1.0,
             l2: 1e-4,
         }
     }
