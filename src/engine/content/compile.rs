@@ -16,7 +16,7 @@ use crate::engine::limits::{
     MESSAGE_CONTENT_LENGTH_MAX, STEP_OPTIONS_MAX,
 };
 use crate::engine::nlu::normalize::Normalizer;
-use crate::engine::nlu::{ascii_classes, empty_matcher, matcher, Matcher};
+use crate::engine::nlu::{ascii_classes, empty_matcher, matcher, matcher_patterns, Matcher};
 use std::collections::HashMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -365,19 +365,7 @@ impl<'a> Cx<'a> {
     /// built here, once, so a set too big to compile is a content error rather than a crash.
     /// Only when it fails is each regex compiled on its own, to say which one is at fault.
     fn matcher(&mut self, intents: &[Intent], domain: Option<&str>) -> Matcher {
-        let all: Vec<&str> = domain
-            .into_iter()
-            .chain(
-                intents
-                    .iter()
-                    .flat_map(|i| i.patterns.iter().map(String::as_str)),
-            )
-            .chain(
-                intents
-                    .iter()
-                    .flat_map(|i| i.negative_patterns.iter().map(String::as_str)),
-            )
-            .collect();
+        let all = matcher_patterns(intents, domain);
         let error = match matcher(&all) {
             Ok(m) => return m,
             Err(e) => e,

@@ -11,7 +11,7 @@ pub mod model;
 pub mod normalize;
 pub mod scorer;
 
-use crate::engine::content::{Content, IntentId, IntentKind};
+use crate::engine::content::{Content, Intent, IntentId, IntentKind};
 use model::{softmax, LinearModel, Sample, TrainSettings};
 use normalize::Normalizer;
 use scorer::Scorer;
@@ -99,6 +99,40 @@ enum Rule {
     Domain,
 }
 
+/// Every regex the classifier runs, with what it stands for, in matcher order: the domain
+/// regex if there is one, then each intent's patterns, then each intent's negative patterns.
+/// Content compilation builds [`Content::matcher`] from this same list.
+fn rules_of<'a>(intents: &'a [Intent], domain: Option<&'a str>) -> Vec<(Rule, &'a str)> {
+    let mut rules: Vec<(Rule, &str)> = domain.map(|d| (Rule::Domain, d)).into_iter().collect();
+    for i in intents {
+        rules.extend(i.patterns.iter().enumerate().map(|(pattern, p)| {
+            let rule = Rule::Pattern {
+                intent: i.id,
+                pattern,
+            };
+            (rule, p.as_str())
+        }));
+    }
+    for i in intents {
+        rules.extend(i.negative_patterns.iter().enumerate().map(|(pattern, p)| {
+            let rule = Rule::Negative {
+                intent: i.id,
+                pattern,
+            };
+            (rule, p.as_str())
+        }));
+    }
+    rules
+}
+
+/// The regexes of [`Content::matcher`], in the order the classifier reads its matches.
+pub fn matcher_patterns<'a>(intents: &'a [Intent], domain: Option<&'a str>) -> Vec<&'a str> {
+    rules_of(intents, domain)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
+}
+
 /// Many regexes run as one: a single scan of a message reports every one that matches.
 pub type Matcher = regex_automata::meta::Regex;
 
@@ -144,6 +178,13 @@ fn matched<'r>(
         .filter(move |&i| hits.contains(PatternID::must(i)))
         .take(found)
         .map(move |i| rules[i])
+}
+
+/// Whether a pattern of `intent` has matched (and so boosted it).
+fn boosted(evidence: &[Evidence], intent: IntentId) -> bool {
+    evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::Pattern { intent: i, .. } if *i == intent))
 }
 
 /// `\b`, `\w`, `\d` and `\s` in their ASCII forms. Unicode word boundaries stop the fast
@@ -204,25 +245,11 @@ impl Classifier {
     }
 
     pub fn with_settings(content: &Content, settings: ModelSettings) -> Classifier {
-        // The matcher was built when the content was compiled, in this same order.
-        let mut rules = Vec::new();
-        if content.domain.is_some() {
-            rules.push(Rule::Domain);
-        }
-        for i in &content.intents {
-            rules.extend((0..i.patterns.len()).map(|pattern| Rule::Pattern {
-                intent: i.id,
-                pattern,
-            }));
-        }
-        for i in &content.intents {
-            rules.extend(
-                (0..i.negative_patterns.len()).map(|pattern| Rule::Negative {
-                    intent: i.id,
-                    pattern,
-                }),
-            );
-        }
+        // The matcher was built when the content was compiled, from this same list.
+        let rules: Vec<Rule> = rules_of(&content.intents, content.domain.as_deref())
+            .into_iter()
+            .map(|(rule, _)| rule)
+            .collect();
         let matcher = content.matcher.clone();
         debug_assert_eq!(rules.len(), matcher.pattern_len());
         let mut normalizer = Normalizer::new(content.lexicon.iter().cloned());
@@ -292,14 +319,6 @@ impl Classifier {
         self.thresholds = thresholds;
     }
 
-    pub fn scorer(&self) -> &Scorer {
-        &self.scorer
-    }
-
-    pub fn normalizer(&self) -> &Normalizer {
-        &self.normalizer
-    }
-
     pub fn normalize(&self, text: &str) -> String {
         self.normalizer.normalize(text)
     }
@@ -332,9 +351,7 @@ impl Classifier {
             for rule in matched(&self.matcher, &self.rules, norm) {
                 match rule {
                     Rule::Pattern { intent, pattern } => {
-                        let first = !evidence.iter().any(
-                            |e| matches!(e, Evidence::Pattern { intent: i, .. } if *i == intent),
-                        );
+                        let first = !boosted(&evidence, intent);
                         evidence.push(Evidence::Pattern { intent, pattern });
                         if first {
                             z[intent.index()] += self.pattern_boost;
@@ -350,13 +367,8 @@ impl Classifier {
             }
             if let Some(gated) = &self.gated {
                 if !in_domain {
-                    let boosted = |i: usize| {
-                        evidence.iter().any(
-                            |e| matches!(e, Evidence::Pattern { intent, .. } if intent.index() == i),
-                        )
-                    };
                     for (i, g) in gated.iter().enumerate() {
-                        if *g && !boosted(i) {
+                        if *g && !boosted(&evidence, IntentId(i as u16)) {
                             z[i] = f32::NEG_INFINITY;
                         }
                     }

@@ -25,7 +25,7 @@ impl Hasher for PassThrough {
     }
 }
 
-pub type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
+type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
 
 /// Training settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -176,15 +176,6 @@ impl LinearModel {
                 }
             }
         }
-    }
-
-    /// One feature's weights, a value per class; `None` for a feature never seen in training.
-    #[inline]
-    pub fn row(&self, feature: u64) -> Option<&[f32]> {
-        self.index.get(&feature).map(|&f| {
-            let f = f as usize;
-            &self.weights[f * self.stride..][..self.classes]
-        })
     }
 
     /// Every feature with its weights, in no particular order.

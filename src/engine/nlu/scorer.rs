@@ -197,15 +197,7 @@ impl Scorer {
     fn add(&self, acc: &mut [WideLane], feature: u64) {
         if let Some(row) = self.features.get(feature) {
             let lanes = &self.weights[row * self.lanes..(row + 1) * self.lanes];
-            for (a, l) in acc.iter_mut().zip(lanes) {
-                // Through a local copy, which the compiler vectorizes (it cannot tell that
-                // `acc` and the weights never overlap).
-                let mut v = a.0;
-                for (v, w) in v.iter_mut().zip(&l.0) {
-                    *v += i32::from(*w);
-                }
-                a.0 = v;
-            }
+            accumulate(acc, lanes.iter().map(|l| &l.0));
         }
     }
 
@@ -230,13 +222,7 @@ impl Scorer {
             let row = self.words.get(h);
             if let Some(row) = row {
                 let sums = &self.word_sums[row * self.lanes..(row + 1) * self.lanes];
-                for (a, s) in acc.iter_mut().zip(sums) {
-                    let mut v = a.0;
-                    for (v, s) in v.iter_mut().zip(&s.0) {
-                        *v += s;
-                    }
-                    a.0 = v;
-                }
+                accumulate(acc, sums.iter().map(|l| &l.0));
                 count += self.word_counts[row] as usize;
             } else {
                 grams.clear();
@@ -271,6 +257,23 @@ impl Scorer {
         for ((o, b), s) in out.iter_mut().zip(&self.bias).zip(sums) {
             *o = b + *s as f32 * x;
         }
+    }
+}
+
+/// Adds rows of lanes into `acc`, lane by lane.
+#[inline]
+fn accumulate<'a, T: Copy + Into<i32> + 'a>(
+    acc: &mut [WideLane],
+    rows: impl Iterator<Item = &'a [T; LANE]>,
+) {
+    for (a, row) in acc.iter_mut().zip(rows) {
+        // Through a local copy, which the compiler vectorizes (it cannot tell that `acc` and
+        // the table never overlap).
+        let mut v = a.0;
+        for (v, w) in v.iter_mut().zip(row) {
+            *v += (*w).into();
+        }
+        a.0 = v;
     }
 }
 
