@@ -49,7 +49,7 @@ fn turn(c: &mut Criterion) {
         b.iter(|| {
             user += 1;
             let key = UserKey { scope: 1, user };
-            let t = app.handle(
+            let t = app.turn(
                 key,
                 Input::Text {
                     text: "klarna declined my order at asos, why??",
@@ -58,7 +58,7 @@ fn turn(c: &mut Criterion) {
                 Timestamp(0),
             );
             black_box(t.effects.len());
-            app.handle(key, Input::Reset, Timestamp(1));
+            app.turn(key, Input::Reset, Timestamp(1));
         })
     });
 }

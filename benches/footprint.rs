@@ -109,7 +109,7 @@ fn main() {
     let before = LIVE.load(Ordering::Relaxed);
     for u in 0..users {
         let key = UserKey { scope: 1, user: u };
-        app.handle(
+        app.turn(
             key,
             Input::Text {
                 text: "klarna declined my order at zalando",
@@ -117,7 +117,7 @@ fn main() {
             },
             Timestamp(0),
         );
-        app.handle(
+        app.turn(
             key,
             Input::Choose {
                 choice: Choice::Option(0),

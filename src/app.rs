@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVerdict};
 use crate::engine::content::StepId;
 use crate::engine::dialogue::Outcome;
+use crate::engine::sensitive;
 use crate::engine::{Classification, Effect, Engine, Input, IntentId, Session, State, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -23,6 +24,15 @@ pub struct UserKey {
 pub struct Turn<'a> {
     pub effects: Vec<Effect<'a>>,
     pub classification: Option<Classification>,
+}
+
+impl Turn<'_> {
+    fn silent() -> Self {
+        Turn {
+            effects: Vec::new(),
+            classification: None,
+        }
+    }
 }
 
 /// How often flows ended a given way, per intent and step.
@@ -48,7 +58,7 @@ impl From<Outcome> for OutcomeKey {
 
 /// Whether a member's message should be answered, given the per-user cooldown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admit {
+enum Admit {
     /// Answer it.
     Yes,
     /// Too fast: send one gentle notice.
@@ -89,7 +99,7 @@ impl App {
     /// `Yes` reserves the answer at once, so a burst handled concurrently still gets only one;
     /// call [`App::unanswered`] when the message turned out to need no reply, so chatter never
     /// starts a cooldown.
-    pub fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
+    fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         match pace.get_mut(&user) {
             Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config.cooldown_ms => {
@@ -113,7 +123,7 @@ impl App {
     }
 
     /// Gives back the reservation [`App::admit`] made at `now`: nothing was sent.
-    pub fn unanswered(&self, user: UserKey, now: Timestamp) {
+    fn unanswered(&self, user: UserKey, now: Timestamp) {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         if pace
             .get(&user)
@@ -129,8 +139,50 @@ impl App {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs one input for one member.
-    pub fn handle(&self, user: UserKey, input: Input<'_>, now: Timestamp) -> Turn<'_> {
+    /// One input from one member, start to finish: the one turn boundary that the Discord bot,
+    /// the terminal and the tests call. In this order:
+    ///
+    /// 1. the sensitive-data guard, on every message before anything else, so a card number is
+    ///    flagged (and removed by the adapter) even for a member who is flooding or whose
+    ///    ticket a human has;
+    /// 2. hand-off silence: while a human has the member, the bot says nothing;
+    /// 3. the per-member cooldown, for typed messages only (a button press answers a question
+    ///    the bot asked, so it is never throttled);
+    /// 4. the engine step, and saving its result.
+    pub fn turn(&self, user: UserKey, input: Input<'_>, now: Timestamp) -> Turn<'_> {
+        let Input::Text { text, .. } = input else {
+            return self.handle(user, input, now);
+        };
+        if let Some(secret) = sensitive::kind(text) {
+            return Turn {
+                effects: vec![Effect::Sensitive(secret)],
+                classification: None,
+            };
+        }
+        if self.is_handed_off(user) {
+            return Turn::silent();
+        }
+        match self.admit(user, now) {
+            Admit::Yes => {}
+            Admit::Notice => {
+                return Turn {
+                    effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
+                    classification: None,
+                }
+            }
+            Admit::Drop => return Turn::silent(),
+        }
+        let turn = self.handle(user, input, now);
+        if turn.effects.is_empty() {
+            // Nothing was said, so nothing starts the member's cooldown.
+            self.unanswered(user, now);
+        }
+        turn
+    }
+
+    /// Runs the engine for one input, with no guard, silence or cooldown: [`App::turn`] is
+    /// the entry point.
+    fn handle(&self, user: UserKey, input: Input<'_>, now: Timestamp) -> Turn<'_> {
         let mut sessions = self.sessions();
         let session = sessions.remove(&user).unwrap_or_else(|| Session::new(now));
         let step = self.engine.step(session, input, now);

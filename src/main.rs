@@ -85,7 +85,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { config, intents } => run_bot(&config, intents),
         Command::Check { intents } => check(intents.as_deref()),
         Command::Chat(sources) => {
-            let app = load_app(&sources)?;
+            let mut app = load_app(&sources)?;
+            // One person at a keyboard, or a piped script: the flood guard is for busy
+            // channels and would only answer a scripted transcript with "slow down".
+            app.config.cooldown_ms = 0;
             let stdin = io::stdin();
             let interactive = stdin.is_terminal();
             terminal::run(

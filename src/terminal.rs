@@ -6,7 +6,7 @@
 
 use crate::app::{today, App, UserKey};
 use crate::engine::sensitive::looks_sensitive;
-use crate::engine::{Effect, Input, Timestamp};
+use crate::engine::{Content, Effect, Input, Timestamp};
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 
@@ -87,8 +87,8 @@ pub fn run(
                 }
                 ("as", _) => writeln!(out, "usage: /as NAME")?,
                 ("reset", []) => {
-                    let turn = app.handle(user, Input::Reset, clock());
-                    render(&mut out, &turn.effects)?;
+                    let turn = app.turn(user, Input::Reset, clock());
+                    render(&mut out, &app.engine.content, &turn.effects)?;
                 }
                 ("stats", []) => stats(app, &mut out)?,
                 ("check", args) => check(app, args, &mut out)?,
@@ -96,7 +96,7 @@ pub fn run(
             }
             continue;
         }
-        let turn = app.handle(
+        let turn = app.turn(
             user,
             Input::Text {
                 text: line,
@@ -107,7 +107,7 @@ pub fn run(
         if turn.effects.is_empty() {
             writeln!(out, "(no reply)")?;
         }
-        render(&mut out, &turn.effects)?;
+        render(&mut out, &app.engine.content, &turn.effects)?;
     }
     Ok(())
 }
@@ -159,7 +159,7 @@ fn stats(app: &App, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Prints effects as plain text.
-pub fn render(out: &mut impl Write, effects: &[Effect<'_>]) -> io::Result<()> {
+pub fn render(out: &mut impl Write, content: &Content, effects: &[Effect<'_>]) -> io::Result<()> {
     for e in effects {
         match e {
             Effect::Answer {
@@ -175,7 +175,12 @@ pub fn render(out: &mut impl Write, effects: &[Effect<'_>]) -> io::Result<()> {
                 }
             }
             Effect::Say(text) => writeln!(out, "bot: {text}")?,
-            Effect::Sensitive(text) => writeln!(out, "bot: (!) {text}")?,
+            // The terminal is like a DM: nothing can be removed, so the member is asked to.
+            Effect::Sensitive(secret) => writeln!(
+                out,
+                "bot: (!) {}",
+                content.copy.sensitive_warning(*secret, false)
+            )?,
             Effect::Ask {
                 question, offers, ..
             } => {

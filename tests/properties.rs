@@ -46,7 +46,7 @@ proptest! {
     #[test]
     fn step_never_panics_on_long_text(s in text(10_000), addressed in any::<bool>()) {
         let user = UserKey { scope: 1, user: 1 };
-        APP.handle(user, Input::Text { text: &s, addressed }, Timestamp(0));
+        APP.turn(user, Input::Text { text: &s, addressed }, Timestamp(0));
     }
 
     #[test]
@@ -56,7 +56,7 @@ proptest! {
         for (minute, a) in acts.iter().enumerate() {
             let now = Timestamp(minute as u64 * 60_000);
             let turn = match a {
-                Act::Say(t, addressed) => APP.handle(user, Input::Text { text: t, addressed: *addressed }, now),
+                Act::Say(t, addressed) => APP.turn(user, Input::Text { text: t, addressed: *addressed }, now),
                 Act::Press(k) => {
                     let choice = match k {
                         0..=5 => Choice::Option(*k),
@@ -66,12 +66,12 @@ proptest! {
                         9 => Choice::NoThanks,
                         _ => Choice::Topic(engine.content.intents[usize::from(*k) % engine.content.intents.len()].id),
                     };
-                    APP.handle(user, Input::Choose { choice, shown_at: None }, now)
+                    APP.turn(user, Input::Choose { choice, shown_at: None }, now)
                 }
-                Act::Reset => APP.handle(user, Input::Reset, now),
-                Act::HandOff => APP.handle(user, Input::HandOff, now),
-                Act::HandBack => APP.handle(user, Input::HandBack, now),
-                Act::Tick => APP.handle(user, Input::Tick, now),
+                Act::Reset => APP.turn(user, Input::Reset, now),
+                Act::HandOff => APP.turn(user, Input::HandOff, now),
+                Act::HandBack => APP.turn(user, Input::HandBack, now),
+                Act::Tick => APP.turn(user, Input::Tick, now),
             };
             // Whatever happened, every question offers at least one choice.
             for e in &turn.effects {

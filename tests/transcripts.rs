@@ -86,7 +86,9 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
             scope: 7,
             user: uid,
         };
-        let now = Timestamp(turn.at_minutes * 60_000);
+        // Members type at a human pace (5 s a turn), so the per-member cooldown stays out of
+        // the way unless a transcript says otherwise with `at_minutes`.
+        let now = Timestamp(turn.at_minutes * 60_000 + n as u64 * 5_000);
         let start_key;
         let input = if let Some(text) = &turn.say {
             Input::Text {
@@ -141,9 +143,9 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
         } else {
             return Err(format!("turn {}: needs say, press or command", n + 1));
         };
-        let result = app.handle(user, input, now);
+        let result = app.turn(user, input, now);
         let mut text = Vec::new();
-        render(&mut text, &result.effects).unwrap();
+        render(&mut text, c, &result.effects).unwrap();
         let text = String::from_utf8(text).unwrap();
         let fail = |what: String| {
             format!(

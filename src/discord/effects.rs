@@ -26,6 +26,14 @@ pub fn no_mentions() -> CreateAllowedMentions {
     CreateAllowedMentions::new().replied_user(false)
 }
 
+/// Allowed mentions that ping exactly one member (the sensitive-data warning, whose message
+/// may be gone, so a reply would not reach them).
+pub fn only_user(user: u64) -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .users([serenity::UserId::new(user)])
+        .replied_user(false)
+}
+
 /// Allowed mentions for the escalation post: exactly the support role.
 pub fn only_role(role: u64) -> CreateAllowedMentions {
     CreateAllowedMentions::new()
@@ -43,8 +51,6 @@ pub struct Reply {
     pub rows: Vec<CreateActionRow>,
     /// A request for a human: the detected intent and what was tried.
     pub escalate: Option<(Option<IntentId>, Vec<String>)>,
-    /// The member posted something that looked like card or login details.
-    pub sensitive: bool,
 }
 
 impl Reply {
@@ -78,10 +84,9 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
                 );
             }
             Effect::Say(s) => text.push(s.to_string()),
-            Effect::Sensitive(s) => {
-                reply.sensitive = true;
-                text.push(s.to_string());
-            }
+            // Carried out by the message handler itself (remove, then warn): it never reaches
+            // a rendered reply, and has no text of its own here.
+            Effect::Sensitive(_) => {}
             Effect::Ask {
                 question,
                 offers,

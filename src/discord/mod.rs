@@ -8,10 +8,11 @@ mod commands;
 pub mod convert;
 pub mod effects;
 
-use crate::app::{self, Admit, App, UserKey};
+use crate::app::{self, App, UserKey};
 use crate::config::DiscordConfig;
-use crate::engine::{Input, IntentId};
-use effects::{escalation_embed, no_mentions, only_role, render, Reply};
+use crate::engine::sensitive::Secret;
+use crate::engine::{Effect, Input, IntentId};
+use effects::{escalation_embed, no_mentions, only_role, only_user, render, Reply};
 use poise::serenity_prelude as serenity;
 use serenity::{
     ChannelId, ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
@@ -104,6 +105,29 @@ pub async fn run(
     }
     let http = http.build();
 
+    // One signal, watched in two places: the token check and the running client.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            // An error means the sender is gone, which happens only after it sent.
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let ready = tokio::select! {
+        r = check_token(&http) => r,
+        () = stopped() => return Ok(()),
+    };
+    if let Err(e) = ready {
+        signal.abort();
+        return Err(e);
+    }
+
     let commands = commands::all(&app.engine.content);
     let guilds = discord.guild_ids.clone();
     let setup_app = app.clone();
@@ -112,6 +136,13 @@ pub async fn run(
         .options(poise::FrameworkOptions {
             commands,
             event_handler: |fw, event| Box::pin(on_event(fw.serenity_context, event, fw.user_data)),
+            // paymedic has no prefix commands. With poise's default, every message that
+            // mentions the bot was parsed as a command and logged as an unknown one.
+            prefix_options: poise::PrefixFrameworkOptions {
+                prefix: None,
+                mention_as_prefix: false,
+                ..Default::default()
+            },
             on_error: |error| Box::pin(commands::on_error(error)),
             allowed_mentions: Some(no_mentions()),
             ..Default::default()
@@ -151,11 +182,6 @@ pub async fn run(
         })?;
 
     let shards = client.shard_manager.clone();
-    let stopper = tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        shards.shutdown_all().await;
-    });
     let sweeper_app = app.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -178,12 +204,24 @@ pub async fn run(
             }
         }
     });
-    let result = client.start().await;
+    let result = {
+        let start = client.start();
+        tokio::pin!(start);
+        tokio::select! {
+            r = &mut start => r,
+            () = stopped() => {
+                // Close the shards cleanly if they are up. When the gateway was never reached
+                // there is nothing to close and serenity would wait for ever, so both steps
+                // are bounded: a signal ends the process within a few seconds in every state.
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, shards.shutdown_all()).await;
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, &mut start).await;
+                Ok(())
+            }
+        }
+    };
     sweeper.abort();
     trimmer.abort();
-    // After a fatal gateway error the shard runner is already gone; asking the manager to shut
-    // it down again would only wait out serenity's 5 s timeout.
-    stopper.abort();
+    signal.abort();
     match result {
         Ok(()) => Ok(()),
         Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)) => {
@@ -193,6 +231,42 @@ pub async fn run(
             Err(RunError::InvalidToken)
         }
         Err(e) => Err(RunError::Gateway(e)),
+    }
+}
+
+/// How long shutdown waits for the shards to close before it exits anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+/// Waits between attempts to reach Discord at start-up: doubling from the first, up to the last.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_secs(1);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks the token with one authenticated REST call before the gateway starts, so a bad token
+/// fails fast with the token message (HTTP 401) instead of a gateway loop. While Discord can't
+/// be reached, it retries with a growing backoff and logs each attempt; the caller races it
+/// against the shutdown signal.
+async fn check_token(http: &serenity::Http) -> Result<(), RunError> {
+    let mut wait = RETRY_FIRST;
+    let mut attempt: u32 = 0;
+    loop {
+        attempt = attempt.saturating_add(1);
+        match http.get_current_user().await {
+            Ok(_) => return Ok(()),
+            Err(serenity::Error::Http(ref h))
+                if h.status_code().is_some_and(|s| s.as_u16() == 401) =>
+            {
+                return Err(RunError::InvalidToken)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    attempt,
+                    retry_in_s = wait.as_secs(),
+                    error = %e,
+                    "cannot reach Discord; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }
     }
 }
 
@@ -247,39 +321,28 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         return Ok(());
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
-    if data.app.is_handed_off(user) {
-        return Ok(());
-    }
-    let now = app::now();
     let text = convert::strip_mention(&msg.content, data.bot_id.get());
-    match data.app.admit(user, now) {
-        Admit::Yes => {}
-        Admit::Notice => {
-            let notice = &data.app.engine.content.copy.slow_down;
-            return send_plain(ctx, data, msg, notice).await;
-        }
-        Admit::Drop => return Ok(()),
-    }
-    let turn = data.app.handle(
+    let turn = data.app.turn(
         user,
         Input::Text {
             text: &text,
             addressed: dm || mentioned,
         },
-        now,
+        app::now(),
     );
     if turn.effects.is_empty() {
-        data.app.unanswered(user, now);
         return Ok(());
+    }
+    let secret = turn.effects.iter().find_map(|e| match e {
+        Effect::Sensitive(s) => Some(*s),
+        _ => None,
+    });
+    if let Some(secret) = secret {
+        return remove_and_warn(ctx, data, msg, secret).await;
     }
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
     tracing::debug!(user = user.user, ?intent, "answering message");
     let reply = render(msg.author.id.get(), &turn.effects);
-    if reply.sensitive {
-        // Best effort: without Manage Messages this fails, and the warning still tells the
-        // member to delete it.
-        let _ = msg.delete(&ctx.http).await;
-    }
     send_reply(ctx, data, msg, &reply).await?;
     if let Some((intent, tried)) = &reply.escalate {
         escalate(ctx, data, user, &msg.link(), *intent, tried).await?;
@@ -287,22 +350,59 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     Ok(())
 }
 
-async fn send_plain(
+/// A member posted what looked like card or login details: remove the message if the bot
+/// can (Manage Messages; never in DMs), then warn them, saying which of the two happened.
+///
+/// The warning mentions the member, since their message may be gone, and pings only them. It
+/// carries no reply reference once the message is deleted: Discord refuses a reply to a
+/// deleted message (400, unknown message), and the member would never see why their message
+/// vanished. When the message stays, the warning replies to it, without failing if the member
+/// deletes it first.
+async fn remove_and_warn(
     ctx: &serenity::Context,
     data: &Data,
     msg: &Message,
-    text: &str,
+    secret: Secret,
 ) -> Result<(), Error> {
+    let removed = if msg.guild_id.is_some() {
+        let _permit = data.sends.acquire().await?;
+        match msg.delete(&ctx.http).await {
+            Ok(()) => true,
+            Err(e) => {
+                // The error names the route, never the message's content.
+                tracing::warn!(
+                    channel = msg.channel_id.get(),
+                    member = msg.author.id.get(),
+                    error = %e,
+                    "could not remove a message that looked like it held a secret (does the bot have Manage Messages?)"
+                );
+                false
+            }
+        }
+    } else {
+        false
+    };
+    let warning = data
+        .app
+        .engine
+        .content
+        .copy
+        .sensitive_warning(secret, removed);
+    let mut m = CreateMessage::new()
+        .content(format!("<@{}> {warning}", msg.author.id))
+        .allowed_mentions(only_user(msg.author.id.get()));
+    if !removed {
+        m = m.reference_message(serenity::MessageReference::from(msg).fail_if_not_exists(false));
+    }
     let _permit = data.sends.acquire().await?;
-    msg.channel_id
-        .send_message(
-            &ctx.http,
-            CreateMessage::new()
-                .content(text)
-                .reference_message(msg)
-                .allowed_mentions(no_mentions()),
-        )
-        .await?;
+    msg.channel_id.send_message(&ctx.http, m).await?;
+    tracing::info!(
+        channel = msg.channel_id.get(),
+        member = msg.author.id.get(),
+        removed,
+        ?secret,
+        "warned a member about posting a secret"
+    );
     Ok(())
 }
 
@@ -352,7 +452,7 @@ async fn on_button(
         return respond_ephemeral(ctx, data, press, &content.copy.not_yours).await;
     }
     let user = convert::user_key(press.guild_id.map(|g| g.get()), id.owner);
-    let turn = data.app.handle(
+    let turn = data.app.turn(
         user,
         Input::Choose {
             choice: id.choice,

@@ -17,6 +17,25 @@ static CODE_OR_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// What a message looked like it held, most serious first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Secret {
+    CardNumber,
+    Code,
+    Password,
+}
+
+/// The most serious secret `text` appears to hold.
+pub fn kind(text: &str) -> Option<Secret> {
+    if has_card_number(text) {
+        Some(Secret::CardNumber)
+    } else if CODE_OR_PASSWORD.is_match(text) {
+        Some(Secret::Password)
+    } else {
+        None
+    }
+}
+
 /// Whether `text` appears to contain a card number, a CVV code or a password.
 pub fn looks_sensitive(text: &str) -> bool {
     has_card_number(text) || CODE_OR_PASSWORD.is_match(text)

@@ -9,7 +9,8 @@
 use super::raw::{RawContent, RawIntent, RawOption, RawStep};
 use super::{
     numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
-    IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, REQUIRED_INTENTS,
+    IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, YesMeans,
+    REQUIRED_INTENTS,
 };
 use crate::engine::limits::{
     BUTTON_LABEL_LENGTH_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_TITLE_LENGTH_MAX,
@@ -160,6 +161,9 @@ impl<'a> Cx<'a> {
             human: self.phrases(&raw.controls.human, &normalizer, "controls.human"),
             no_thanks: self.phrases(&raw.controls.no_thanks, &normalizer, "controls.no_thanks"),
             reset: self.phrases(&raw.controls.reset, &normalizer, "controls.reset"),
+            yes: self.phrases(&raw.controls.yes, &normalizer, "controls.yes"),
+            no: self.phrases(&raw.controls.no, &normalizer, "controls.no"),
+            not_human: self.phrases_opt(&raw.controls.not_human, &normalizer, "controls.not_human"),
         };
 
         // Examples, keyed by normalized text, to find one used twice.
@@ -279,6 +283,7 @@ impl<'a> Cx<'a> {
             reset: self.text(&c.reset, "copy.reset", m),
             stale: self.text(&c.stale, "copy.stale", m),
             sensitive: self.text(&c.sensitive, "copy.sensitive", m),
+            sensitive_removed: self.text(&c.sensitive_removed, "copy.sensitive_removed", m),
             handed_back: self.text(&c.handed_back, "copy.handed_back", m),
             slow_down: self.text(&c.slow_down, "copy.slow_down", m),
             not_yours: self.text(&c.not_yours, "copy.not_yours", m),
@@ -548,7 +553,30 @@ impl<'a> Cx<'a> {
                 .iter()
                 .map(|o| self.option(o, default_next, &index, n))
                 .collect();
+            let yes = match rs.yes.as_ref().map(|y| (y.get_ref().as_str(), y.span())) {
+                None | Some(("fixed", _)) => YesMeans::Fixed,
+                Some(("human", _)) => YesMeans::Human,
+                Some((other, span)) => {
+                    self.err(
+                        span,
+                        ErrorKind::Invalid(format!(
+                            "`yes = \"{other}\"` must be \"fixed\" or \"human\""
+                        )),
+                    );
+                    YesMeans::Fixed
+                }
+            };
+            if rs.yes.is_some() && !rs.options.is_empty() {
+                self.err(
+                    rs.id.span(),
+                    ErrorKind::Invalid(format!(
+                        "step `{}` has options, so `yes` does not apply: give an option also = [\"yes\"] instead",
+                        rs.id.get_ref()
+                    )),
+                );
+            }
             steps.push(Step {
+                yes,
                 key: rs.id.get_ref().clone(),
                 say: rs
                     .say
@@ -597,8 +625,27 @@ impl<'a> Cx<'a> {
     ) -> StepOption {
         let label = self.text(&o.label, "option label", BUTTON_LABEL_LENGTH_MAX);
         let mut typed = vec![n.normalize(&label)];
-        typed.extend(self.phrases_opt(&o.also, n));
+        typed.extend(self.phrases_opt(&o.also, n, "also"));
+        let when = self
+            .regexes(&o.when)
+            .iter()
+            .filter_map(|p| {
+                // Syntax was checked above; only a pattern over the size limit fails here.
+                let built = regex::RegexBuilder::new(&ascii_classes(p))
+                    .size_limit(1 << 20)
+                    .build();
+                match built {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        let span = self.regex_spans.get(p).cloned().unwrap_or(0..0);
+                        self.err(span, ErrorKind::BadRegex(regex_reason(&e)));
+                        None
+                    }
+                }
+            })
+            .collect();
         StepOption {
+            when,
             say: o
                 .say
                 .as_ref()
@@ -630,11 +677,12 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn phrases_opt(&mut self, list: &[Spanned<String>], n: &Normalizer) -> Vec<String> {
+    /// Like [`Cx::phrases`], for a list that may be empty.
+    fn phrases_opt(&mut self, list: &[Spanned<String>], n: &Normalizer, what: &str) -> Vec<String> {
         if list.is_empty() {
             return Vec::new();
         }
-        self.phrases(list, n, "also")
+        self.phrases(list, n, what)
     }
 }
 

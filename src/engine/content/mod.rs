@@ -137,6 +137,17 @@ pub struct Step {
     pub options: Vec<StepOption>,
     /// Where "Still stuck" goes.
     pub on_stuck: Target,
+    /// What "yes" and "no" mean at a step without options.
+    pub yes: YesMeans,
+}
+
+/// At a step without options, the question is a yes/no one about the advice or about help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YesMeans {
+    /// "Did it work?": yes is fixed, no is still stuck.
+    Fixed,
+    /// "Want a moderator to look?": yes asks for a human, no declines one.
+    Human,
 }
 
 /// A button on a step.
@@ -147,6 +158,9 @@ pub struct StepOption {
     pub next: Target,
     /// Normalized phrases that select this option when typed (the label is one of them).
     pub typed: Vec<String>,
+    /// Regexes over the normalized opening message: when one matches, the member has already
+    /// answered this step ("declined" answers "What does the message say?"), so it is skipped.
+    pub when: Vec<regex::Regex>,
 }
 
 /// The bot's generic lines.
@@ -163,7 +177,11 @@ pub struct Copy {
     pub unclear_again: String,
     pub reset: String,
     pub stale: String,
+    /// The warning when the member's message could not be removed (DMs, the terminal, or no
+    /// Manage Messages). `{what}` is replaced with what it looked like ("card details").
     pub sensitive: String,
+    /// The warning after the bot removed the member's message. `{what}` as above.
+    pub sensitive_removed: String,
     pub handed_back: String,
     /// Sent once to a member who floods the channel.
     pub slow_down: String,
@@ -177,6 +195,25 @@ pub struct Copy {
     pub label_no_thanks: String,
 }
 
+impl Copy {
+    /// The warning for a member who posted a secret: `removed` when the adapter deleted their
+    /// message. Says what it looked like, never what it was.
+    pub fn sensitive_warning(&self, secret: crate::engine::sensitive::Secret, removed: bool) -> String {
+        use crate::engine::sensitive::Secret;
+        let what = match secret {
+            Secret::CardNumber => "card details",
+            Secret::Code => "a card security code",
+            Secret::Password => "login details",
+        };
+        let text = if removed {
+            &self.sensitive_removed
+        } else {
+            &self.sensitive
+        };
+        text.replace("{what}", what)
+    }
+}
+
 /// Normalized phrases a member may type instead of pressing a universal button.
 #[derive(Clone, Debug)]
 pub struct Controls {
@@ -185,6 +222,13 @@ pub struct Controls {
     pub human: Vec<String>,
     pub no_thanks: Vec<String>,
     pub reset: Vec<String>,
+    /// Answers that mean yes to a yes/no question ("yes please", "sure", "ok").
+    pub yes: Vec<String>,
+    /// Answers that mean no ("nope", "not really").
+    pub no: Vec<String>,
+    /// Phrases that make a `human` phrase mean someone else's staff ("klarna support"): the
+    /// member wants the provider's support, which is an intent, not a hand-off to us.
+    pub not_human: Vec<String>,
 }
 
 impl Content {

@@ -46,6 +46,7 @@ pub struct RawCopy {
     pub reset: Spanned<String>,
     pub stale: Spanned<String>,
     pub sensitive: Spanned<String>,
+    pub sensitive_removed: Spanned<String>,
     pub handed_back: Spanned<String>,
     pub slow_down: Spanned<String>,
     pub not_yours: Spanned<String>,
@@ -64,6 +65,10 @@ pub struct RawControls {
     pub human: Vec<Spanned<String>>,
     pub no_thanks: Vec<Spanned<String>>,
     pub reset: Vec<Spanned<String>>,
+    pub yes: Vec<Spanned<String>>,
+    pub no: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub not_human: Vec<Spanned<String>>,
 }
 
 /// `[out_of_scope]`: chatter the bot must not answer.
@@ -106,6 +111,9 @@ pub struct RawStep {
     pub say: Option<Spanned<String>>,
     pub ask: Spanned<String>,
     pub next: Option<Spanned<String>>,
+    /// For a step with no options: what a plain "yes" means, "fixed" (the default) or
+    /// "human" (the question offers a moderator).
+    pub yes: Option<Spanned<String>>,
     #[serde(default, rename = "option")]
     pub options: Vec<RawOption>,
 }
@@ -118,4 +126,7 @@ pub struct RawOption {
     pub next: Option<Spanned<String>>,
     #[serde(default)]
     pub also: Vec<Spanned<String>>,
+    /// Regexes over the normalized opening message that answer this step before it is asked.
+    #[serde(default)]
+    pub when: Vec<Spanned<String>>,
 }

@@ -6,9 +6,9 @@
 
 mod codec;
 
-use crate::engine::content::{Content, IntentId, IntentKind, StepId, Target};
+use crate::engine::content::{Content, IntentId, IntentKind, StepId, Target, YesMeans};
 use crate::engine::nlu::{Classification, Classifier};
-use crate::engine::sensitive;
+use crate::engine::sensitive::{self, Secret};
 
 /// Milliseconds on the adapter's clock. Only differences matter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +64,9 @@ pub struct Flow {
     pub path: Vec<Answer>,
     /// Unclear answers in a row at the current question.
     pub unclear: u8,
+    /// Steps the opening message already answered (step, option), so they are not asked: "klarna
+    /// declined me" has answered "What does the message say?".
+    pub known: Vec<(StepId, u8)>,
 }
 
 impl Flow {
@@ -71,7 +74,10 @@ impl Flow {
     pub fn last_step(&self) -> Option<StepId> {
         match self.at {
             At::Step(s) => Some(s),
-            _ => self.path.last().map(|a| a.step),
+            _ => self.path.iter().rev().find_map(|a| match a {
+                Answer::Step { step, .. } => Some(*step),
+                Answer::NotFixed => None,
+            }),
         }
     }
 }
@@ -93,12 +99,20 @@ pub struct Position {
     pub at: At,
 }
 
-/// One answer in a flow.
+/// One question answered in a flow, in the order they were answered. Only questions that were
+/// asked (or answered by the opening message) appear, so the hand-off summary never reports
+/// a question the member never saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Answer {
-    pub step: StepId,
-    /// `Some(option)` or `None` for "still stuck".
-    pub option: Option<u8>,
+pub enum Answer {
+    /// A step's question: `Some(option)` or `None` for "still stuck". `inferred` when the
+    /// opening message answered it and it was not asked.
+    Step {
+        step: StepId,
+        option: Option<u8>,
+        inferred: bool,
+    },
+    /// "Did that sort it out?" answered "still stuck".
+    NotFixed,
 }
 
 /// What a member can pick.
@@ -158,9 +172,10 @@ pub enum Effect<'c> {
     },
     /// A line of text.
     Say(&'c str),
-    /// The message looked like it held a card number, CVV or password. Adapters show the text
-    /// and may remove the member's message.
-    Sensitive(&'c str),
+    /// The message looked like it held a card number, CVV or password. Nothing else happens:
+    /// the text is not classified, stored or echoed. Adapters remove the member's message where
+    /// they can and warn them with [`crate::engine::content::Copy::sensitive_warning`].
+    Sensitive(Secret),
     /// A question with choices (buttons in Discord, numbers in the terminal).
     Ask {
         question: &'c str,
@@ -251,7 +266,7 @@ impl<'c> Dialogue<'c> {
                 out.say(&self.content.copy.reset);
                 State::Idle
             }
-            Input::Start(intent) => self.start(intent, state, out),
+            Input::Start(intent) => self.start(intent, state, None, out),
             Input::Menu => self.menu(state, out),
             Input::Choose { choice, shown_at } => self.choose(state, choice, shown_at, out),
             Input::Text { text, addressed } => self.text(state, text, addressed, out),
@@ -259,15 +274,30 @@ impl<'c> Dialogue<'c> {
     }
 
     fn text(&self, state: State, text: &str, addressed: bool, out: &mut Out<'c>) -> State {
-        if sensitive::looks_sensitive(text) {
-            out.effects
-                .push(Effect::Sensitive(&self.content.copy.sensitive));
+        if let Some(secret) = sensitive::kind(text) {
+            out.effects.push(Effect::Sensitive(secret));
             return state;
         }
+        let c = self.content;
         let norm = self.classifier.normalize(text);
-        if phrase_matches(&norm, &self.content.controls.reset) {
-            out.say(&self.content.copy.reset);
-            return State::Idle;
+        // Asking for one of our people works in every state, like the button does.
+        if self.wants_human(&norm) {
+            return self.choose(state, Choice::Human, None, out);
+        }
+        if phrase_matches(&norm, &c.controls.reset) {
+            // "new problem: my bank blocked it" carries the new problem: answer it.
+            let (class, _) = self.classifier.classify_normalized(&norm);
+            let intent = class
+                .intent
+                .filter(|i| c.intent(*i).kind == IntentKind::Support);
+            out.classification = Some(class);
+            return match intent {
+                Some(i) => self.start(i, State::Idle, Some(&norm), out),
+                None => {
+                    out.say(&c.copy.reset);
+                    State::Idle
+                }
+            };
         }
         // An answer to the question on screen wins over classification.
         if let Some(offers) = self.offers_for(&state) {
@@ -278,18 +308,22 @@ impl<'c> Dialogue<'c> {
         let (class, _) = self.classifier.classify_normalized(&norm);
         let intent = class.intent;
         out.classification = Some(class);
-        let c = self.content;
         match (state, intent) {
             (State::InFlow(flow), Some(i))
                 if c.intent(i).kind == IntentKind::Support && i != flow.intent =>
             {
-                self.start(i, State::InFlow(flow), out)
+                self.start(i, State::InFlow(flow), Some(&norm), out)
             }
+            // In a channel, chatter that is neither an answer nor on topic is not for the bot:
+            // the flow waits in silence. "Didn't get that" is for DMs and mentions.
             (State::InFlow(flow), Some(i)) if c.intent(i).kind == IntentKind::Social => {
-                let intent = c.intent(i);
-                out.say(&intent.reply.intro);
+                if !addressed {
+                    return State::InFlow(flow);
+                }
+                out.say(&c.intent(i).reply.intro);
                 self.ask(flow, out)
             }
+            (State::InFlow(flow), None) if !addressed => State::InFlow(flow),
             (State::InFlow(mut flow), other) => {
                 if other.is_some() {
                     // Same topic again: show the question again without counting it unclear.
@@ -312,7 +346,7 @@ impl<'c> Dialogue<'c> {
                     // "hi" or "thanks" between members in a busy channel is not for the bot.
                     return state;
                 }
-                self.start(i, state, out)
+                self.start(i, state, Some(&norm), out)
             }
             (state, None) if addressed => self.menu(state, out),
             (state, None) => state,
@@ -333,7 +367,32 @@ impl<'c> Dialogue<'c> {
         }
     }
 
-    fn start(&self, i: IntentId, state: State, out: &mut Out<'c>) -> State {
+    /// Whether the member asks for one of our people ("talk to a human", "can a mod help"),
+    /// as opposed to the provider's support ("how do i reach klarna support"), which is the
+    /// `contact_support` intent. One-word phrases count only in short messages; longer ones
+    /// anywhere in a message of up to [`HUMAN_WORDS_MAX`] words.
+    fn wants_human(&self, norm: &str) -> bool {
+        let controls = &self.content.controls;
+        let words = norm.split(' ').count();
+        let asked = controls.human.iter().any(|p| {
+            norm == p
+                || (words <= HUMAN_WORDS_MAX
+                    && (p.contains(' ') || words <= PHRASE_WORDS_MAX)
+                    && contains_words(norm, p))
+        });
+        asked && !self.about_provider(norm)
+    }
+
+    /// Whether the message is about the provider's own support or what the bot is, so that a
+    /// `human` phrase in it is not a request for our people.
+    fn about_provider(&self, norm: &str) -> bool {
+        let controls = &self.content.controls;
+        controls.not_human.iter().any(|p| contains_words(norm, p))
+    }
+
+    /// Starts an intent's answer and flow. `opening` is the member's normalized message, when
+    /// the flow starts from one: steps it already answers are not asked.
+    fn start(&self, i: IntentId, state: State, opening: Option<&str>, out: &mut Out<'c>) -> State {
         let intent = self.content.intent(i);
         out.effects.push(Effect::Answer {
             intent: i,
@@ -357,11 +416,13 @@ impl<'c> Dialogue<'c> {
                 _ => State::Idle,
             };
         }
+        let known = opening.map_or_else(Vec::new, |norm| self.known_answers(i, norm));
         let flow = Flow {
             intent: i,
             at: At::Confirm,
             path: Vec::new(),
             unclear: 0,
+            known,
         };
         let first = if intent.flow.is_empty() {
             Target::End
@@ -371,8 +432,48 @@ impl<'c> Dialogue<'c> {
         self.goto(flow, first, out)
     }
 
-    fn goto(&self, mut flow: Flow, target: Target, out: &mut Out<'c>) -> State {
+    /// The steps of `intent` that `norm` answers: those where exactly one option's `when`
+    /// patterns match (two would be a guess).
+    fn known_answers(&self, intent: IntentId, norm: &str) -> Vec<(StepId, u8)> {
+        let flow = &self.content.intent(intent).flow;
+        flow.iter()
+            .enumerate()
+            .filter_map(|(s, step)| {
+                let mut hits = step
+                    .options
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.when.iter().any(|r| r.is_match(norm)));
+                let (k, _) = hits.next()?;
+                hits.next().is_none().then_some((StepId(s as u8), k as u8))
+            })
+            .collect()
+    }
+
+    fn goto(&self, mut flow: Flow, mut target: Target, out: &mut Out<'c>) -> State {
         flow.unclear = 0;
+        // Steps the opening message answered are taken as answered: their advice is shown and
+        // the flow moves on, at most once per step.
+        while let Target::Step(s) = target {
+            let Some(k) = flow.known.iter().find(|(ks, _)| *ks == s).map(|(_, k)| *k) else {
+                break;
+            };
+            flow.known.retain(|(ks, _)| *ks != s);
+            let step = self.content.step(flow.intent, s);
+            let option = &step.options[usize::from(k)];
+            if let Some(say) = &step.say {
+                out.say(say);
+            }
+            if let Some(say) = &option.say {
+                out.say(say);
+            }
+            flow.path.push(Answer::Step {
+                step: s,
+                option: Some(k),
+                inferred: true,
+            });
+            target = option.next;
+        }
         flow.at = match target {
             Target::Step(s) => {
                 if let Some(say) = &self.content.step(flow.intent, s).say {
@@ -414,7 +515,7 @@ impl<'c> Dialogue<'c> {
     ) -> State {
         let c = self.content;
         if let Choice::Topic(i) = choice {
-            return self.start(i, state, out);
+            return self.start(i, state, None, out);
         }
         let flow = match state {
             State::InFlow(flow) => flow,
@@ -448,22 +549,28 @@ impl<'c> Dialogue<'c> {
                     out.say(say);
                 }
                 let mut flow = flow;
-                flow.path.push(Answer {
+                flow.path.push(Answer::Step {
                     step: s,
                     option: Some(k),
+                    inferred: false,
                 });
                 self.goto(flow, option.next, out)
             }
             (At::Step(s), Choice::Stuck) => {
                 let mut flow = flow;
-                flow.path.push(Answer {
+                flow.path.push(Answer::Step {
                     step: s,
                     option: None,
+                    inferred: false,
                 });
                 let next = c.step(flow.intent, s).on_stuck;
                 self.goto(flow, next, out)
             }
-            (At::Confirm, Choice::Stuck) => self.goto(flow, Target::Human, out),
+            (At::Confirm, Choice::Stuck) => {
+                let mut flow = flow;
+                flow.path.push(Answer::NotFixed);
+                self.goto(flow, Target::Human, out)
+            }
             (_, Choice::Fixed) => self.finish(&flow, Outcome::Fixed, &c.copy.fixed, out),
             (_, Choice::Human) => self.request_human(State::InFlow(flow), out),
             (_, Choice::NoThanks) => {
@@ -513,15 +620,26 @@ impl<'c> Dialogue<'c> {
             c.intent(flow.intent).title
         )];
         for a in &flow.path {
-            let step = c.step(flow.intent, a.step);
-            let answer = match a.option {
-                Some(k) => step.options[usize::from(k)].label.as_str(),
-                None => c.copy.label_stuck.as_str(),
-            };
-            lines.push(format!("{} → {}", step.ask, answer));
-        }
-        if flow.at == At::OfferHuman || flow.at == At::Confirm && !flow.path.is_empty() {
-            lines.push(format!("{} → {}", c.copy.confirm, c.copy.label_stuck));
+            lines.push(match *a {
+                Answer::Step {
+                    step,
+                    option,
+                    inferred,
+                } => {
+                    let step = c.step(flow.intent, step);
+                    let answer = match option {
+                        Some(k) => step.options[usize::from(k)].label.as_str(),
+                        None => c.copy.label_stuck.as_str(),
+                    };
+                    let from = if inferred {
+                        " (from their first message)"
+                    } else {
+                        ""
+                    };
+                    format!("{} → {answer}{from}", step.ask)
+                }
+                Answer::NotFixed => format!("{} → {}", c.copy.confirm, c.copy.label_stuck),
+            });
         }
         lines
     }
@@ -563,6 +681,13 @@ impl<'c> Dialogue<'c> {
                     })
                     .collect();
                 offers.extend([fixed, stuck, human]);
+                if self.bare_yes_no(flow.intent, s) == Some(YesMeans::Human) {
+                    // "Want a moderator to look?" can be declined.
+                    offers.push(Offer {
+                        label: &c.copy.label_no_thanks,
+                        choice: Choice::NoThanks,
+                    });
+                }
                 offers
             }
             At::Confirm => vec![fixed, stuck, human],
@@ -576,6 +701,13 @@ impl<'c> Dialogue<'c> {
         }
     }
 
+    /// What a bare yes/no means at a step without options; `None` for a step with options
+    /// (there, an option that lists "yes" or "no" takes them).
+    fn bare_yes_no(&self, intent: IntentId, s: StepId) -> Option<YesMeans> {
+        let step = self.content.step(intent, s);
+        step.options.is_empty().then_some(step.yes)
+    }
+
     /// The offers a typed answer may pick from, when a question is on screen.
     fn offers_for(&self, state: &State) -> Option<Vec<Offer<'c>>> {
         match state {
@@ -585,10 +717,10 @@ impl<'c> Dialogue<'c> {
         }
     }
 
-    /// A typed number, an option's label or extra words, a topic's title, or a control
-    /// phrase. Whole-message matches win over matches inside a longer message, and the step's
-    /// own options win over the universal controls. `None` when nothing matches or two
-    /// different choices tie.
+    /// A typed number, an option's label or extra words, a topic's title, a control phrase, or
+    /// a plain yes or no to a yes/no question. Whole-message matches win over matches inside a
+    /// longer message, and the step's own options win over the universal controls. `None` when
+    /// nothing matches or two different choices tie.
     fn match_typed(&self, norm: &str, state: &State, offers: &[Offer<'c>]) -> Option<Choice> {
         if let Ok(n) = norm.parse::<usize>() {
             return (1..=offers.len())
@@ -596,11 +728,17 @@ impl<'c> Dialogue<'c> {
                 .then(|| offers[n - 1].choice);
         }
         let c = self.content;
+        let ctl = &c.controls;
+        let (at, flow_intent) = match state {
+            State::InFlow(flow) => (Some(flow.at), flow.intent),
+            _ => (None, IntentId(0)),
+        };
         // (choice, is the step's own option, phrases that select it)
-        let candidates: Vec<(Choice, bool, Vec<String>)> = offers
+        let candidates: Vec<(Choice, bool, Vec<&str>)> = offers
             .iter()
             .map(|o| {
-                let (own, phrases) = match (o.choice, state) {
+                let strs = |v: &'c [String]| v.iter().map(String::as_str).collect::<Vec<_>>();
+                let (own, mut phrases) = match (o.choice, state) {
                     (
                         Choice::Option(k),
                         State::InFlow(Flow {
@@ -608,33 +746,54 @@ impl<'c> Dialogue<'c> {
                             at: At::Step(s),
                             ..
                         }),
-                    ) => (
-                        true,
-                        c.step(*intent, *s).options[usize::from(k)].typed.clone(),
-                    ),
-                    (Choice::Topic(i), _) => (true, vec![c.intent(i).typed_title.clone()]),
-                    (Choice::Fixed, _) => (false, c.controls.fixed.clone()),
-                    (Choice::Stuck, _) => (false, c.controls.stuck.clone()),
-                    (Choice::Human, _) => (false, c.controls.human.clone()),
-                    (Choice::NoThanks, _) => (false, c.controls.no_thanks.clone()),
+                    ) => (true, strs(&c.step(*intent, *s).options[usize::from(k)].typed)),
+                    (Choice::Topic(i), _) => (true, vec![c.intent(i).typed_title.as_str()]),
+                    (Choice::Fixed, _) => (false, strs(&ctl.fixed)),
+                    (Choice::Stuck, _) => (false, strs(&ctl.stuck)),
+                    // "can i talk to someone at klarna" is about Klarna's support.
+                    (Choice::Human, _) if self.about_provider(norm) => (false, Vec::new()),
+                    (Choice::Human, _) => (false, strs(&ctl.human)),
+                    (Choice::NoThanks, _) => (false, strs(&ctl.no_thanks)),
                     (Choice::Option(_), _) => (true, Vec::new()),
                 };
+                // Yes and no, to the questions that are yes/no questions.
+                let yes_no = match (o.choice, at) {
+                    (Choice::Option(_), _) if phrases.contains(&"yes") => Some(&ctl.yes),
+                    (Choice::Option(_), _) if phrases.contains(&"no") => Some(&ctl.no),
+                    (Choice::Fixed, Some(At::Confirm)) | (Choice::Human, Some(At::OfferHuman)) => {
+                        Some(&ctl.yes)
+                    }
+                    (Choice::Stuck, Some(At::Confirm))
+                    | (Choice::NoThanks, Some(At::OfferHuman)) => Some(&ctl.no),
+                    (choice, Some(At::Step(s))) => match (self.bare_yes_no(flow_intent, s), choice) {
+                        (Some(YesMeans::Fixed), Choice::Fixed)
+                        | (Some(YesMeans::Human), Choice::Human) => Some(&ctl.yes),
+                        (Some(YesMeans::Fixed), Choice::Stuck)
+                        | (Some(YesMeans::Human), Choice::NoThanks) => Some(&ctl.no),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(extra) = yes_no {
+                    phrases.extend(extra.iter().map(String::as_str));
+                }
                 (o.choice, own, phrases)
             })
             .collect();
-        let exact = candidates
-            .iter()
-            .filter(|(_, _, p)| p.iter().any(|p| p == norm))
-            .map(|(ch, _, _)| *ch);
-        if let Some(found) = unique(exact) {
-            return found;
-        }
-        for own in [true, false] {
-            let contained = candidates
+        let tiers = [(true, true), (false, true), (true, false), (false, false)];
+        for (exact, own) in tiers {
+            let hits = candidates
                 .iter()
-                .filter(|(_, o, p)| *o == own && phrase_matches(norm, p))
+                .filter(|(_, o, p)| {
+                    *o == own
+                        && if exact {
+                            p.contains(&norm)
+                        } else {
+                            phrase_matches(norm, p)
+                        }
+                })
                 .map(|(ch, _, _)| *ch);
-            if let Some(found) = unique(contained) {
+            if let Some(found) = unique(hits) {
                 return found;
             }
         }
@@ -648,13 +807,28 @@ fn unique(mut matches: impl Iterator<Item = Choice>) -> Option<Option<Choice>> {
     Some(matches.all(|m| m == first).then_some(first))
 }
 
+/// Messages longer than this many words are not read as a typed answer: "my bank says it did
+/// not work because of a block" is a new problem, not "still stuck".
+const PHRASE_WORDS_MAX: usize = 8;
+/// A request for a human may sit in a longer message ("hi can i please talk to a real person").
+const HUMAN_WORDS_MAX: usize = 14;
+
 /// Whether a normalized text *is* one of the phrases, or (for short texts) contains one as
 /// whole words: "yes it did" picks an option whose extra words include "yes".
-fn phrase_matches(norm: &str, phrases: &[String]) -> bool {
+fn phrase_matches<S: AsRef<str>>(norm: &str, phrases: &[S]) -> bool {
     let words = norm.split(' ').count();
-    phrases
-        .iter()
-        .any(|p| norm == p || (words <= 6 && format!(" {norm} ").contains(&format!(" {p} "))))
+    phrases.iter().any(|p| {
+        let p = p.as_ref();
+        norm == p || (words <= PHRASE_WORDS_MAX && contains_words(norm, p))
+    })
+}
+
+/// Whether `phrase` occurs in `norm` as whole words.
+fn contains_words(norm: &str, phrase: &str) -> bool {
+    let (n, p) = (norm.as_bytes(), phrase.as_bytes());
+    norm.match_indices(phrase).any(|(i, _)| {
+        (i == 0 || n[i - 1] == b' ') && (i + p.len() == n.len() || n[i + p.len()] == b' ')
+    })
 }
 
 fn current_intent(state: &State) -> Option<IntentId> {
