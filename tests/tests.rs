@@ -8,6 +8,7 @@ mod chat;
 mod cli;
 mod content_checks;
 mod corpus;
+mod dialogue;
 mod discord_e2e;
 mod discord_fake;
 mod properties;

@@ -198,7 +198,11 @@ pub struct Copy {
 impl Copy {
     /// The warning for a member who posted a secret: `removed` when the adapter deleted their
     /// message. Says what it looked like, never what it was.
-    pub fn sensitive_warning(&self, secret: crate::engine::sensitive::Secret, removed: bool) -> String {
+    pub fn sensitive_warning(
+        &self,
+        secret: crate::engine::sensitive::Secret,
+        removed: bool,
+    ) -> String {
         use crate::engine::sensitive::Secret;
         let what = match secret {
             Secret::CardNumber => "card details",

@@ -305,6 +305,10 @@ impl<'c> Dialogue<'c> {
                 return self.choose(state, choice, None, out);
             }
         }
+        // "that worked" ends a flow as fixed at any question, even where no button says so.
+        if matches!(state, State::InFlow(_)) && phrase_matches(&norm, &c.controls.fixed) {
+            return self.choose(state, Choice::Fixed, None, out);
+        }
         let (class, _) = self.classifier.classify_normalized(&norm);
         let intent = class.intent;
         out.classification = Some(class);
@@ -538,7 +542,8 @@ impl<'c> Dialogue<'c> {
             out.say(&c.copy.stale);
             return self.ask(flow, out);
         }
-        if !self.flow_offers(&flow).iter().any(|o| o.choice == choice) {
+        // "Fixed" is always an answer, typed where no button offers it.
+        if choice != Choice::Fixed && !self.flow_offers(&flow).iter().any(|o| o.choice == choice) {
             out.say(&c.copy.stale);
             return self.ask(flow, out);
         }
@@ -733,68 +738,69 @@ impl<'c> Dialogue<'c> {
             State::InFlow(flow) => (Some(flow.at), flow.intent),
             _ => (None, IntentId(0)),
         };
-        // (choice, is the step's own option, phrases that select it)
-        let candidates: Vec<(Choice, bool, Vec<&str>)> = offers
-            .iter()
-            .map(|o| {
-                let strs = |v: &'c [String]| v.iter().map(String::as_str).collect::<Vec<_>>();
-                let (own, mut phrases) = match (o.choice, state) {
-                    (
-                        Choice::Option(k),
-                        State::InFlow(Flow {
-                            intent,
-                            at: At::Step(s),
-                            ..
-                        }),
-                    ) => (true, strs(&c.step(*intent, *s).options[usize::from(k)].typed)),
-                    (Choice::Topic(i), _) => (true, vec![c.intent(i).typed_title.as_str()]),
-                    (Choice::Fixed, _) => (false, strs(&ctl.fixed)),
-                    (Choice::Stuck, _) => (false, strs(&ctl.stuck)),
-                    // "can i talk to someone at klarna" is about Klarna's support.
-                    (Choice::Human, _) if self.about_provider(norm) => (false, Vec::new()),
-                    (Choice::Human, _) => (false, strs(&ctl.human)),
-                    (Choice::NoThanks, _) => (false, strs(&ctl.no_thanks)),
-                    (Choice::Option(_), _) => (true, Vec::new()),
-                };
-                // Yes and no, to the questions that are yes/no questions.
-                let yes_no = match (o.choice, at) {
-                    (Choice::Option(_), _) if phrases.contains(&"yes") => Some(&ctl.yes),
-                    (Choice::Option(_), _) if phrases.contains(&"no") => Some(&ctl.no),
-                    (Choice::Fixed, Some(At::Confirm)) | (Choice::Human, Some(At::OfferHuman)) => {
-                        Some(&ctl.yes)
-                    }
-                    (Choice::Stuck, Some(At::Confirm))
-                    | (Choice::NoThanks, Some(At::OfferHuman)) => Some(&ctl.no),
-                    (choice, Some(At::Step(s))) => match (self.bare_yes_no(flow_intent, s), choice) {
-                        (Some(YesMeans::Fixed), Choice::Fixed)
-                        | (Some(YesMeans::Human), Choice::Human) => Some(&ctl.yes),
-                        (Some(YesMeans::Fixed), Choice::Stuck)
-                        | (Some(YesMeans::Human), Choice::NoThanks) => Some(&ctl.no),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                if let Some(extra) = yes_no {
-                    phrases.extend(extra.iter().map(String::as_str));
+        // (choice, tier, phrases that select it). Tiers, first wins: the step's own options,
+        // then yes and no where the question is a yes/no one, then the universal controls.
+        let mut candidates: Vec<(Choice, u8, Vec<&str>)> = Vec::new();
+        for o in offers {
+            let strs = |v: &'c [String]| v.iter().map(String::as_str).collect::<Vec<_>>();
+            let (tier, phrases) = match (o.choice, state) {
+                (
+                    Choice::Option(k),
+                    State::InFlow(Flow {
+                        intent,
+                        at: At::Step(s),
+                        ..
+                    }),
+                ) => (0, strs(&c.step(*intent, *s).options[usize::from(k)].typed)),
+                (Choice::Topic(i), _) => (0, vec![c.intent(i).typed_title.as_str()]),
+                (Choice::Fixed, _) => (2, strs(&ctl.fixed)),
+                (Choice::Stuck, _) => (2, strs(&ctl.stuck)),
+                // "can i talk to someone at klarna" is about Klarna's support.
+                (Choice::Human, _) if self.about_provider(norm) => (2, Vec::new()),
+                (Choice::Human, _) => (2, strs(&ctl.human)),
+                (Choice::NoThanks, _) => (2, strs(&ctl.no_thanks)),
+                (Choice::Option(_), _) => (0, Vec::new()),
+            };
+            // Yes and no, to the questions that are yes/no questions.
+            let yes_no = match (o.choice, at) {
+                (Choice::Option(_), _) if phrases.contains(&"yes") => Some(&ctl.yes),
+                (Choice::Option(_), _) if phrases.contains(&"no") => Some(&ctl.no),
+                (Choice::Fixed, Some(At::Confirm)) | (Choice::Human, Some(At::OfferHuman)) => {
+                    Some(&ctl.yes)
                 }
-                (o.choice, own, phrases)
-            })
-            .collect();
-        let tiers = [(true, true), (false, true), (true, false), (false, false)];
-        for (exact, own) in tiers {
-            let hits = candidates
-                .iter()
-                .filter(|(_, o, p)| {
-                    *o == own
-                        && if exact {
-                            p.contains(&norm)
-                        } else {
-                            phrase_matches(norm, p)
-                        }
-                })
-                .map(|(ch, _, _)| *ch);
-            if let Some(found) = unique(hits) {
-                return found;
+                (Choice::Stuck, Some(At::Confirm)) | (Choice::NoThanks, Some(At::OfferHuman)) => {
+                    Some(&ctl.no)
+                }
+                (choice, Some(At::Step(s))) => match (self.bare_yes_no(flow_intent, s), choice) {
+                    (Some(YesMeans::Fixed), Choice::Fixed)
+                    | (Some(YesMeans::Human), Choice::Human) => Some(&ctl.yes),
+                    (Some(YesMeans::Fixed), Choice::Stuck)
+                    | (Some(YesMeans::Human), Choice::NoThanks) => Some(&ctl.no),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(extra) = yes_no {
+                candidates.push((o.choice, 1, strs(extra)));
+            }
+            candidates.push((o.choice, tier, phrases));
+        }
+        for exact in [true, false] {
+            for tier in 0..=2 {
+                let hits = candidates
+                    .iter()
+                    .filter(|(_, t, p)| {
+                        *t == tier
+                            && if exact {
+                                p.contains(&norm)
+                            } else {
+                                phrase_matches(norm, p)
+                            }
+                    })
+                    .map(|(ch, _, _)| *ch);
+                if let Some(found) = unique(hits) {
+                    return found;
+                }
             }
         }
         None
