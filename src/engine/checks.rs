@@ -1,6 +1,7 @@
 //! The checks behind `/check`: pure functions over plain values, with a clear error for every
 //! bad input instead of a panic.
 
+use super::sensitive::looks_sensitive;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -14,86 +15,234 @@ impl fmt::Display for Cents {
     }
 }
 
-/// Why an input to a check was refused.
+/// A member's input as an error message may repeat it.
+///
+/// Members paste the wrong thing into `/check` fields, card numbers included, and an error
+/// that quotes the input would post the card back into the channel (and into any log of the
+/// error). So the input is kept only when it is short and harmless: at most
+/// [`ECHO_MAX_CHARS`] characters, fewer than [`ECHO_MAX_DIGITS`] digits, and nothing
+/// [`looks_sensitive`]. Otherwise it is dropped on the spot, so neither `Display` nor `Debug`
+/// can show it; the message then says "that value".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Echo(Option<String>);
+
+/// Longest input an error quotes.
+pub const ECHO_MAX_CHARS: usize = 40;
+/// An input with this many digits is never quoted: no amount, version or date needs that
+/// many, and seven digits of a card number are already too many to repeat.
+pub const ECHO_MAX_DIGITS: usize = 7;
+
+impl Echo {
+    /// Keeps `input` (trimmed) only if it is safe to repeat.
+    pub fn of(input: &str) -> Echo {
+        let t = input.trim();
+        let digits = t.chars().filter(|c| c.is_numeric()).count();
+        let safe = !t.is_empty()
+            && t.chars().count() <= ECHO_MAX_CHARS
+            && digits < ECHO_MAX_DIGITS
+            && !looks_sensitive(t);
+        Echo(safe.then(|| t.to_string()))
+    }
+
+    /// The input, if it may be shown.
+    pub fn shown(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl fmt::Display for Echo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(s) => write!(f, "`{s}`"),
+            None => f.write_str("that value"),
+        }
+    }
+}
+
+/// Why an input to a check was refused. Variants that mention the input hold an [`Echo`],
+/// never the raw text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
-    #[error("{what}: `{input}` is not an amount (try something like 120 or 89.99)")]
-    NotAnAmount { what: &'static str, input: String },
+    #[error("{what}: {input} is not an amount (try something like 120 or 89.99)")]
+    NotAnAmount { what: &'static str, input: Echo },
+    /// "10.001" or "1,240": one separator followed by exactly three digits reads as thousands
+    /// in some countries and as decimals in others, so neither reading is guessed.
+    #[error(
+        "{what}: {input} could mean two different amounts: write it as {} or {decimal}",
+        thousands.0 / 100
+    )]
+    AmbiguousAmount {
+        what: &'static str,
+        input: Echo,
+        /// The thousands reading ("10.001" as 10001).
+        thousands: Cents,
+        /// The decimal reading, cut to cents ("10.001" as 10.00).
+        decimal: Cents,
+    },
     #[error("{what} can't be negative")]
     Negative { what: &'static str },
     #[error("{what} is too large to be real")]
     TooLarge { what: &'static str },
     #[error("the limit must be more than zero")]
     ZeroLimit,
-    #[error("`{0}` is not a version (try something like 24.10.2)")]
-    NotAVersion(String),
-    #[error("`{0}` is not a platform: use ios or android")]
-    NotAPlatform(String),
-    #[error("`{0}` is not an expiry date: use MM/YY, like 08/27")]
-    NotAnExpiry(String),
+    #[error("{0} is not a version (try something like 24.10.2)")]
+    NotAVersion(Echo),
+    #[error("{0} is not a platform: use ios or android")]
+    NotAPlatform(Echo),
+    #[error("{0} is not an expiry date: use MM/YY, like 08/27")]
+    NotAnExpiry(Echo),
     #[error("month {0} doesn't exist: use 01 to 12")]
     BadMonth(u32),
 }
 
 const AMOUNT_MAX_CENTS: u64 = 100_000_000 * 100;
 
-/// Parses "120", "89.99", "89,99", "$1,240.50", "€ 1.240,50" into cents.
+/// Currency signs that may sit before or after an amount.
+const CURRENCY: &[char] = &['$', '€', '£', '¥', '₹', '₽', '₺', '₩', '₪', '¢'];
+
+/// Characters that may group thousands besides `.` and `,`: spaces (plain, no-break, narrow
+/// no-break), the Swiss apostrophe and the programmer's underscore. None of them can be a
+/// decimal point.
+fn groups_only(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'' | '’' | '_'
+    )
+}
+
+/// Why [`number`] refused its input.
+enum NumberError {
+    Bad,
+    TooLarge,
+    Ambiguous { thousands: Cents, decimal: Cents },
+}
+
+/// Parses "120", "89.99", "89,99", "$1,240.50", "€ 1.240,50", "1 240,50", "1'240.50" into
+/// cents.
+///
+/// Strict, because a misread amount gives a wrong verdict with confidence: the integer part
+/// is plain digits, or thousands groups (a first group of 1–3 digits, then groups of exactly
+/// three, all with the same separator); the optional decimal part is 1–2 digits after the
+/// other separator. So "1.2.3", "10.001" and ",,,5" are refused instead of read as 123, 10001
+/// and 5. Currency signs and words ("EUR", "quid") around the number are ignored.
 pub fn parse_amount(what: &'static str, input: &str) -> Result<Cents, CheckError> {
     let bad = || CheckError::NotAnAmount {
         what,
-        input: input.chars().take(40).collect(),
+        input: Echo::of(input),
     };
-    let s: String = input
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, '$' | '€' | '£' | ' ' | '\u{a0}' | '_'))
-        .collect();
-    let s = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let s = s.trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    if let Some(rest) = s.strip_prefix('-') {
-        if !rest.is_empty()
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
-        {
-            return Err(CheckError::Negative { what });
+    let decoration =
+        |c: char| c.is_whitespace() || CURRENCY.contains(&c) || c.is_ascii_alphabetic();
+    let s = input.trim_matches(decoration);
+    let (negative, s) = match s.strip_prefix(['-', '−']) {
+        Some(rest) => (true, rest.trim_matches(decoration)),
+        None => (false, s),
+    };
+    match number(s) {
+        Ok(_) if negative => Err(CheckError::Negative { what }),
+        Ok(cents) => Ok(cents),
+        Err(NumberError::TooLarge) => Err(CheckError::TooLarge { what }),
+        Err(NumberError::Ambiguous { .. }) if negative => Err(CheckError::Negative { what }),
+        Err(NumberError::Ambiguous { thousands, decimal }) => Err(CheckError::AmbiguousAmount {
+            what,
+            input: Echo::of(input),
+            thousands,
+            decimal,
+        }),
+        Err(NumberError::Bad) => Err(bad()),
+    }
+}
+
+/// The strict number grammar of [`parse_amount`], on the number alone.
+fn number(s: &str) -> Result<Cents, NumberError> {
+    // Digit runs and the single separators between them.
+    let mut groups: Vec<&str> = Vec::new();
+    let mut seps: Vec<char> = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii_digit() {
+            start.get_or_insert(i);
+            continue;
         }
-        return Err(bad());
+        if !(c == '.' || c == ',' || groups_only(c)) {
+            return Err(NumberError::Bad);
+        }
+        match start.take() {
+            Some(st) => groups.push(&s[st..i]),
+            // ".50" has an empty integer part; anything else (",,5", "1..2") is a typo.
+            None if i == 0 && (c == '.' || c == ',') => groups.push(""),
+            None => return Err(NumberError::Bad),
+        }
+        seps.push(c);
     }
-    if s.is_empty()
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
-    {
-        return Err(bad());
+    match start {
+        Some(st) => groups.push(&s[st..]),
+        // Empty, or a trailing separator ("1.").
+        None => return Err(NumberError::Bad),
     }
-    // The last separator followed by exactly one or two digits is the decimal point; the
-    // others group thousands.
-    let (int_part, frac_part) = match s.rfind(['.', ',']) {
-        Some(i) if s.len() - i - 1 <= 2 && s.len() - i > 1 => (&s[..i], &s[i + 1..]),
-        Some(i) if s.len() - i == 1 => return Err(bad()),
-        _ => (s, ""),
+    let n = groups.len();
+    let last_sep = seps.last().copied();
+    let is_point = |c: char| c == '.' || c == ',';
+    // The last separator is a decimal point if 1–2 digits follow it and it is not the
+    // separator that groups the thousands before it.
+    let decimal = match last_sep {
+        Some(p) if is_point(p) && (1..=2).contains(&groups[n - 1].len()) => {
+            if seps[..n - 2].contains(&p) {
+                return Err(NumberError::Bad);
+            }
+            Some(groups[n - 1])
+        }
+        _ => None,
     };
-    let int_digits: String = int_part.chars().filter(char::is_ascii_digit).collect();
-    if int_digits.is_empty() && frac_part.is_empty() {
-        return Err(bad());
+    let (int_groups, int_seps) = match decimal {
+        Some(_) => (&groups[..n - 1], &seps[..n - 2]),
+        None => (&groups[..], &seps[..]),
+    };
+    if int_groups.len() > 1 {
+        let tsep = int_seps[0];
+        let first = int_groups[0];
+        let grouped = int_seps.iter().all(|&c| c == tsep)
+            && (1..=3).contains(&first.len())
+            && int_groups[1..].iter().all(|g| g.len() == 3);
+        if !grouped {
+            return Err(NumberError::Bad);
+        }
+    } else if int_groups[0].is_empty() && decimal.is_none() {
+        return Err(NumberError::Bad);
     }
-    if int_digits.len() > 12 {
-        return Err(CheckError::TooLarge { what });
+    let int_digits: String = int_groups.concat();
+    if int_digits.trim_start_matches('0').len() > 12 {
+        return Err(NumberError::TooLarge);
     }
     let whole: u64 = if int_digits.is_empty() {
         0
     } else {
-        int_digits.parse().map_err(|_| bad())?
+        int_digits.parse().map_err(|_| NumberError::Bad)?
     };
-    let frac: u64 = match frac_part.len() {
-        0 => 0,
-        1 => frac_part.parse::<u64>().map_err(|_| bad())? * 10,
-        _ => frac_part.parse().map_err(|_| bad())?,
+    let frac: u64 = match decimal {
+        None => 0,
+        Some(d) if d.len() == 1 => d.parse::<u64>().map_err(|_| NumberError::Bad)? * 10,
+        Some(d) => d.parse().map_err(|_| NumberError::Bad)?,
     };
+    // "10.001", "1,240": a lone point followed by exactly three digits.
+    if decimal.is_none() && n == 2 && last_sep.is_some_and(is_point) {
+        if groups[0].starts_with('0') || groups[0].is_empty() {
+            // "0.001" can't be thousands, and three decimals aren't cents.
+            return Err(NumberError::Bad);
+        }
+        let decimal = Cents(
+            groups[0].parse::<u64>().map_err(|_| NumberError::Bad)? * 100
+                + groups[1][..2]
+                    .parse::<u64>()
+                    .map_err(|_| NumberError::Bad)?,
+        );
+        return Err(NumberError::Ambiguous {
+            thousands: Cents(whole * 100),
+            decimal,
+        });
+    }
     let cents = whole * 100 + frac;
     if cents > AMOUNT_MAX_CENTS {
-        return Err(CheckError::TooLarge { what });
+        return Err(NumberError::TooLarge);
     }
     Ok(Cents(cents))
 }
@@ -172,7 +321,7 @@ impl Platform {
         match s.trim().to_lowercase().as_str() {
             "ios" | "iphone" | "ipad" | "apple" => Ok(Platform::Ios),
             "android" | "google" | "samsung" | "pixel" => Ok(Platform::Android),
-            _ => Err(CheckError::NotAPlatform(s.chars().take(40).collect())),
+            _ => Err(CheckError::NotAPlatform(Echo::of(s))),
         }
     }
 
@@ -207,6 +356,11 @@ impl Eq for Version {}
 
 impl Version {
     pub fn parse(s: &str) -> Result<Version, CheckError> {
+        // "4111.1111.1111.1111" has the shape of a version, but is a card number pasted into
+        // the wrong field: refuse it rather than compare it.
+        if looks_sensitive(s) {
+            return Err(CheckError::NotAVersion(Echo::of(s)));
+        }
         let t = s.trim().trim_start_matches(['v', 'V']);
         let parts: Option<Vec<u32>> = t
             .split('.')
@@ -220,7 +374,7 @@ impl Version {
             .collect();
         match parts {
             Some(p) if !p.is_empty() && p.len() <= 4 => Ok(Version(p)),
-            _ => Err(CheckError::NotAVersion(s.chars().take(40).collect())),
+            _ => Err(CheckError::NotAVersion(Echo::of(s))),
         }
     }
 }
@@ -349,7 +503,7 @@ pub fn card_expiry(
     today_year: i32,
     today_month: u32,
 ) -> Result<ExpiryVerdict, CheckError> {
-    let bad = || CheckError::NotAnExpiry(input.chars().take(20).collect());
+    let bad = || CheckError::NotAnExpiry(Echo::of(input));
     let t = input.trim();
     let (m, y) = match t.split_once(['/', '-', ' ', '.']) {
         Some((m, y)) => (m.trim(), y.trim()),
@@ -418,6 +572,8 @@ pub fn status(notice: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::sensitive::digit_value;
+    use proptest::prelude::*;
 
     #[test]
     fn amounts_parse_in_common_formats() {
@@ -426,7 +582,12 @@ mod tests {
         assert_eq!(parse_amount("x", "89,99"), Ok(Cents(8999)));
         assert_eq!(parse_amount("x", "$1,240.50"), Ok(Cents(124050)));
         assert_eq!(parse_amount("x", "€ 1.240,50"), Ok(Cents(124050)));
-        assert_eq!(parse_amount("x", "1,240"), Ok(Cents(124000)));
+        assert_eq!(parse_amount("x", "1,240.00"), Ok(Cents(124000)));
+        assert_eq!(parse_amount("x", "1,240,000"), Ok(Cents(124000000)));
+        assert_eq!(parse_amount("x", "1 240,50 €"), Ok(Cents(124050)));
+        assert_eq!(parse_amount("x", "1'240.50"), Ok(Cents(124050)));
+        assert_eq!(parse_amount("x", "EUR 89.9"), Ok(Cents(8990)));
+        assert_eq!(parse_amount("x", ".50"), Ok(Cents(50)));
         assert_eq!(parse_amount("x", "150 quid"), Ok(Cents(15000)));
         assert_eq!(parse_amount("x", "0.5"), Ok(Cents(50)));
     }
@@ -453,6 +614,86 @@ mod tests {
             parse_amount("purchase", "99999999999999999999"),
             Err(CheckError::TooLarge { .. })
         ));
+    }
+
+    /// These were read as 123, 10001 and 5 before the grammar was strict.
+    #[test]
+    fn malformed_amounts_are_refused() {
+        for input in [
+            "1.2.3",
+            ",,,5",
+            "1..2",
+            "1,234,56",
+            "1240.500",
+            "12,34,567",
+            "1 50",
+            "0.001",
+            "1.",
+            ".",
+            "5,,",
+            "1.2.3.4",
+            "10.00.1",
+            "1,2345",
+        ] {
+            assert!(
+                matches!(
+                    parse_amount("x", input),
+                    Err(CheckError::NotAnAmount { .. })
+                ),
+                "{input:?}: {:?}",
+                parse_amount("x", input)
+            );
+        }
+    }
+
+    /// Deliberately changed: "1,240" used to parse as 1240.00.
+    #[test]
+    fn a_lone_separator_before_three_digits_is_ambiguous() {
+        assert_eq!(
+            parse_amount("purchase", "10.001"),
+            Err(CheckError::AmbiguousAmount {
+                what: "purchase",
+                input: Echo::of("10.001"),
+                thousands: Cents(1_000_100),
+                decimal: Cents(1000),
+            })
+        );
+        let e = parse_amount("purchase", "1,240").unwrap_err();
+        assert!(matches!(e, CheckError::AmbiguousAmount { .. }));
+        let msg = e.to_string();
+        assert!(msg.contains("1240 or 1.24"), "{msg}");
+        assert!(parse_amount("purchase", "10.001")
+            .unwrap_err()
+            .to_string()
+            .contains("10001 or 10.00"));
+    }
+
+    #[test]
+    fn errors_do_not_repeat_card_numbers() {
+        let known = |_| AppVersions {
+            latest: Version::parse("24.10.2").unwrap(),
+            minimum: Version::parse("23.0").unwrap(),
+        };
+        let errors = [
+            limit("4111-1111-1111-1111", "200", "500").unwrap_err(),
+            card_expiry("4111111111111111", 2026, 11).unwrap_err(),
+            app_version("ios", "4111-1111-1111-1111", known).unwrap_err(),
+            app_version("ios", "4111.1111.1111.1111", known).unwrap_err(),
+            app_version("4111 1111 1111 1111", "24.1", known).unwrap_err(),
+        ];
+        for e in errors {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("1111"), "{shown}");
+        }
+        // Short harmless input is still quoted, so the member sees what was wrong.
+        assert_eq!(
+            Platform::parse("windows").unwrap_err().to_string(),
+            "`windows` is not a platform: use ios or android"
+        );
+        assert!(Version::parse("1234567.1")
+            .unwrap_err()
+            .to_string()
+            .starts_with("that value"));
     }
 
     #[test]
@@ -562,5 +803,213 @@ mod tests {
         assert!(status(Some("Checkout errors at some retailers")).contains("Checkout errors"));
         assert!(status(Some("  ")).starts_with("No known outage"));
         assert!(status(None).starts_with("No known outage"));
+    }
+
+    // --- properties -------------------------------------------------------------------------
+
+    fn luhn_ok(digits: &[u8]) -> bool {
+        let sum: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &d)| {
+                let d = u32::from(d) * if i % 2 == 1 { 2 } else { 1 };
+                if d > 9 {
+                    d - 9
+                } else {
+                    d
+                }
+            })
+            .sum();
+        sum.is_multiple_of(10)
+    }
+
+    /// Luhn-valid card numbers (13–19 digits, real network prefixes), generated.
+    fn card_digits() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::sample::select(vec![
+                "4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "35", "36", "62",
+            ]),
+            13usize..=19,
+            prop::collection::vec(0u8..10, 19),
+        )
+            .prop_map(|(prefix, len, fill)| {
+                let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+                body.extend(fill.into_iter().take(len - 1 - body.len()));
+                let check = (0..10u8)
+                    .find(|&c| {
+                        let mut all = body.clone();
+                        all.push(c);
+                        luhn_ok(&all)
+                    })
+                    .expect("a check digit fits");
+                body.push(check);
+                body
+            })
+    }
+
+    /// A card number written with random groups, separators and digit script.
+    fn formatted_card() -> impl Strategy<Value = (Vec<u8>, String)> {
+        (
+            card_digits(),
+            prop::collection::vec(1usize..=6, 19),
+            prop::collection::vec(
+                prop::sample::select(vec![
+                    "", " ", "-", ".", "/", ",", " - ", "\u{a0}", "\u{200b}", "'",
+                ]),
+                19,
+            ),
+            prop::sample::select(vec![0x30u32, 0xFF10, 0x660, 0x966]),
+            prop::sample::select(vec!["", "$", "€ ", "v", " EUR"]),
+        )
+            .prop_map(|(digits, sizes, seps, zero, deco)| {
+                let mut out = deco.to_string();
+                let mut at = 0;
+                for (i, size) in sizes.iter().enumerate() {
+                    if at >= digits.len() {
+                        break;
+                    }
+                    if i > 0 {
+                        out.push_str(seps[i]);
+                    }
+                    let end = (at + size).min(digits.len());
+                    out.extend(
+                        digits[at..end]
+                            .iter()
+                            .map(|&d| char::from_u32(zero + u32::from(d)).expect("digit")),
+                    );
+                    at = end;
+                }
+                (digits, out)
+            })
+    }
+
+    /// Whether `shown` repeats seven or more consecutive digits of `card`, across any
+    /// separators between letters.
+    fn repeats_digits_of(shown: &str, card: &[u8]) -> bool {
+        let mut stretches = vec![Vec::new()];
+        for c in shown.chars() {
+            if let Some(d) = digit_value(c) {
+                stretches.last_mut().expect("one stretch").push(d);
+            } else if c.is_alphanumeric() {
+                stretches.push(Vec::new());
+            }
+        }
+        card.windows(7)
+            .any(|w| stretches.iter().any(|s| s.windows(7).any(|x| x == w)))
+    }
+
+    fn amount_text(
+        cents: u64,
+        style: (Option<char>, char),
+        decimals: usize,
+        deco: (&str, &str),
+    ) -> String {
+        let (tsep, dsep) = style;
+        let whole = (cents / 100).to_string();
+        let mut int = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                if let Some(t) = tsep {
+                    int.push(t);
+                }
+            }
+            int.push(c);
+        }
+        let frac = format!("{:02}", cents % 100);
+        let num = match decimals {
+            0 => int,
+            1 => format!("{int}{dsep}{}", &frac[..1]),
+            _ => format!("{int}{dsep}{frac}"),
+        };
+        format!("{}{num}{}", deco.0, deco.1)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn check_errors_never_repeat_a_card_number(
+            (digits, card) in formatted_card(),
+            slot in 0usize..6,
+        ) {
+            let known = |_| AppVersions {
+                latest: Version::parse("24.10.2").expect("version"),
+                minimum: Version::parse("23.0").expect("version"),
+            };
+            let err = match slot {
+                0 => limit(&card, "200", "500").err(),
+                1 => limit("100", &card, "500").err(),
+                2 => limit("100", "200", &card).err(),
+                3 => app_version(&card, "24.1", known).err(),
+                4 => app_version("ios", &card, known).err(),
+                _ => card_expiry(&card, 2026, 11).err(),
+            };
+            if let Some(e) = err {
+                let shown = format!("{e} / {e:?}");
+                prop_assert!(!repeats_digits_of(&shown, &digits), "{:?} -> {}", card, shown);
+            }
+        }
+
+        #[test]
+        fn amounts_in_accepted_styles_round_trip(
+            cents in 0u64..=AMOUNT_MAX_CENTS,
+            style in prop::sample::select(vec![
+                (None, '.'), (None, ','), (Some(','), '.'), (Some('.'), ','), (Some(' '), ','),
+                (Some('\u{a0}'), ','), (Some('\''), '.'), (Some(' '), '.'), (Some('\u{202f}'), ','),
+            ]),
+            decimals in 0usize..=2,
+            deco in prop::sample::select(vec![
+                ("", ""), ("$", ""), ("€", ""), ("€ ", ""), ("£", ""), ("", " €"), ("", " EUR"),
+                ("USD ", ""), (" ", " "),
+            ]),
+        ) {
+            // Drop decimals only where they are zero.
+            let decimals = match decimals {
+                0 if cents % 100 != 0 => 2,
+                1 if cents % 10 != 0 => 2,
+                d => d,
+            };
+            // "1,240" with no decimals is the ambiguous shape, refused on purpose (see
+            // `lone_separator_amounts_are_refused_as_ambiguous`): write the decimals there.
+            let one_point_group = matches!(style.0, Some('.') | Some(','))
+                && (1000..1_000_000).contains(&(cents / 100));
+            let decimals = if one_point_group && decimals == 0 { 2 } else { decimals };
+            let text = amount_text(cents, style, decimals, deco);
+            prop_assert_eq!(parse_amount("x", &text), Ok(Cents(cents)), "{:?}", text);
+        }
+
+        #[test]
+        fn lone_separator_amounts_are_refused_as_ambiguous(
+            first in 1u64..1000,
+            last in 0u64..1000,
+            sep in prop::sample::select(vec!['.', ',']),
+        ) {
+            let text = format!("{first}{sep}{last:03}");
+            let got = parse_amount("x", &text);
+            prop_assert_eq!(
+                got,
+                Err(CheckError::AmbiguousAmount {
+                    what: "x",
+                    input: Echo::of(&text),
+                    thousands: Cents((first * 1000 + last) * 100),
+                    decimal: Cents(first * 100 + last / 10),
+                })
+            );
+        }
+
+        #[test]
+        fn checks_never_panic(a in "\\PC{0,60}", b in "[0-9.,$€ -]{0,20}") {
+            let known = |_| AppVersions {
+                latest: Version::parse("24.10.2").expect("version"),
+                minimum: Version::parse("23.0").expect("version"),
+            };
+            let _ = parse_amount("x", &a);
+            let _ = parse_amount("x", &b);
+            let _ = limit(&a, &b, "500");
+            let _ = app_version(&a, &b, known);
+            let _ = card_expiry(&a, 2026, 11);
+            let _ = card_expiry(&b, 2026, 11);
+        }
     }
 }
