@@ -2,6 +2,7 @@
 //! moderators' `/explain` command.
 
 use crate::engine::nlu::Evidence;
+use crate::engine::sensitive;
 use crate::engine::Engine;
 use std::fmt::Write as _;
 
@@ -19,14 +20,25 @@ pub fn evidence_line(engine: &Engine, e: &Evidence) -> String {
     }
 }
 
+/// The explanation of `text`. A card number, code or password in it is redacted before
+/// anything else, so no line (text, normalized form, feature names) can repeat it; the bot itself
+/// would not classify such a message at all, and the report says so.
 pub fn explain(engine: &Engine, text: &str) -> String {
     let mut o = String::new();
     let c = &engine.content;
-    let norm = engine.classifier.normalize(text);
+    let secret = sensitive::kind(text);
+    let text = sensitive::redact(text);
+    let norm = engine.classifier.normalize(&text);
     let (class, probs) = engine.classifier.classify_normalized(&norm);
     let t = engine.classifier.thresholds();
     let _ = writeln!(o, "text:        {text}");
     let _ = writeln!(o, "normalized:  {norm}");
+    if let Some(secret) = secret {
+        let _ = writeln!(
+            o,
+            "sensitive:   {secret:?}: the bot removes the message where it can, warns the member and does not classify it (shown redacted)"
+        );
+    }
     if class.evidence.is_empty() {
         let _ = writeln!(o, "patterns:    none fired");
     }
@@ -76,6 +88,12 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         }
     }
     match class.intent {
+        _ if secret.is_some() => {
+            let _ = writeln!(
+                o,
+                "decision:    warn about sensitive details (not classified)"
+            );
+        }
         Some(i) => {
             let _ = writeln!(o, "decision:    answer as {}", c.intent(i).key);
         }

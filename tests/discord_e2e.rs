@@ -325,6 +325,15 @@ async fn check_limit_answers_ephemerally_and_bad_input_is_explained() {
         "{:#}",
         bad.body
     );
+    // A card number typed into a check is refused without being repeated.
+    let card = bot
+        .slash(ALICE, &[], "check", opts("4111-1111-1111-1111"))
+        .await;
+    let content = card.body["data"]["content"].as_str().unwrap();
+    assert_eq!(card.body["data"]["flags"], 64, "{:#}", card.body);
+    assert!(content.contains("that value"), "{content}");
+    assert!(!holds_digits(content, "4111111111111111"), "{content}");
+    assert!(!content.contains("4111"), "{content}");
     bot.stop().await;
 }
 

@@ -12,4 +12,5 @@ mod dialogue;
 mod discord_e2e;
 mod discord_fake;
 mod properties;
+mod redaction;
 mod transcripts;

@@ -234,12 +234,13 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             .await
             .map(|_| ()),
         poise::FrameworkError::ArgumentParse { ctx, input, .. } => {
-            let what = input
-                .as_deref()
-                .map(|i| convert::truncate(i, 50))
-                .unwrap_or_default();
+            // Never repeat what looks like a card number, code or password.
+            let what = match input.as_deref().map(crate::engine::checks::Echo::of) {
+                Some(e) => e.to_string(),
+                None => "that".to_string(),
+            };
             ctx.send(ephemeral(format!(
-                "I couldn't read `{what}` there. Check the command's options and try again."
+                "I couldn't read {what} there. Check the command's options and try again."
             )))
             .await
             .map(|_| ())
