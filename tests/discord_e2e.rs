@@ -666,6 +666,40 @@ async fn a_card_number_is_removed_and_the_member_is_told_without_a_reply_to_it()
     bot.stop().await;
 }
 
+/// Outside the support channels the bot answers nothing, but it still removes a card number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_in_any_channel_is_removed() {
+    let bot = Bot::start(0).await;
+    let chatter = bot
+        .say(OTHER_CHANNEL, BOB, "klarna declined my order", &[])
+        .await;
+    let id = bot
+        .say(
+            OTHER_CHANNEL,
+            ALICE,
+            "pay me back: 5555 5555 5555 4444 exp 08/27",
+            &[],
+        )
+        .await;
+    let route = format!("/channels/{OTHER_CHANNEL}/messages/{id}");
+    bot.fake
+        .wait_for_request(|r| r.is("DELETE", &route), T)
+        .await;
+    let warning = bot
+        .fake
+        .wait_for_request(|r| r.is_message_to(OTHER_CHANNEL), T)
+        .await;
+    assert!(
+        warning.body["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("I removed your message")),
+        "{:#}",
+        warning.body
+    );
+    bot.assert_no_reply_to(chatter).await;
+    bot.stop().await;
+}
+
 /// Without Manage Messages the delete is refused; the warning then says the message is still
 /// there and asks the member to delete it, replying to it without failing if it is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

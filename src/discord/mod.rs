@@ -318,6 +318,11 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         .support_channels
         .contains(&msg.channel_id.get());
     if !(dm || mentioned || support) {
+        // Elsewhere the bot answers nothing, but a card number or password is removed in any
+        // channel it can read: a leaked card is as harmful in #general as in #support.
+        if let Some(secret) = crate::engine::sensitive::kind(&msg.content) {
+            return remove_and_warn(ctx, data, msg, secret).await;
+        }
         return Ok(());
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
