@@ -10,5 +10,6 @@ mod content_checks;
 mod corpus;
 mod discord_e2e;
 mod discord_fake;
+mod phrasings;
 mod properties;
 mod transcripts;
