@@ -11,6 +11,7 @@ mod corpus;
 mod dialogue;
 mod discord_e2e;
 mod discord_fake;
+mod phrasings;
 mod properties;
 mod redaction;
 mod transcripts;
