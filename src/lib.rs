@@ -10,9 +10,10 @@
 //!   - [`engine::dialogue`]: the per-member conversation state machine,
 //!     `step(session, input, now) -> Step { session, effects }`.
 //!   - [`engine::checks`]: limit, app version, card expiry and status checks.
-//!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords.
+//!   - [`engine::sensitive`]: spotting and redacting card numbers, CVV codes and passwords.
 //!   - [`engine::limits`]: Discord's limits as named constants.
-//! - [`app`]: the one place that loads a session, calls the engine and stores the result.
+//! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
+//!   hand-off silence, the cooldown, the engine step, and the saved session.
 //! - [`discord`]: the serenity/poise adapter (`convert`, `effects`, slash commands).
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
 //! - [`terminal`]: `paymedic chat`, the terminal adapter.
