@@ -83,7 +83,7 @@ fn formatted_card() -> impl Strategy<Value = (String, String)> {
 /// count as their values.
 fn digits_of(text: &str) -> String {
     text.chars()
-        .filter_map(|c| paymedic::engine::sensitive::digit_value(c))
+        .filter_map(paymedic::engine::sensitive::digit_value)
         .map(|d| char::from(b'0' + d))
         .collect()
 }
