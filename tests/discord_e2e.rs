@@ -547,30 +547,36 @@ async fn out_of_scope_dm_gets_the_short_menu_and_channel_chatter_gets_nothing() 
     bot.stop().await;
 }
 
-/// The real binary: close code 4014 gives the admin the exact fix and a non-zero exit.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_4014_exits_non_zero_with_the_intents_fix() {
-    let fake = FakeDiscord::start(FakeOptions::default()).await;
-    let dir = std::env::temp_dir().join(format!("paymedic-4014-{}", std::process::id()));
+/// The real `paymedic run` against `api_base`, with a config for guild `guild` in a temp
+/// folder named after `test`. Stderr is piped, and RUST_LOG unset so the default filter applies.
+fn spawn_binary(test: &str, api_base: &str, guild: u64) -> tokio::process::Child {
+    let dir = std::env::temp_dir().join(format!("paymedic-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
-            "[discord]\nguild_ids = [{}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n",
-            fake.options().guild_ids[0]
+            "[discord]\nguild_ids = [{guild}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n"
         ),
     )
     .unwrap();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
         .args(["run", "--config", config.to_str().unwrap()])
         .env("DISCORD_TOKEN", "not-a-real-token")
-        .env("DISCORD_API_BASE", fake.api_base())
-        .stdout(std::process::Stdio::piped())
+        .env("DISCORD_API_BASE", api_base)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// The real binary: close code 4014 gives the admin the exact fix and a non-zero exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_4014_exits_non_zero_with_the_intents_fix() {
+    let fake = FakeDiscord::start(FakeOptions::default()).await;
+    let child = spawn_binary("4014", &fake.api_base(), fake.options().guild_ids[0]);
     fake.wait_for_ready(T).await;
     fake.close_session(4014).await;
     let out = tokio::time::timeout(T, child.wait_with_output())
@@ -819,23 +825,7 @@ async fn sigterm_stops_run_while_discord_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("paymedic-unreachable-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[discord]\nescalation_channel = {ESCALATION}\n"),
-    )
-    .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", "not-a-real-token")
-        .env("DISCORD_API_BASE", format!("http://127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_binary("unreachable", &format!("http://127.0.0.1:{port}"), 1);
     let mut stderr = child.stderr.take().unwrap();
     let log = Arc::new(std::sync::Mutex::new(String::new()));
     let reader = {
@@ -888,27 +878,7 @@ async fn sigterm_stops_run_while_discord_is_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_is_answered_without_noise_in_the_log() {
     let fake = FakeDiscord::start(FakeOptions::default()).await;
-    let dir = std::env::temp_dir().join(format!("paymedic-mention-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[discord]\nguild_ids = [{}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n",
-            fake.options().guild_ids[0]
-        ),
-    )
-    .unwrap();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", "not-a-real-token")
-        .env("DISCORD_API_BASE", fake.api_base())
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = spawn_binary("mention", &fake.api_base(), fake.options().guild_ids[0]);
     fake.wait_for_ready(T).await;
     let bot_id = fake.options().bot_user_id;
     let id = fd::new_snowflake();

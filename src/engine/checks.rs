@@ -572,7 +572,7 @@ pub fn status(notice: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::sensitive::digit_value;
+    use crate::engine::sensitive::{digit_value, testgen};
     use proptest::prelude::*;
 
     #[test]
@@ -807,81 +807,14 @@ mod tests {
 
     // --- properties -------------------------------------------------------------------------
 
-    fn luhn_ok(digits: &[u8]) -> bool {
-        let sum: u32 = digits
-            .iter()
-            .rev()
-            .enumerate()
-            .map(|(i, &d)| {
-                let d = u32::from(d) * if i % 2 == 1 { 2 } else { 1 };
-                if d > 9 {
-                    d - 9
-                } else {
-                    d
-                }
-            })
-            .sum();
-        sum.is_multiple_of(10)
-    }
-
-    /// Luhn-valid card numbers (13–19 digits, real network prefixes), generated.
-    fn card_digits() -> impl Strategy<Value = Vec<u8>> {
-        (
-            prop::sample::select(vec![
-                "4", "51", "55", "2221", "2720", "34", "37", "6011", "65", "35", "36", "62",
-            ]),
-            13usize..=19,
-            prop::collection::vec(0u8..10, 19),
-        )
-            .prop_map(|(prefix, len, fill)| {
-                let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
-                body.extend(fill.into_iter().take(len - 1 - body.len()));
-                let check = (0..10u8)
-                    .find(|&c| {
-                        let mut all = body.clone();
-                        all.push(c);
-                        luhn_ok(&all)
-                    })
-                    .expect("a check digit fits");
-                body.push(check);
-                body
-            })
-    }
-
-    /// A card number written with random groups, separators and digit script.
+    /// A card number in any format (see [`testgen::formatted_card`]), with the currency signs
+    /// and words people type around amounts and versions.
     fn formatted_card() -> impl Strategy<Value = (Vec<u8>, String)> {
         (
-            card_digits(),
-            prop::collection::vec(1usize..=6, 19),
-            prop::collection::vec(
-                prop::sample::select(vec![
-                    "", " ", "-", ".", "/", ",", " - ", "\u{a0}", "\u{200b}", "'",
-                ]),
-                19,
-            ),
-            prop::sample::select(vec![0x30u32, 0xFF10, 0x660, 0x966]),
+            testgen::formatted_card(),
             prop::sample::select(vec!["", "$", "€ ", "v", " EUR"]),
         )
-            .prop_map(|(digits, sizes, seps, zero, deco)| {
-                let mut out = deco.to_string();
-                let mut at = 0;
-                for (i, size) in sizes.iter().enumerate() {
-                    if at >= digits.len() {
-                        break;
-                    }
-                    if i > 0 {
-                        out.push_str(seps[i]);
-                    }
-                    let end = (at + size).min(digits.len());
-                    out.extend(
-                        digits[at..end]
-                            .iter()
-                            .map(|&d| char::from_u32(zero + u32::from(d)).expect("digit")),
-                    );
-                    at = end;
-                }
-                (digits, out)
-            })
+            .prop_map(|((digits, card), deco)| (digits, format!("{deco}{card}")))
     }
 
     /// Whether `shown` repeats seven or more consecutive digits of `card`, across any

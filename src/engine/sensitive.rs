@@ -624,6 +624,7 @@ fn phrase_secrets(text: &str) -> Vec<(Range<usize>, Secret)> {
 
 #[cfg(test)]
 mod tests {
+    use super::testgen::*;
     use super::*;
     use proptest::prelude::*;
 
@@ -793,96 +794,6 @@ mod tests {
     }
 
     // --- generators -----------------------------------------------------------------------
-
-    /// Appends the Luhn check digit to `body`.
-    fn with_check_digit(mut body: Vec<u8>) -> Vec<u8> {
-        for check in 0..10 {
-            body.push(check);
-            if luhn_ok(&body) {
-                return body;
-            }
-            body.pop();
-        }
-        unreachable!("one check digit always fits")
-    }
-
-    fn luhn_ok(digits: &[u8]) -> bool {
-        let sum: u32 = digits
-            .iter()
-            .rev()
-            .enumerate()
-            .map(|(i, &d)| {
-                let d = u32::from(d) * if i % 2 == 1 { 2 } else { 1 };
-                if d > 9 {
-                    d - 9
-                } else {
-                    d
-                }
-            })
-            .sum();
-        sum.is_multiple_of(10)
-    }
-
-    fn prefix() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just("4".to_string()),
-            (51u32..=55).prop_map(|n| n.to_string()),
-            (2221u32..=2720).prop_map(|n| n.to_string()),
-            prop::sample::select(vec!["34", "37", "6011", "65", "35", "30", "36", "38", "62"])
-                .prop_map(String::from),
-        ]
-    }
-
-    /// Luhn-valid card numbers of 13–19 digits with real network prefixes.
-    fn card_digits() -> impl Strategy<Value = Vec<u8>> {
-        (prefix(), 13usize..=19, prop::collection::vec(0u8..10, 19)).prop_map(
-            |(prefix, len, fill)| {
-                let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
-                body.extend(fill.into_iter().take(len - 1 - body.len()));
-                with_check_digit(body)
-            },
-        )
-    }
-
-    #[rustfmt::skip]
-    const SEPARATORS: &[&str] = &[
-        " ", "  ", "-", " - ", ".", "/", "_", "\u{a0}", "\u{202f}", "\u{2009}", "\n", "\u{200b}",
-        "\u{200c}", "\u{200d}", "\u{2060}", "\u{feff}", "\u{ad}", " \u{200b}", "\u{200b}-",
-        "-\u{ad}", " / ", "", ", ",
-    ];
-
-    const SCRIPTS: &[u32] = &[0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x1D7CE, 0x1D7EC];
-
-    fn to_script(d: u8, zero: u32) -> char {
-        char::from_u32(zero + u32::from(d)).expect("digit code point")
-    }
-
-    /// A card number written out: split into groups of random sizes, joined by random
-    /// separators (an empty one glues two groups into one), in a random digit script.
-    fn formatted_card() -> impl Strategy<Value = (Vec<u8>, String)> {
-        (
-            card_digits(),
-            prop::collection::vec(1usize..=8, 19),
-            prop::collection::vec(prop::sample::select(SEPARATORS), 19),
-            prop::sample::select(SCRIPTS),
-        )
-            .prop_map(|(digits, sizes, seps, zero)| {
-                let mut out = String::new();
-                let mut at = 0;
-                for (i, size) in sizes.iter().enumerate() {
-                    if at >= digits.len() {
-                        break;
-                    }
-                    if i > 0 {
-                        out.push_str(seps[i]);
-                    }
-                    let end = (at + size).min(digits.len());
-                    out.extend(digits[at..end].iter().map(|&d| to_script(d, zero)));
-                    at = end;
-                }
-                (digits, out)
-            })
-    }
 
     #[rustfmt::skip]
     const BEFORE: &[&str] = &[
@@ -1069,5 +980,102 @@ mod tests {
             prop_assert!(!hidden.contains(&code), "{:?} -> {:?}", text, hidden);
             prop_assert_eq!(redact(&hidden).into_owned(), hidden.clone().into_owned());
         }
+    }
+}
+
+/// Generated card numbers in many formats, shared by the tests of every module that must never
+/// repeat one.
+#[cfg(test)]
+pub(crate) mod testgen {
+    use proptest::prelude::*;
+
+    /// Appends the Luhn check digit to `body`.
+    pub(crate) fn with_check_digit(mut body: Vec<u8>) -> Vec<u8> {
+        for check in 0..10 {
+            body.push(check);
+            if luhn_ok(&body) {
+                return body;
+            }
+            body.pop();
+        }
+        unreachable!("one check digit always fits")
+    }
+
+    pub(crate) fn luhn_ok(digits: &[u8]) -> bool {
+        let sum: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &d)| {
+                let d = u32::from(d) * if i % 2 == 1 { 2 } else { 1 };
+                if d > 9 {
+                    d - 9
+                } else {
+                    d
+                }
+            })
+            .sum();
+        sum.is_multiple_of(10)
+    }
+
+    pub(crate) fn prefix() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("4".to_string()),
+            (51u32..=55).prop_map(|n| n.to_string()),
+            (2221u32..=2720).prop_map(|n| n.to_string()),
+            prop::sample::select(vec!["34", "37", "6011", "65", "35", "30", "36", "38", "62"])
+                .prop_map(String::from),
+        ]
+    }
+
+    /// Luhn-valid card numbers of 13–19 digits with real network prefixes.
+    pub(crate) fn card_digits() -> impl Strategy<Value = Vec<u8>> {
+        (prefix(), 13usize..=19, prop::collection::vec(0u8..10, 19)).prop_map(
+            |(prefix, len, fill)| {
+                let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+                body.extend(fill.into_iter().take(len - 1 - body.len()));
+                with_check_digit(body)
+            },
+        )
+    }
+
+    #[rustfmt::skip]
+    pub(crate) const SEPARATORS: &[&str] = &[
+        " ", "  ", "-", " - ", ".", "/", "_", "\u{a0}", "\u{202f}", "\u{2009}", "\n", "\u{200b}",
+        "\u{200c}", "\u{200d}", "\u{2060}", "\u{feff}", "\u{ad}", " \u{200b}", "\u{200b}-",
+        "-\u{ad}", " / ", "", ", ",
+    ];
+
+    pub(crate) const SCRIPTS: &[u32] = &[0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x1D7CE, 0x1D7EC];
+
+    pub(crate) fn to_script(d: u8, zero: u32) -> char {
+        char::from_u32(zero + u32::from(d)).expect("digit code point")
+    }
+
+    /// A card number written out: split into groups of random sizes, joined by random
+    /// separators (an empty one glues two groups into one), in a random digit script.
+    pub(crate) fn formatted_card() -> impl Strategy<Value = (Vec<u8>, String)> {
+        (
+            card_digits(),
+            prop::collection::vec(1usize..=8, 19),
+            prop::collection::vec(prop::sample::select(SEPARATORS), 19),
+            prop::sample::select(SCRIPTS),
+        )
+            .prop_map(|(digits, sizes, seps, zero)| {
+                let mut out = String::new();
+                let mut at = 0;
+                for (i, size) in sizes.iter().enumerate() {
+                    if at >= digits.len() {
+                        break;
+                    }
+                    if i > 0 {
+                        out.push_str(seps[i]);
+                    }
+                    let end = (at + size).min(digits.len());
+                    out.extend(digits[at..end].iter().map(|&d| to_script(d, zero)));
+                    at = end;
+                }
+                (digits, out)
+            })
     }
 }
