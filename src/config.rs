@@ -6,19 +6,21 @@
 
 use crate::engine::checks::{AppVersions, Platform, Version};
 use crate::engine::content::Location;
+use crate::engine::limits::CONFIG_BYTES_MAX;
 use crate::engine::{Engine, Thresholds};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 /// A problem with the config file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // Not `source`: thiserror would make the io::Error the cause, and `{:#}` would print
+    // its text a second time.
+    #[error("cannot read config {}: {}", path.display(), io_reason(reason))]
+    Read { path: PathBuf, reason: io::Error },
     #[error("{location}: {message}")]
     Invalid { location: Location, message: String },
     #[error("{file}: setting `{setting}`: {message}")]
@@ -71,7 +73,7 @@ struct RawClassifier {
     threshold: Option<f32>,
     margin: Option<f32>,
     #[serde(default)]
-    intent_thresholds: BTreeMap<String, f32>,
+    intent_thresholds: BTreeMap<Spanned<String>, f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +111,9 @@ pub struct Config {
     pub threshold: Option<f32>,
     pub margin: Option<f32>,
     pub intent_thresholds: BTreeMap<String, f32>,
+    /// Where each key of `intent_thresholds` is written, for errors found once the content
+    /// pack is known (an intent id that does not exist).
+    pub intent_threshold_locations: BTreeMap<String, Location>,
     pub ios: AppVersions,
     pub android: AppVersions,
     pub status_notice: Option<String>,
@@ -116,19 +121,84 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config::from_raw("(defaults)", RawConfig::default()).expect("defaults are valid")
+        Config::from_raw("(defaults)", "", RawConfig::default()).expect("defaults are valid")
     }
 }
+
+/// An I/O error in plain words, without the OS error number.
+pub fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "it is a directory".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Reads a whole UTF-8 text file, refusing one of more than `max` bytes. The size is checked
+/// before anything is read, and at most `max + 1` bytes are ever read (for files whose size
+/// the metadata does not tell, such as pipes), so memory stays bounded whatever the file is.
+pub fn read_text_capped(path: &Path, max: u64) -> io::Result<String> {
+    let too_big = |what: String| {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("it is {what}, over the limit of {}", bytes(max)),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::from(io::ErrorKind::IsADirectory));
+    }
+    if meta.len() > max {
+        return Err(too_big(bytes(meta.len())));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(too_big(format!("more than {} bytes", max)));
+    }
+    String::from_utf8(buf).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is not UTF-8 text (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// A byte count as people read it: "4 MiB (4194304 bytes)".
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB ({n} bytes)", n >> 20)
+    } else if n >= 1 << 20 {
+        format!("{:.1} MiB ({n} bytes)", n as f64 / f64::from(1 << 20))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// One week in milliseconds: the longest cooldown or idle timeout.
+const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
 /// Versions used when the config names none. Deployments should set their own.
 const DEFAULT_IOS: (&str, &str) = ("24.10.2", "23.0");
 const DEFAULT_ANDROID: (&str, &str) = ("24.10.1", "23.0");
 
 impl Config {
+    /// Loads a config file of at most [`CONFIG_BYTES_MAX`] bytes.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let src = read_text_capped(path, CONFIG_BYTES_MAX).map_err(|reason| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         let mut config = Config::parse(&path.display().to_string(), &src)?;
         // A relative content path is relative to the config file, not the working directory.
@@ -145,27 +215,45 @@ impl Config {
             location: Location::of(file, src, e.span().map_or(0, |s| s.start)),
             message: e.message().trim().to_string(),
         })?;
-        Config::from_raw(file, raw)
+        Config::from_raw(file, src, raw)
     }
 
-    fn from_raw(file: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+    fn from_raw(file: &str, src: &str, raw: RawConfig) -> Result<Config, ConfigError> {
         let bad = |setting: &str, message: String| ConfigError::Setting {
             file: file.to_string(),
             setting: setting.to_string(),
             message,
         };
-        let seconds = |setting: &str, v: Option<f64>, default: f64| -> Result<u64, ConfigError> {
+        // A duration, checked in the unit the setting is written in: 0 up to one week.
+        let duration = |setting: &str,
+                        v: Option<f64>,
+                        default: f64,
+                        unit: &str,
+                        ms_per_unit: f64|
+         -> Result<u64, ConfigError> {
             let v = v.unwrap_or(default);
-            if !(0.0..=86_400.0 * 7.0).contains(&v) {
-                return Err(bad(setting, format!("{v} is out of range (0 to one week)")));
+            let max = WEEK_MS / ms_per_unit;
+            if !(0.0..=max).contains(&v) {
+                return Err(bad(
+                    setting,
+                    format!("{v} {unit} is out of range: allowed is 0 to {max} {unit} (one week)"),
+                ));
             }
-            Ok((v * 1000.0) as u64)
+            Ok((v * ms_per_unit) as u64)
         };
-        let cooldown_ms = seconds("bot.cooldown_seconds", raw.bot.cooldown_seconds, 2.0)?;
-        let idle_timeout_ms = seconds(
+        let cooldown_ms = duration(
+            "bot.cooldown_seconds",
+            raw.bot.cooldown_seconds,
+            2.0,
+            "seconds",
+            1000.0,
+        )?;
+        let idle_timeout_ms = duration(
             "bot.idle_timeout_minutes",
-            raw.bot.idle_timeout_minutes.map(|m| m * 60.0),
-            15.0 * 60.0,
+            raw.bot.idle_timeout_minutes,
+            15.0,
+            "minutes",
+            60_000.0,
         )?;
         if idle_timeout_ms == 0 {
             return Err(bad(
@@ -184,8 +272,16 @@ impl Config {
         };
         let threshold = unit("classifier.threshold", raw.classifier.threshold)?;
         let margin = unit("classifier.margin", raw.classifier.margin)?;
+        let mut intent_thresholds = BTreeMap::new();
+        let mut intent_threshold_locations = BTreeMap::new();
         for (k, v) in &raw.classifier.intent_thresholds {
-            unit(&format!("classifier.intent_thresholds.{k}"), Some(*v))?;
+            unit(
+                &format!("classifier.intent_thresholds.{}", k.get_ref()),
+                Some(*v),
+            )?;
+            intent_thresholds.insert(k.get_ref().clone(), *v);
+            intent_threshold_locations
+                .insert(k.get_ref().clone(), Location::of(file, src, k.span().start));
         }
         let versions = |name: &str, default: (&str, &str)| -> Result<AppVersions, ConfigError> {
             let (latest, minimum) = match raw.app_versions.get(name) {
@@ -234,7 +330,8 @@ impl Config {
             idle_timeout_ms,
             threshold,
             margin,
-            intent_thresholds: raw.classifier.intent_thresholds,
+            intent_thresholds,
+            intent_threshold_locations,
             ios,
             android,
             status_notice: raw.status.notice.filter(|n| !n.trim().is_empty()),
@@ -264,14 +361,21 @@ impl Config {
             t.margin = m;
         }
         for (key, v) in &self.intent_thresholds {
-            let id = engine
-                .content
-                .intent_by_key(key)
-                .ok_or_else(|| ConfigError::Setting {
-                    file: "config".into(),
-                    setting: format!("classifier.intent_thresholds.{key}"),
-                    message: "no intent has that id".into(),
-                })?;
+            let id = engine.content.intent_by_key(key).ok_or_else(|| {
+                let setting = format!("classifier.intent_thresholds.{key}");
+                let message = "no intent has that id".to_string();
+                match self.intent_threshold_locations.get(key) {
+                    Some(location) => ConfigError::Invalid {
+                        location: location.clone(),
+                        message: format!("setting {setting}: {message}"),
+                    },
+                    None => ConfigError::Setting {
+                        file: "config".into(),
+                        setting,
+                        message,
+                    },
+                }
+            })?;
             t.per_intent[id.index()] = *v;
         }
         engine.classifier.set_thresholds(t);
@@ -308,5 +412,66 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("app_versions.ios.latest"), "{err}");
+    }
+
+    #[test]
+    fn durations_out_of_range_are_reported_in_their_own_unit() {
+        let err = Config::parse("c.toml", "[bot]\nidle_timeout_minutes = 20000\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("bot.idle_timeout_minutes"), "{msg}");
+        assert!(msg.contains("20000 minutes is out of range"), "{msg}");
+        assert!(msg.contains("0 to 10080 minutes"), "{msg}");
+        assert!(!msg.contains("1200000"), "{msg}");
+        let err = Config::parse("c.toml", "[bot]\ncooldown_seconds = -1\n").unwrap_err();
+        assert!(err.to_string().contains("0 to 604800 seconds"), "{err}");
+        let ok = Config::parse("c.toml", "[bot]\nidle_timeout_minutes = 10080\n").unwrap();
+        assert_eq!(ok.idle_timeout_ms, 10080 * 60_000);
+    }
+
+    #[test]
+    fn an_unknown_intent_threshold_names_the_file_line_and_column() {
+        let src = "[bot]\ncooldown_seconds = 2\n\n[classifier.intent_thresholds]\ngreeting = 0.6\nnope = 0.7\n";
+        let config = Config::parse("config.toml", src).unwrap();
+        let mut engine = Engine::embedded();
+        let err = config.apply(&mut engine).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config.toml:6:1: setting classifier.intent_thresholds.nope: no intent has that id"
+        );
+        let dotted = "[classifier]\nintent_thresholds.nope = 0.7\n";
+        let config = Config::parse("c.toml", dotted).unwrap();
+        let err = config.apply(&mut engine).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2:"), "{err}");
+    }
+
+    fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("paymedic-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_missing_config_says_so_once_and_plainly() {
+        let path = std::env::temp_dir().join("paymedic-no-such-config.toml");
+        let err = anyhow::Error::from(Config::load(&path).unwrap_err());
+        let msg = format!("{err:#}");
+        assert_eq!(
+            msg,
+            format!("cannot read config {}: no such file", path.display())
+        );
+    }
+
+    #[test]
+    fn an_oversized_config_is_refused_before_it_is_read() {
+        let mut big = b"# padding\n".repeat((CONFIG_BYTES_MAX as usize) / 10 + 1);
+        big.extend_from_slice(b"[bot]\n");
+        let path = temp_file("big.toml", &big);
+        let msg = Config::load(&path).unwrap_err().to_string();
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("over the limit of 1 MiB"), "{msg}");
+        let path = temp_file("small.toml", b"[bot]\ncooldown_seconds = 3\n");
+        assert_eq!(Config::load(&path).unwrap().cooldown_ms, 3000);
     }
 }

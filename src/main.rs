@@ -1,15 +1,20 @@
 //! The `paymedic` command line. Thin: it parses arguments, loads things, and calls the library.
 
-use anyhow::{bail, Context as _};
+use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 use paymedic::app::{self, App};
-use paymedic::config::Config;
+use paymedic::config::{io_reason, read_text_capped, Config};
 use paymedic::engine::content::{self, IntentKind};
+use paymedic::engine::limits::{CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX, INPUT_LINE_BYTES_MAX};
 use paymedic::engine::{Classification, Engine};
 use paymedic::{eval, explain, terminal};
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The content pack used when neither `--intents` nor the config names one and this file
+/// exists in the working directory; otherwise the built-in pack is used.
+const LOCAL_PACK: &str = "./intents.toml";
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +29,8 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct Sources {
-    /// Content pack to use instead of the built-in one.
+    /// Content pack to use [default: the config's bot.intents, else ./intents.toml if it
+    /// exists, else the built-in pack]
     #[arg(long, value_name = "PATH")]
     intents: Option<PathBuf>,
     /// Settings file (thresholds, idle timeout, app versions, status notice).
@@ -41,12 +47,15 @@ enum Command {
         /// Settings file (see config.example.toml).
         #[arg(long, value_name = "PATH")]
         config: PathBuf,
-        /// Content pack to use instead of the built-in one.
+        /// Content pack to use [default: the config's bot.intents, else ./intents.toml if
+        /// it exists, else the built-in pack]
         #[arg(long, value_name = "PATH")]
         intents: Option<PathBuf>,
     },
     /// Validate a content pack and print a summary.
     Check {
+        /// Content pack to check [default: ./intents.toml if it exists, else the built-in
+        /// pack]
         #[arg(long, value_name = "PATH")]
         intents: Option<PathBuf>,
     },
@@ -54,12 +63,14 @@ enum Command {
     Classify(Sources),
     /// Show why a message is classified the way it is.
     Explain {
+        /// The message to classify, as a member would type it (quote it).
         text: String,
         #[command(flatten)]
         sources: Sources,
     },
     /// Score the classifier on a labelled JSONL corpus at production thresholds.
     Eval {
+        /// Labelled corpus: one JSON object per line, {"text": ..., "intent": "id" or null}.
         file: PathBuf,
         #[command(flatten)]
         sources: Sources,
@@ -73,11 +84,26 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // Whoever reads the output stopped reading (`| head`): a normal way to stop.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes one line to stderr. Unlike `eprintln!`, never panics when stderr is gone.
+fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -107,7 +133,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
-            print!("{}", explain::explain(&app.engine, &text));
+            let mut out = io::stdout().lock();
+            out.write_all(explain::explain(&app.engine, &text).as_bytes())?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval {
@@ -116,26 +144,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mistakes,
         } => {
             let app = load_app(&sources)?;
-            let src = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let src = read_text_capped(&file, CORPUS_BYTES_MAX)
+                .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
             let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
                 Ok(l) => l,
                 Err(errors) => {
                     for e in errors {
-                        eprintln!("{e}");
+                        say(format_args!("{e}"));
                     }
                     return Ok(ExitCode::FAILURE);
                 }
             };
             let report = eval::evaluate(&app.engine, &lines);
-            print!("{report}");
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write!(out, "{report}")?;
             if mistakes {
-                println!("\nmistakes (expected -> got):");
+                writeln!(out, "\nmistakes (expected -> got):")?;
                 for (text, want, got) in &report.mistakes {
                     let k = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".into());
-                    println!("  {} -> {}: {text}", k(want), k(got));
+                    writeln!(out, "  {} -> {}: {text}", k(want), k(got))?;
                 }
             }
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -148,6 +178,8 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("paymedic=info,warn")),
         )
         .with_writer(io::stderr)
+        // Colours only on a terminal: a log file or journal would get the raw escapes.
+        .with_ansi(io::stderr().is_terminal())
         .init();
     let app = load_app(&Sources {
         intents,
@@ -189,7 +221,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            eprintln!("error: {e}");
+            say(format_args!("error: {e}"));
             Ok(ExitCode::FAILURE)
         }
     }
@@ -219,13 +251,34 @@ async fn shutdown_signal() {
     }
 }
 
-/// Loads a content pack, printing every error it has.
+/// The content pack to load: the one named (by `--intents`, then by the config), else
+/// [`LOCAL_PACK`] if it exists, else `None` for the built-in pack. Says which on stderr.
+fn choose_pack(named: Option<&Path>) -> Option<PathBuf> {
+    let local = Path::new(LOCAL_PACK);
+    let path = match named {
+        Some(p) => Some(p.to_path_buf()),
+        None => local.exists().then(|| local.to_path_buf()),
+    };
+    match &path {
+        Some(p) => say(format_args!("using content pack {}", p.display())),
+        None => say(format_args!("using the built-in content pack")),
+    }
+    path
+}
+
+/// Loads a content pack (of at most [`CONTENT_PACK_BYTES_MAX`] bytes), reporting every error
+/// it has.
 fn load_engine(path: Option<&Path>) -> anyhow::Result<Engine> {
     let (name, src) = match path {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read content pack {}", p.display()))?,
+            read_text_capped(p, CONTENT_PACK_BYTES_MAX).map_err(|e| {
+                anyhow!(
+                    "cannot read content pack {}: {}",
+                    p.display(),
+                    io_reason(&e)
+                )
+            })?,
         ),
         None => (
             content::EMBEDDED_NAME.to_string(),
@@ -249,26 +302,31 @@ fn load_app(sources: &Sources) -> anyhow::Result<App> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let path = sources
+    let named = sources
         .intents
         .clone()
         .or_else(|| config.intents_path.clone());
+    let path = choose_pack(named.as_deref());
     let mut engine = load_engine(path.as_deref())?;
     config.apply(&mut engine)?;
     Ok(App::new(engine, config))
 }
 
-fn check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let name = path.map_or(content::EMBEDDED_NAME.to_string(), |p| {
-        p.display().to_string()
-    });
-    let engine = match load_engine(path) {
+fn check(named: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let path = choose_pack(named);
+    let name = path
+        .as_deref()
+        .map_or(content::EMBEDDED_NAME.to_string(), |p| {
+            p.display().to_string()
+        });
+    let engine = match load_engine(path.as_deref()) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("{e:#}");
+            say(format_args!("{e:#}"));
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let c = &engine.content;
     let examples: usize = c.intents.iter().map(|i| i.examples.len()).sum();
     let patterns: usize = c.intents.iter().map(|i| i.patterns.len()).sum();
@@ -285,50 +343,54 @@ fn check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
         .flat_map(|i| &i.flow)
         .map(|s| s.options.len())
         .sum();
-    println!("{name}: ok");
-    println!(
+    writeln!(out, "{name}: ok")?;
+    writeln!(
+        out,
+
         "  {} intents, {examples} examples (+{} out of scope), {patterns} patterns, {negatives} negative patterns",
         c.intents.len(),
         c.out_of_scope.len()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  {flows} flows, {steps} steps, {options} options, {} lexicon entries, {} model features",
         c.lexicon.len(),
         engine.classifier.feature_count()
-    );
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "  {:<18} {:>8} {:>8} {:>8} {:>6}",
         "intent", "examples", "patterns", "negative", "steps"
-    );
+    )?;
     for i in &c.intents {
-        println!(
+        writeln!(
+            out,
             "  {:<18} {:>8} {:>8} {:>8} {:>6}",
             i.key,
             i.examples.len(),
             i.patterns.len(),
             i.negative_patterns.len(),
             i.flow.len()
-        );
+        )?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Classifies stdin line by line. Only the first [`INPUT_LINE_BYTES_MAX`] bytes of a line are
+/// kept (the classifier reads far less), so memory stays bounded on any input.
 fn classify(engine: &Engine) -> anyhow::Result<()> {
-    let stdin = io::stdin();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut buf = Vec::new();
-    let mut input = stdin.lock();
-    loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
+    let mut input = io::stdin().lock();
+    while terminal::read_line_capped(&mut input, &mut buf, INPUT_LINE_BYTES_MAX)?.is_some() {
         // A line that is not UTF-8 still gets an answer (its valid parts are classified).
         let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
+        let line = line.trim_end_matches('\r');
         let c = engine.classify(line);
-        serde_json::to_writer(&mut out, &classification_json(engine, line, &c))?;
+        serde_json::to_writer(&mut out, &classification_json(engine, line, &c))
+            .map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

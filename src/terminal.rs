@@ -5,8 +5,10 @@
 //! is a plain transcript, so conversations can be scripted from the shell.
 
 use crate::app::{today, App, UserKey};
-use crate::engine::sensitive::looks_sensitive;
+use crate::engine::limits::INPUT_LINE_BYTES_MAX;
+use crate::engine::sensitive::redact;
 use crate::engine::{Content, Effect, Input, Timestamp};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 
@@ -25,7 +27,7 @@ Type a message as a member would. Numbers pick a choice.
 /// Runs a chat session until end of input or `/quit`.
 pub fn run(
     app: &App,
-    input: impl BufRead,
+    mut input: impl BufRead,
     mut out: impl Write,
     interactive: bool,
     mut clock: impl FnMut() -> Timestamp,
@@ -39,33 +41,41 @@ pub fn run(
             "paymedic chat: describe a payment problem, or /help. Ctrl-D to leave."
         )?;
     }
-    let mut lines = input.lines();
+    let mut buf = Vec::new();
     loop {
         if interactive {
             write!(out, "{name}> ")?;
             out.flush()?;
         }
-        let Some(line) = lines.next() else { break };
-        let line = match line {
+        let Some(cut) = read_line_capped(&mut input, &mut buf, INPUT_LINE_BYTES_MAX)? else {
+            break;
+        };
+        let line = match std::str::from_utf8(&buf) {
             Ok(l) => l,
+            // Cut inside a character: keep what came before it.
+            Err(e) if cut && e.error_len().is_none() => {
+                std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default()
+            }
             // Not UTF-8: say so and carry on, rather than ending the session.
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            Err(_) => {
                 writeln!(out, "(that line was not valid UTF-8; skipped)")?;
                 continue;
             }
-            Err(e) => return Err(e),
         };
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
+        if cut {
+            writeln!(
+                out,
+                "(that line is over {INPUT_LINE_BYTES_MAX} bytes; only its start was read)"
+            )?;
+        }
         if !interactive {
-            let shown = if looks_sensitive(line) {
-                "[hidden: looked like card or login details]"
-            } else {
-                line
-            };
-            writeln!(out, "{name}> {shown}")?;
+            // The transcript shows the line as the member typed it, with any card number, code
+            // or password replaced, and control characters made visible.
+            writeln!(out, "{name}> {}", visible(&redact(line)))?;
         }
         let user = UserKey {
             scope: 0,
@@ -80,9 +90,10 @@ pub fn run(
                 ("quit" | "exit", _) => break,
                 ("help", _) => writeln!(out, "{HELP}")?,
                 ("as", [n]) => {
+                    let n = visible(n);
                     let next = users.len() as u64 + 1;
                     users.entry(n.to_string()).or_insert(next);
-                    name = n.to_string();
+                    name = n.into_owned();
                     writeln!(out, "(now talking as {name})")?;
                 }
                 ("as", _) => writeln!(out, "usage: /as NAME")?,
@@ -92,7 +103,7 @@ pub fn run(
                 }
                 ("stats", []) => stats(app, &mut out)?,
                 ("check", args) => check(app, args, &mut out)?,
-                (other, _) => writeln!(out, "unknown command /{other}; try /help")?,
+                (other, _) => writeln!(out, "unknown command /{}; try /help", visible(other))?,
             }
             continue;
         }
@@ -110,6 +121,53 @@ pub fn run(
         render(&mut out, &app.engine.content, &turn.effects)?;
     }
     Ok(())
+}
+
+/// Text a member typed, safe to show in a terminal: control characters (C0 but tab, DEL, C1,
+/// and so the ESC that starts every escape sequence) become U+FFFD, so input cannot recolour,
+/// move or clear the screen, ring the bell or hide text.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| c.is_control() && c != '\t';
+    if text.contains(hidden) {
+        Cow::Owned(text.replace(hidden, "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Reads one line into `buf` (without its `\n`), keeping at most `max` bytes of it: the rest
+/// of a longer line is read and dropped without being stored, so memory stays bounded whatever
+/// the input. `None` at end of input; otherwise whether the line was cut.
+pub fn read_line_capped(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut any = false;
+    let mut cut = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(cut));
+        }
+        any = true;
+        let (len, end) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        cut |= len > room;
+        buf.extend_from_slice(&chunk[..len.min(room)]);
+        input.consume(if end { len + 1 } else { len });
+        if end {
+            return Ok(Some(cut));
+        }
+    }
 }
 
 fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
@@ -133,7 +191,7 @@ fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
     };
     match answer {
         Ok(text) => writeln!(out, "bot: {text}"),
-        Err(e) => writeln!(out, "bot: Hmm, {e}."),
+        Err(e) => writeln!(out, "bot: Hmm, {}.", visible(&e.to_string())),
     }
 }
 

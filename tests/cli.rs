@@ -8,19 +8,10 @@ fn bin() -> Command {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    run_in(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        args,
+        stdin,
     )
 }
 
@@ -115,4 +106,459 @@ fn eval_reports_metrics_and_rejects_bad_lines() {
     assert!(!out.status.success());
     assert!(err.contains(":2:"), "{err}");
     assert!(err.contains(":3: unknown intent `nope`"), "{err}");
+}
+
+/// A fresh, empty directory for one test.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("paymedic-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SHIPPED_TITLE: &str = "title = \"Your pay-later payment didn't go through\"";
+
+#[test]
+fn commands_without_a_pack_use_the_local_intents_toml_else_the_built_in_one() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/intents.toml");
+    // A local pack with a changed title: check, chat and classify all use it.
+    let changed = temp_dir("local-pack");
+    let src = crate::common::pack().replacen(SHIPPED_TITLE, "title = \"LOCAL COPY TITLE\"", 1);
+    std::fs::write(changed.join("intents.toml"), src).unwrap();
+    let (code, out, err) = run_in(&changed, &["check"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("./intents.toml: ok"), "{out}");
+    assert_eq!(err.trim(), "using content pack ./intents.toml");
+    let (code, out, err) = run_in(&changed, &["chat"], b"klarna declined my payment\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("LOCAL COPY TITLE"), "{out}");
+    assert!(err.contains("using content pack ./intents.toml"), "{err}");
+
+    // A broken local pack: every command reports it, located.
+    let broken = temp_dir("broken-pack");
+    let src = crate::common::pack().replacen("patterns = [", "patterns = ['(', ", 1);
+    std::fs::write(broken.join("intents.toml"), src).unwrap();
+    for args in [
+        &["check"][..],
+        &["classify"],
+        &["chat"],
+        &["explain", "hi"],
+        &["eval", "nothing.jsonl"],
+    ] {
+        let (code, _, err) = run_in(&broken, args, b"hello\n");
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            err.contains("using content pack ./intents.toml"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("./intents.toml:"), "{args:?}: {err}");
+        assert!(err.contains("regex does not compile"), "{args:?}: {err}");
+    }
+    // --intents and the config's bot.intents still win over the local file.
+    let (code, out, err) = run_in(&broken, &["check", "--intents", shipped], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("14 intents"), "{out}");
+    assert_eq!(err.trim(), format!("using content pack {shipped}"));
+    let config = broken.join("config.toml");
+    std::fs::write(&config, format!("[bot]\nintents = {shipped:?}\n")).unwrap();
+    let (code, out, err) = run_in(
+        &broken,
+        &["classify", "--config", config.to_str().unwrap()],
+        b"klarna declined my payment\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("payment_declined"), "{out}");
+
+    // No local pack: the built-in one.
+    let empty = temp_dir("no-pack");
+    let (code, out, err) = run_in(&empty, &["check"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("intents.toml: ok"), "{out}");
+    assert_eq!(err.trim(), "using the built-in content pack");
+    let (code, out, err) = run_in(&empty, &["classify"], b"klarna declined my payment\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("payment_declined"), "{out}");
+    assert_eq!(err.trim(), "using the built-in content pack");
+}
+
+#[test]
+fn oversized_files_are_refused_before_they_are_read() {
+    use paymedic::engine::limits::{CONFIG_BYTES_MAX, CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX};
+    let dir = temp_dir("oversized");
+    // Sparse files: their size is what counts, and nothing should read them.
+    let sized = |name: &str, len: u64| {
+        let path = dir.join(name);
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let pack = sized("pack.toml", CONTENT_PACK_BYTES_MAX + 1);
+    let (code, _, err) = run_in(&dir, &["check", "--intents", &pack], b"");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("cannot read content pack {pack}: it is")),
+        "{err}"
+    );
+    assert!(err.contains("over the limit of 4 MiB"), "{err}");
+    let config = sized("config.toml", CONFIG_BYTES_MAX + 1);
+    let (code, _, err) = run_in(&dir, &["classify", "--config", &config], b"");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("cannot read config {config}")),
+        "{err}"
+    );
+    assert!(err.contains("over the limit of 1 MiB"), "{err}");
+    let corpus = sized("corpus.jsonl", CORPUS_BYTES_MAX + 1);
+    let (code, _, err) = run_in(&dir, &["eval", &corpus], b"");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("cannot read corpus {corpus}")),
+        "{err}"
+    );
+    assert!(err.contains("over the limit of 32 MiB"), "{err}");
+}
+
+/// Peak resident memory of a running process, in KiB (Linux only; `None` elsewhere).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Feeds `line` to `classify`, reads its answer, and returns the process's peak memory then.
+fn classify_one_line_peak(line: &[u8]) -> (serde_json::Value, Option<u64>) {
+    use std::io::BufRead;
+    let mut child = bin()
+        .arg("classify")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // Enough short lines after it that classify's buffered output reaches us.
+    let mut owned = line.to_vec();
+    owned.extend_from_slice(&b"hello\n".repeat(200));
+    let writer = std::thread::spawn(move || {
+        input.write_all(&owned).unwrap();
+        input
+    });
+    let out = child.stdout.take().unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut out = std::io::BufReader::new(out);
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        first_tx.send(first).unwrap();
+        std::io::copy(&mut out, &mut std::io::sink()).unwrap();
+    });
+    let answer = first_rx.recv().unwrap();
+    // Still running (its stdin is open): its peak so far includes reading that line.
+    let peak = peak_rss_kib(child.id());
+    drop(writer.join().unwrap());
+    reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    (serde_json::from_str(&answer).unwrap(), peak)
+}
+
+#[test]
+fn a_huge_stdin_line_is_cut_and_memory_stays_bounded() {
+    let mut huge = b"klarna declined my payment ".repeat(48 << 20 >> 5);
+    huge.push(b'\n');
+    let (answer, peak_huge) = classify_one_line_peak(&huge);
+    assert_eq!(answer["intent"], "payment_declined", "{answer}");
+    let (_, peak_small) = classify_one_line_peak(b"klarna declined my payment\n");
+    if let (Some(huge), Some(small)) = (peak_huge, peak_small) {
+        // The line is over 40 MB; reading it may cost a few buffers, never the line.
+        assert!(huge < small + 8 * 1024, "peak {huge} KiB vs {small} KiB");
+    }
+    // classify: the line after a huge one is answered too.
+    let mut input = b"a".repeat(5 << 20);
+    input.extend_from_slice(b"\nmy klarna app keeps crashing\n");
+    let (code, out, err) = run_with_stdin(&["classify"], &input);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[1]["intent"], "app_outdated", "{out}");
+    // chat: says the line was cut, echoes only its start, and carries on.
+    let mut input = b"klarna declined ".repeat(5 << 16);
+    input.extend_from_slice(b"\n/as bob\n");
+    let (code, out, err) = run_with_stdin(&["chat"], &input);
+    assert_eq!(code, 0, "{err}");
+    let start: String = out.chars().take(500).collect();
+    assert!(out.contains("only its start was read"), "{start}");
+    assert!(out.contains("(now talking as bob)"), "{start}");
+    assert!(out.len() < 100_000, "{} bytes of output", out.len());
+}
+
+#[test]
+fn config_errors_say_what_and_where_once() {
+    let dir = temp_dir("config-errors");
+    let missing = dir.join("missing.toml");
+    let (code, _, err) = run_in(
+        &dir,
+        &["classify", "--config", missing.to_str().unwrap()],
+        b"",
+    );
+    assert_ne!(code, 0);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: cannot read config {}: no such file",
+            missing.display()
+        )
+    );
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "[bot]\ncooldown_seconds = 2\n\n[classifier.intent_thresholds]\nnope = 0.6\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_in(
+        &dir,
+        &["classify", "--config", config.to_str().unwrap()],
+        b"",
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!(
+            "{}:5:1: setting classifier.intent_thresholds.nope: no intent has that id",
+            config.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&config, "[bot]\nidle_timeout_minutes = 20000\n").unwrap();
+    let (code, _, err) = run_in(
+        &dir,
+        &["classify", "--config", config.to_str().unwrap()],
+        b"",
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("bot.idle_timeout_minutes`: 20000 minutes is out of range: allowed is 0 to 10080 minutes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn logs_to_a_file_or_pipe_have_no_colours() {
+    use std::io::BufRead;
+    let dir = temp_dir("run-logs");
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "[discord]\nescalation_channel = 1\n").unwrap();
+    let mut child = bin()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .current_dir(&dir)
+        .env("DISCORD_TOKEN", "not-a-token")
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .env("RUST_LOG", "paymedic=info,warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        log.push_str(&line);
+        if line.contains("DISCORD_API_BASE is set") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(log.contains("DISCORD_API_BASE is set"), "{log}");
+    assert!(!log.contains('\x1b'), "{log:?}");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::BufRead;
+    // classify: the reader takes one line and goes away while input keeps coming.
+    let mut child = bin()
+        .arg("classify")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let line = b"klarna declined my payment\n";
+        for _ in 0..50_000 {
+            if input.write_all(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("payment_declined"), "{first}");
+    drop(out);
+    let done = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{:?}: {err}", done.status);
+    assert!(!err.contains("Broken pipe"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // Every other printing command, with the reader gone before it writes.
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus.jsonl");
+    for args in [
+        &["check"][..],
+        &["explain", "klarna declined my payment"],
+        &["eval", corpus, "--mistakes"],
+        &["chat"],
+    ] {
+        let mut child = bin()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"hello\nklarna declined my payment\n");
+        let done = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{args:?}: {:?}: {err}", done.status);
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn chat_shows_control_characters_as_placeholders() {
+    let input = "klarna \x1b[31mdeclined\0 my\x07 payment\n/as b\x1b]0;x\x07ob\n/zz\x1b[2J\n";
+    let (code, out, err) = run_with_stdin(&["chat"], input.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    for bad in ['\x1b', '\0', '\x07'] {
+        assert!(!out.contains(bad), "{bad:?} in {out:?}");
+    }
+    assert!(
+        out.contains("you> klarna \u{FFFD}[31mdeclined\u{FFFD} my\u{FFFD} payment"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(now talking as b\u{FFFD}]0;x\u{FFFD}ob)"),
+        "{out}"
+    );
+    assert!(out.contains("unknown command /zz\u{FFFD}[2J;"), "{out}");
+    // The text itself still reaches the bot: it is answered as a declined payment.
+    assert!(out.contains("bot: ["), "{out}");
+}
+
+#[test]
+fn text_with_no_words_has_no_best_intent() {
+    let engine = crate::common::engine();
+    for text in ["", "   ", "?!...", "👍"] {
+        let c = engine.classify(text);
+        let norm = engine.classifier.normalize(text);
+        if !norm.is_empty() {
+            continue;
+        }
+        assert_eq!(c.intent, None, "{text:?}");
+        assert_eq!(c.best, None, "{text:?}");
+        assert_eq!(c.runner_up, None, "{text:?}");
+        assert_eq!(c.confidence, 0.0, "{text:?}");
+    }
+    for text in ["", "?!..."] {
+        let out = bin().args(["explain", text]).output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("best:        none"), "{text:?}: {out}");
+        assert!(!out.contains("at 0.000"), "{text:?}: {out}");
+    }
+    let (code, out, err) = run_with_stdin(&["classify"], b"\n?!...\n");
+    assert_eq!(code, 0, "{err}");
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["intent"].is_null(), "{l}");
+        assert!(v["runner_up"].is_null(), "{l}");
+    }
+}
+
+#[test]
+fn help_describes_every_argument_of_every_subcommand() {
+    let out = bin().arg("--help").output().unwrap();
+    let top = String::from_utf8_lossy(&out.stdout).into_owned();
+    let commands: Vec<String> = top
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    for want in ["chat", "run", "check", "classify", "explain", "eval"] {
+        assert!(commands.iter().any(|c| c == want), "{want}: {top}");
+    }
+    for command in &commands {
+        let out = bin().args([command, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut section = false;
+        let mut seen = 0;
+        for line in help.lines() {
+            if line == "Arguments:" || line == "Options:" {
+                section = true;
+                continue;
+            }
+            if !line.starts_with(' ') {
+                section = false;
+            }
+            if !section {
+                continue;
+            }
+            let spec = line.trim_start();
+            if !(spec.starts_with('-') || spec.starts_with('<') || spec.starts_with('[')) {
+                continue; // a description's continuation line
+            }
+            seen += 1;
+            // An argument with a description: "<SPEC>  text"; without: the spec alone.
+            let described = spec
+                .split_once("  ")
+                .is_some_and(|(_, text)| !text.trim().is_empty());
+            assert!(
+                described,
+                "`paymedic {command}`: {line:?} has no help\n{help}"
+            );
+        }
+        assert!(seen > 0, "{command}: {help}");
+    }
 }

@@ -1,13 +1,24 @@
 //! `intents.toml` validation: every kind of mistake is reported, all at once, with its place.
 
 use crate::common::pack;
-use paymedic::engine::content::{compile, ErrorKind};
+use paymedic::engine::content::{compile, ErrorKind, EXAMPLES_PER_INTENT_MIN};
 
 fn errors(src: &str) -> Vec<(usize, ErrorKind)> {
     match compile("test.toml", src) {
         Ok(_) => vec![],
         Err(e) => e.0.into_iter().map(|e| (e.location.line, e.kind)).collect(),
     }
+}
+
+/// `EXAMPLES_PER_INTENT_MIN` distinct examples starting with `stem`, as a TOML array.
+fn enough_examples(stem: &str) -> String {
+    const WORDS: [&str; 10] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    ];
+    let examples: Vec<String> = (0..EXAMPLES_PER_INTENT_MIN)
+        .map(|i| format!("{stem} {} {}", WORDS[i % 10], WORDS[i / 10 % 10]))
+        .collect();
+    format!("{examples:?}")
 }
 
 fn line_of(src: &str, needle: &str) -> usize {
@@ -80,6 +91,8 @@ fn all_semantic_errors_are_reported_together() {
         v["intent"][0]["examples"][0].as_str().unwrap().to_string()
     };
     let long = "x".repeat(2100);
+    // Enough examples that the extra intent is wrong only in the ways this test is about.
+    let extra_examples = enough_examples("zzqx extra");
     let mut src = pack()
         .replacen("id = \"thanks\"", "id = \"greeting\"", 1)
         .replacen("id = \"prevention\"", "id = \"prevention_tips\"", 1)
@@ -92,7 +105,7 @@ fn all_semantic_errors_are_reported_together() {
 [[intent]]
 id = "extra_test"
 title = "Extra"
-examples = ["zzqx extra example one"]
+examples = {extra_examples}
 
 [intent.reply]
 intro = "{long}"
@@ -170,4 +183,40 @@ fn wrong_types_and_missing_fields_are_reported() {
         matches!(e.as_slice(), [(_, ErrorKind::Shape(m))] if m.contains("missing field")),
         "{e:?}"
     );
+}
+
+/// Cuts the examples of the intent `id` down to its first `keep`.
+fn with_examples(src: &str, id: &str, keep: usize) -> String {
+    let at = src.find(&format!("id = \"{id}\"")).unwrap();
+    let open = at + src[at..].find("examples = [\n").unwrap() + "examples = [\n".len();
+    let close = open + src[open..].find("\n]").unwrap();
+    let mut kept = 0;
+    let lines: Vec<&str> = src[open..close]
+        .lines()
+        .filter(|l| {
+            let example = l.trim_start().starts_with('"');
+            kept += usize::from(example);
+            !example || kept <= keep
+        })
+        .collect();
+    format!("{}{}{}", &src[..open], lines.join("\n"), &src[close..])
+}
+
+#[test]
+fn an_intent_with_too_few_examples_is_reported_at_the_intent() {
+    assert_eq!(EXAMPLES_PER_INTENT_MIN, 25);
+    let src = with_examples(&pack(), "greeting", EXAMPLES_PER_INTENT_MIN - 1);
+    let e = errors(&src);
+    assert_eq!(
+        e,
+        vec![(
+            line_of(&src, "id = \"greeting\""),
+            ErrorKind::Invalid(
+                "intent `greeting` has 24 usable examples; it needs at least 25 to learn from"
+                    .into()
+            )
+        )],
+    );
+    let src = with_examples(&pack(), "greeting", EXAMPLES_PER_INTENT_MIN);
+    assert_eq!(errors(&src), vec![]);
 }

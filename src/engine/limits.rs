@@ -29,3 +29,16 @@ pub const STEP_OPTIONS_MAX: usize = 5;
 /// 4000 characters (Nitro), and the opening of a message carries its topic; the cap keeps the
 /// cost of one classification bounded whatever a member pastes.
 pub const CLASSIFY_CHARS_MAX: usize = 1000;
+
+/// Bytes a content pack file may have. The shipped pack is about 116 KB; the cap keeps what
+/// `check`, `chat` and the bot spend loading a pack bounded (a pack is trained on at load, so
+/// a huge one costs gigabytes and minutes). The file's size is checked before it is read.
+pub const CONTENT_PACK_BYTES_MAX: u64 = 4 << 20;
+/// Bytes a config file may have (the example config is about 3 KB).
+pub const CONFIG_BYTES_MAX: u64 = 1 << 20;
+/// Bytes a labelled corpus for `paymedic eval` may have (the shipped one is about 80 KB).
+pub const CORPUS_BYTES_MAX: u64 = 32 << 20;
+/// Bytes of one stdin line that `paymedic classify` and `paymedic chat` read; the rest of a
+/// longer line is skipped without being stored. The classifier reads only the first
+/// [`CLASSIFY_CHARS_MAX`] characters anyway.
+pub const INPUT_LINE_BYTES_MAX: usize = 64 << 10;

@@ -3,14 +3,15 @@
 //! Every problem is collected before anything is returned, each with the `file:line:col` it
 //! comes from, so an editor fixes a pack in one pass instead of one error per run. The checks:
 //! TOML syntax, unknown fields, missing fields and wrong types, duplicate ids, regexes that do
-//! not compile, an example used twice, a `next` that names no step, unreachable steps, missing
-//! required intents, and text longer than Discord accepts.
+//! not compile, an example used twice, an intent with fewer than
+//! [`EXAMPLES_PER_INTENT_MIN`] examples, a `next` that names no step, unreachable steps,
+//! missing required intents, and text longer than Discord accepts.
 
 use super::raw::{RawContent, RawIntent, RawOption, RawStep};
 use super::{
     numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
     IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, YesMeans,
-    REQUIRED_INTENTS,
+    EXAMPLES_PER_INTENT_MIN, REQUIRED_INTENTS,
 };
 use crate::engine::limits::{
     BUTTON_LABEL_LENGTH_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_TITLE_LENGTH_MAX,
@@ -439,10 +440,15 @@ impl<'a> Cx<'a> {
                 examples.push(ex.get_ref().clone());
             }
         }
-        if examples.is_empty() {
+        if examples.len() < EXAMPLES_PER_INTENT_MIN {
+            let n = examples.len();
             self.err(
                 ri.id.span(),
-                ErrorKind::Invalid(format!("intent `{key}` has no examples to learn from")),
+                ErrorKind::Invalid(format!(
+                    "intent `{key}` has {n} usable example{}; it needs at least \
+                     {EXAMPLES_PER_INTENT_MIN} to learn from",
+                    if n == 1 { "" } else { "s" }
+                )),
             );
         }
 

@@ -34,6 +34,10 @@ pub const REQUIRED_INTENTS: &[&str] = &[
     "thanks",
 ];
 
+/// Examples each intent needs (after duplicates are dropped): fewer and the classifier cannot
+/// learn the intent well enough to tell it from its neighbours. `paymedic check` enforces it.
+pub const EXAMPLES_PER_INTENT_MIN: usize = 25;
+
 /// Index of an intent in [`Content::intents`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IntentId(pub(crate) u16);

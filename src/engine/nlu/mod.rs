@@ -386,6 +386,12 @@ impl Classifier {
                 second = Some((i, p));
             }
         }
+        if norm.is_empty() {
+            // No words (empty or only symbols): there is no evidence for any intent, so none is
+            // "best", even though every intent keeps a sliver of probability.
+            best = None;
+            second = None;
+        }
         let id = |i: usize| IntentId(i as u16);
         let (best_i, confidence) = best.unwrap_or((0, 0.0));
         let second_p = second.map_or(0.0, |(_, p)| p);
