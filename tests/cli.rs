@@ -463,14 +463,14 @@ fn a_closed_stdout_ends_quietly() {
 
 #[test]
 fn chat_shows_control_characters_as_placeholders() {
-    let input = "klarna \x1b[31mdeclined\0 my\x07 payment\n/as b\x1b]0;x\x07ob\n/zz\x1b[2J\n";
+    let input = "klarna declined\x1b[31m my\0 payment\x07\n/as b\x1b]0;x\x07ob\n/zz\x1b[2J\n";
     let (code, out, err) = run_with_stdin(&["chat"], input.as_bytes());
     assert_eq!(code, 0, "{err}");
     for bad in ['\x1b', '\0', '\x07'] {
         assert!(!out.contains(bad), "{bad:?} in {out:?}");
     }
     assert!(
-        out.contains("you> klarna \u{FFFD}[31mdeclined\u{FFFD} my\u{FFFD} payment"),
+        out.contains("you> klarna declined\u{FFFD}[31m my\u{FFFD} payment\u{FFFD}"),
         "{out}"
     );
     assert!(
