@@ -6,7 +6,7 @@ use paymedic::app::{self, App};
 use paymedic::config::{io_reason, read_text_capped, Config};
 use paymedic::engine::content::{self, IntentKind};
 use paymedic::engine::limits::{CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX, INPUT_LINE_BYTES_MAX};
-use paymedic::engine::{Classification, Engine};
+use paymedic::engine::{sensitive, Classification, Engine};
 use paymedic::{eval, explain, terminal};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -388,9 +388,17 @@ fn classify(engine: &Engine) -> anyhow::Result<()> {
         // A line that is not UTF-8 still gets an answer (its valid parts are classified).
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches('\r');
-        let c = engine.classify(line);
-        serde_json::to_writer(&mut out, &classification_json(engine, line, &c))
-            .map_err(io::Error::from)?;
+        // Classified redacted, so no feature name in the evidence can carry a secret's digits.
+        let secret = sensitive::kind(line);
+        let line = sensitive::redact(line);
+        let c = engine.classify(&line);
+        let mut json = classification_json(engine, &line, &c);
+        json["sensitive"] = serde_json::json!(secret.map(|s| match s {
+            sensitive::Secret::CardNumber => "card_number",
+            sensitive::Secret::Code => "code",
+            sensitive::Secret::Password => "password",
+        }));
+        serde_json::to_writer(&mut out, &json).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

@@ -157,3 +157,40 @@ fn codes_and_passwords_are_redacted_in_explain() {
         assert!(report.contains("not classified"), "{text:?}:\n{report}");
     }
 }
+
+/// `paymedic classify` marks a line holding a secret and never prints its digits (the evidence
+/// lists feature names, which would otherwise carry them).
+#[test]
+fn classify_marks_secrets_and_never_prints_them() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .arg("classify")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "my card 4111 1111 1111 1111 123 keeps failing\npw is hunter2\nklarna declined me\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0]["sensitive"], "card_number", "{out}");
+    assert_eq!(lines[1]["sensitive"], "password", "{out}");
+    assert_eq!(lines[2]["sensitive"], serde_json::Value::Null, "{out}");
+    assert!(!digits_of(&out).contains("4111111111111111"), "{out}");
+    assert!(!out.contains("4111"), "{out}");
+    assert!(!out.contains("hunter2"), "{out}");
+}
