@@ -197,18 +197,51 @@ fn every_state() -> Vec<Session> {
     out
 }
 
+/// Explicit requests that count even in a channel where the member has no conversation going.
+const ASK_FOR_HUMAN_IN_CHANNEL: &[&str] = &[
+    "human",
+    "Human!",
+    "talk to a human",
+    "i want to talk to a human",
+    "talk to a human please",
+    "can i speak to a person",
+    "can someone from the team look at this",
+];
+
+/// Channel talk about staff and mods that is no request.
+const TALK_ABOUT_STAFF: &[&str] = &[
+    "staff at the store were rude",
+    "i asked a mod yesterday about the drop",
+    "is that a real person or a bot",
+    "the mods are slow today lol",
+    "human error tbh",
+    "the agent at the post office was useless",
+];
+
+fn is_conversation(s: &State) -> bool {
+    matches!(s, State::InFlow(_) | State::Escalated { .. })
+}
+
 #[test]
 fn asking_for_one_of_our_people_works_in_every_state() {
     let mut failures = Vec::new();
     let states = every_state();
     for s in &states {
-        for p in ASK_FOR_HUMAN {
-            for addressed in [true, false] {
+        for addressed in [true, false] {
+            let phrases = if addressed || is_conversation(&s.state) {
+                ASK_FOR_HUMAN
+            } else {
+                ASK_FOR_HUMAN_IN_CHANNEL
+            };
+            for p in phrases {
                 let step = say(s.clone(), p, addressed);
                 let ok = escalates(&step.effects)
                     && matches!(step.session.state, State::Escalated { .. });
                 if !ok {
-                    failures.push(format!("{:?}: {p:?} did not escalate", s.state));
+                    failures.push(format!(
+                        "{:?} (addressed {addressed}): {p:?} did not escalate",
+                        s.state
+                    ));
                 }
             }
         }
@@ -216,6 +249,14 @@ fn asking_for_one_of_our_people_works_in_every_state() {
             let step = say(s.clone(), p, true);
             if escalates(&step.effects) {
                 failures.push(format!("{:?}: {p:?} escalated", s.state));
+            }
+        }
+        if !is_conversation(&s.state) {
+            for p in TALK_ABOUT_STAFF {
+                let step = say(s.clone(), p, false);
+                if escalates(&step.effects) {
+                    failures.push(format!("{:?}: channel talk {p:?} escalated", s.state));
+                }
             }
         }
     }

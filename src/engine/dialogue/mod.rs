@@ -281,7 +281,7 @@ impl<'c> Dialogue<'c> {
         let c = self.content;
         let norm = self.classifier.normalize(text);
         // Asking for one of our people works in every state, like the button does.
-        if self.wants_human(&norm) {
+        if self.wants_human(&norm, &state, addressed) {
             return self.choose(state, Choice::Human, None, out);
         }
         if phrase_matches(&norm, &c.controls.reset) {
@@ -373,16 +373,30 @@ impl<'c> Dialogue<'c> {
 
     /// Whether the member asks for one of our people ("talk to a human", "can a mod help"),
     /// as opposed to the provider's support ("how do i reach klarna support"), which is the
-    /// `contact_support` intent. One-word phrases count only in short messages; longer ones
-    /// anywhere in a message of up to [`HUMAN_WORDS_MAX`] words.
-    fn wants_human(&self, norm: &str) -> bool {
+    /// `contact_support` intent.
+    ///
+    /// How much it takes depends on whether the member is talking to the bot. In a DM, a
+    /// mention or an open conversation, a one-word phrase ("human", "moderator") counts in a
+    /// short message and a longer phrase anywhere in a message of up to [`HUMAN_WORDS_MAX`]
+    /// words. In a channel with no conversation going, members talk about staff and mods all
+    /// the time ("staff at the store were rude"), so only the whole message being a phrase, or
+    /// a request of three words or more ("talk to a human") in a short message, counts.
+    fn wants_human(&self, norm: &str, state: &State, addressed: bool) -> bool {
         let controls = &self.content.controls;
+        let talking = addressed || matches!(state, State::InFlow(_) | State::Escalated { .. });
         let words = norm.split(' ').count();
         let asked = controls.human.iter().any(|p| {
-            norm == p
-                || (words <= HUMAN_WORDS_MAX
-                    && (p.contains(' ') || words <= PHRASE_WORDS_MAX)
-                    && contains_words(norm, p))
+            let phrase_words = p.split(' ').count();
+            let fits = if talking {
+                if phrase_words == 1 {
+                    words <= SHORT_REQUEST_WORDS
+                } else {
+                    words <= HUMAN_WORDS_MAX
+                }
+            } else {
+                phrase_words >= 3 && words <= PHRASE_WORDS_MAX
+            };
+            norm == p || (fits && contains_words(norm, p))
         });
         asked && !self.about_provider(norm)
     }
@@ -816,6 +830,8 @@ fn unique(mut matches: impl Iterator<Item = Choice>) -> Option<Option<Choice>> {
 /// Messages longer than this many words are not read as a typed answer: "my bank says it did
 /// not work because of a block" is a new problem, not "still stuck".
 const PHRASE_WORDS_MAX: usize = 8;
+/// A one-word request for a human ("moderator please") counts in a message this short.
+const SHORT_REQUEST_WORDS: usize = 4;
 /// A request for a human may sit in a longer message ("hi can i please talk to a real person").
 const HUMAN_WORDS_MAX: usize = 14;
 
