@@ -208,6 +208,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
     if let Some(base) = &api_base {
         tracing::warn!(%base, "DISCORD_API_BASE is set: talking to that API, with the ratelimiter off");
     }
+    paymedic::discord::limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

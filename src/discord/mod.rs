@@ -57,6 +57,21 @@ fn release_free_memory() {
     }
 }
 
+/// Caps glibc's heap arenas at two. glibc gives a thread that meets contention an arena of its
+/// own, and after a burst handled across the runtime's threads each arena stays at its peak:
+/// with the cap, RSS right after the 1000-message burst of `benches/discord.rs` measured
+/// 34–35 MB instead of 38.7–40.2 MB, with the same latency. Call it before the runtime starts
+/// its threads. An admin's own `MALLOC_ARENA_MAX` wins.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only tunes the allocator; it is called before other threads exist.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 /// Why the bot stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
