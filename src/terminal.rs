@@ -90,10 +90,10 @@ pub fn run(
                 ("quit" | "exit", _) => break,
                 ("help", _) => writeln!(out, "{HELP}")?,
                 ("as", [n]) => {
-                    let n = visible(n);
+                    let n = visible(&redact(n)).into_owned();
                     let next = users.len() as u64 + 1;
-                    users.entry(n.to_string()).or_insert(next);
-                    name = n.into_owned();
+                    users.entry(n.clone()).or_insert(next);
+                    name = n;
                     writeln!(out, "(now talking as {name})")?;
                 }
                 ("as", _) => writeln!(out, "usage: /as NAME")?,
@@ -103,7 +103,11 @@ pub fn run(
                 }
                 ("stats", []) => stats(app, &mut out)?,
                 ("check", args) => check(app, args, &mut out)?,
-                (other, _) => writeln!(out, "unknown command /{}; try /help", visible(other))?,
+                (other, _) => writeln!(
+                    out,
+                    "unknown command /{}; try /help",
+                    visible(&redact(other))
+                )?,
             }
             continue;
         }

@@ -166,6 +166,7 @@ const ASK_FOR_HUMAN: &[&str] = &[
     "talk to a human please",
     "i need staff",
     "can someone from the team look at this",
+    "not working talk to a human",
 ];
 
 const ASK_FOR_PROVIDER: &[&str] = &[
@@ -675,4 +676,73 @@ fn a_secret_is_flagged_before_the_cooldown_and_the_hand_off() {
         app.session(v).map(|s| s.state),
         Some(State::HandedOff { .. })
     ));
+}
+
+/// A yes word or a fixed phrase inside a complaint is no "fixed": "ok still declined", "the
+/// payment never went through". (Found in review: both used to close the flow as fixed.)
+#[test]
+fn a_complaint_holding_a_yes_or_a_fixed_phrase_is_not_fixed() {
+    let mut failures = Vec::new();
+    for text in [
+        "ok still declined",
+        "yes but it still does not work",
+        "please help still not working",
+        "sure but no luck",
+        "the payment never went through",
+        "it still never went through",
+        "i have no idea if it worked",
+        "nope it never worked",
+        "not working talk to a human",
+    ] {
+        for (i, at) in every_question() {
+            let step = say(flow_at(i, at), text, true);
+            let fixed = step.effects.iter().any(|e| {
+                matches!(
+                    e,
+                    Effect::Record {
+                        outcome: Outcome::Fixed,
+                        ..
+                    }
+                )
+            });
+            if fixed {
+                failures.push(format!("{at:?}: {text:?} closed the flow as fixed"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Saying no to a human never brings one in. (Found in review: "no human" escalated.)
+#[test]
+fn saying_no_to_a_human_never_escalates() {
+    let mut failures = Vec::new();
+    for text in [
+        "no human",
+        "no thanks i dont need a human",
+        "i dont want to talk to a human",
+        "nah no human needed",
+        "no, no human",
+        "i do not need a moderator",
+    ] {
+        for s in every_state() {
+            for addressed in [true, false] {
+                let step = say(s.clone(), text, addressed);
+                if escalates(&step.effects) {
+                    failures.push(format!("{:?}: {text:?} escalated", s.state));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

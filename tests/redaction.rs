@@ -194,3 +194,19 @@ fn classify_marks_secrets_and_never_prints_them() {
     assert!(!out.contains("4111"), "{out}");
     assert!(!out.contains("hunter2"), "{out}");
 }
+
+/// The chat's own echoes of a name or a command never repeat a card number. (Found in review:
+/// `/as 4111…` became the prompt on every transcript line.)
+#[test]
+fn chat_names_and_commands_never_repeat_a_card_number() {
+    let input = "/as 4111111111111111\nklarna declined me\n/5555-5555-5555-4444\n";
+    let mut out = Vec::new();
+    paymedic::terminal::run(&APP, input.as_bytes(), &mut out, false, || Timestamp(0)).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    for card in ["4111111111111111", "5555555555554444"] {
+        for line in out.lines() {
+            assert!(!digits_of(line).contains(card), "{out}");
+        }
+    }
+    assert!(out.contains("[card number]"), "{out}");
+}

@@ -483,6 +483,9 @@ fn is_symbol(c: char) -> bool {
     !c.is_alphanumeric() && !matches!(c, '\'' | '’' | '-')
 }
 
+/// The longest token a secret is looked for in, in bytes: far longer than any password.
+const TOKEN_BYTES_MAX: usize = 128;
+
 /// The token at the start of `s` (up to whitespace), with its core: the token without
 /// surrounding quotes, brackets and sentence punctuation.
 fn token(s: &str) -> Option<(usize, &str)> {
@@ -490,7 +493,13 @@ fn token(s: &str) -> Option<(usize, &str)> {
         // Already redacted.
         return None;
     }
-    let len = s.find(char::is_whitespace).unwrap_or(s.len());
+    // A token is read up to whitespace, but never further than this: a line of many keywords
+    // ("pw:pw:pw:…") must not rescan the rest of the text for each one.
+    let mut cap = s.len().min(TOKEN_BYTES_MAX);
+    while !s.is_char_boundary(cap) {
+        cap -= 1;
+    }
+    let len = s[..cap].find(char::is_whitespace).unwrap_or(cap);
     let core = s[..len]
         .trim_start_matches(['"', '\'', '`', '‘', '“', '«', '(', '[', '{', '<', '*', '_'])
         .trim_end_matches([

@@ -396,7 +396,7 @@ impl<'c> Dialogue<'c> {
             } else {
                 phrase_words >= 3 && words <= PHRASE_WORDS_MAX
             };
-            norm == p || (fits && contains_words(norm, p))
+            norm == p || (fits && says(norm, p))
         });
         asked && !self.about_provider(norm)
     }
@@ -799,22 +799,30 @@ impl<'c> Dialogue<'c> {
             }
             candidates.push((o.choice, tier, phrases));
         }
-        for exact in [true, false] {
-            for tier in 0..=2 {
-                let hits = candidates
-                    .iter()
-                    .filter(|(_, t, p)| {
-                        *t == tier
-                            && if exact {
-                                p.contains(&norm)
-                            } else {
-                                phrase_matches(norm, p)
-                            }
-                    })
-                    .map(|(ch, _, _)| *ch);
-                if let Some(found) = unique(hits) {
-                    return found;
-                }
+        // Whole-message matches, tier by tier. Then phrases inside a message, where yes/no and
+        // the controls count as one tier: "ok still declined" holds both a yes and a "still
+        // stuck", and a tie is no answer.
+        let passes: [(bool, &[u8]); 5] = [
+            (true, &[0]),
+            (true, &[1]),
+            (true, &[2]),
+            (false, &[0]),
+            (false, &[1, 2]),
+        ];
+        for (exact, tiers) in passes {
+            let hits = candidates
+                .iter()
+                .filter(|(_, t, p)| {
+                    tiers.contains(t)
+                        && if exact {
+                            p.contains(&norm)
+                        } else {
+                            phrase_matches(norm, p)
+                        }
+                })
+                .map(|(ch, _, _)| *ch);
+            if let Some(found) = unique(hits) {
+                return found;
             }
         }
         None
@@ -841,16 +849,51 @@ fn phrase_matches<S: AsRef<str>>(norm: &str, phrases: &[S]) -> bool {
     let words = norm.split(' ').count();
     phrases.iter().any(|p| {
         let p = p.as_ref();
-        norm == p || (words <= PHRASE_WORDS_MAX && contains_words(norm, p))
+        norm == p || (words <= PHRASE_WORDS_MAX && says(norm, p))
+    })
+}
+
+/// Words that turn a phrase after them around ("never went through", "no human") or make it
+/// a doubt ("if it worked").
+const NEGATORS: &[&str] = &[
+    "no", "not", "never", "nothing", "without", "cannot", "nah", "if", "whether",
+];
+/// Words a negator reaches across: "i do not want to talk to a human", "do not need a mod".
+const FILLERS: &[&str] = &[
+    "to", "want", "wanna", "need", "needs", "really", "a", "an", "any", "do", "does", "did",
+    "even", "just", "yet", "the", "talk", "speak", "get", "me", "with", "someone", "i",
+];
+
+/// Whether `phrase` occurs in `norm` as whole words, at least once not turned around by a
+/// negator before it (across filler words only: in "not working talk to a human" the "not"
+/// belongs to "working").
+fn says(norm: &str, phrase: &str) -> bool {
+    word_matches(norm, phrase).any(|i| {
+        for w in norm[..i].split(' ').rev().filter(|w| !w.is_empty()) {
+            if NEGATORS.contains(&w) {
+                return false;
+            }
+            if !FILLERS.contains(&w) {
+                return true;
+            }
+        }
+        true
     })
 }
 
 /// Whether `phrase` occurs in `norm` as whole words.
 fn contains_words(norm: &str, phrase: &str) -> bool {
+    word_matches(norm, phrase).next().is_some()
+}
+
+/// Byte offsets where `phrase` occurs in `norm` as whole words.
+fn word_matches<'a>(norm: &'a str, phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
     let (n, p) = (norm.as_bytes(), phrase.as_bytes());
-    norm.match_indices(phrase).any(|(i, _)| {
-        (i == 0 || n[i - 1] == b' ') && (i + p.len() == n.len() || n[i + p.len()] == b' ')
-    })
+    norm.match_indices(phrase)
+        .map(|(i, _)| i)
+        .filter(move |&i| {
+            (i == 0 || n[i - 1] == b' ') && (i + p.len() == n.len() || n[i + p.len()] == b' ')
+        })
 }
 
 fn current_intent(state: &State) -> Option<IntentId> {
