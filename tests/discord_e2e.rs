@@ -706,6 +706,42 @@ async fn a_card_number_in_any_channel_is_removed() {
     bot.stop().await;
 }
 
+/// A card number added by editing a message is removed too. (Found in review: only new
+/// messages were checked.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_added_by_an_edit_is_removed() {
+    let bot = Bot::start(0).await;
+    let id = bot
+        .say(
+            OTHER_CHANNEL,
+            ALICE,
+            "anyone know a good sneaker store",
+            &[],
+        )
+        .await;
+    let edit = json!({
+        "id": id.to_string(),
+        "channel_id": OTHER_CHANNEL.to_string(),
+        "guild_id": bot.guild().to_string(),
+        "author": fd::user_json(ALICE, "member", false),
+        "content": "anyone know a good sneaker store? card 4111-1111-1111-1111",
+        "edited_timestamp": fd::now(),
+    });
+    bot.fake.dispatch("MESSAGE_UPDATE", edit).await;
+    let route = format!("/channels/{OTHER_CHANNEL}/messages/{id}");
+    bot.fake
+        .wait_for_request(|r| r.is("DELETE", &route), T)
+        .await;
+    let warning = bot
+        .fake
+        .wait_for_request(|r| r.is_message_to(OTHER_CHANNEL), T)
+        .await;
+    let content = warning.body["content"].as_str().unwrap();
+    assert!(content.contains("I removed your message"), "{content}");
+    assert!(!holds_digits(content, "4111111111111111"), "{content}");
+    bot.stop().await;
+}
+
 /// Without Manage Messages the delete is refused; the warning then says the message is still
 /// there and asks the member to delete it, replying to it without failing if it is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -315,6 +315,7 @@ impl serenity::Framework for Gate {
 async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Result<(), Error> {
     match event {
         FullEvent::Message { new_message } => on_message(ctx, data, new_message).await,
+        FullEvent::MessageUpdate { event, .. } => on_edit(ctx, data, event).await,
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(press),
         } => on_button(ctx, data, press).await,
@@ -336,7 +337,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         // Elsewhere the bot answers nothing, but a card number or password is removed in any
         // channel it can read: a leaked card is as harmful in #general as in #support.
         if let Some(secret) = crate::engine::sensitive::kind(&msg.content) {
-            return remove_and_warn(ctx, data, msg, secret).await;
+            return remove_and_warn(ctx, data, &Posted::of(msg), secret).await;
         }
         return Ok(());
     }
@@ -358,7 +359,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         _ => None,
     });
     if let Some(secret) = secret {
-        return remove_and_warn(ctx, data, msg, secret).await;
+        return remove_and_warn(ctx, data, &Posted::of(msg), secret).await;
     }
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
     tracing::debug!(user = user.user, ?intent, "answering message");
@@ -368,6 +369,52 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         escalate(ctx, data, user, &msg.link(), *intent, tried).await?;
     }
     Ok(())
+}
+
+/// A member's message, as far as removing it and warning its author goes: a new message or
+/// an edit (whose event carries no full message).
+struct Posted {
+    id: serenity::MessageId,
+    channel: ChannelId,
+    guild: Option<serenity::GuildId>,
+    author: UserId,
+}
+
+impl Posted {
+    fn of(msg: &Message) -> Posted {
+        Posted {
+            id: msg.id,
+            channel: msg.channel_id,
+            guild: msg.guild_id,
+            author: msg.author.id,
+        }
+    }
+}
+
+/// An edited message: the secrets guard runs on the new text too, in any channel, since a
+/// card number can be added by editing ("every message" includes edits). Nothing is answered.
+async fn on_edit(
+    ctx: &serenity::Context,
+    data: &Data,
+    edit: &serenity::MessageUpdateEvent,
+) -> Result<(), Error> {
+    // Partial updates (an embed resolving) carry no author or content.
+    let (Some(author), Some(content)) = (&edit.author, &edit.content) else {
+        return Ok(());
+    };
+    if author.bot || author.id == data.bot_id || edit.webhook_id.flatten().is_some() {
+        return Ok(());
+    }
+    let Some(secret) = crate::engine::sensitive::kind(content) else {
+        return Ok(());
+    };
+    let posted = Posted {
+        id: edit.id,
+        channel: edit.channel_id,
+        guild: edit.guild_id,
+        author: author.id,
+    };
+    remove_and_warn(ctx, data, &posted, secret).await
 }
 
 /// A member posted what looked like card or login details: remove the message if the bot
@@ -381,18 +428,18 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
 async fn remove_and_warn(
     ctx: &serenity::Context,
     data: &Data,
-    msg: &Message,
+    msg: &Posted,
     secret: Secret,
 ) -> Result<(), Error> {
-    let removed = if msg.guild_id.is_some() {
+    let removed = if msg.guild.is_some() {
         let _permit = data.sends.acquire().await?;
-        match msg.delete(&ctx.http).await {
+        match msg.channel.delete_message(&ctx.http, msg.id).await {
             Ok(()) => true,
             Err(e) => {
                 // The error names the route, never the message's content.
                 tracing::warn!(
-                    channel = msg.channel_id.get(),
-                    member = msg.author.id.get(),
+                    channel = msg.channel.get(),
+                    member = msg.author.get(),
                     error = %e,
                     "could not remove a message that looked like it held a secret (does the bot have Manage Messages?)"
                 );
@@ -409,16 +456,18 @@ async fn remove_and_warn(
         .copy
         .sensitive_warning(secret, removed);
     let mut m = CreateMessage::new()
-        .content(format!("<@{}> {warning}", msg.author.id))
-        .allowed_mentions(only_user(msg.author.id.get()));
+        .content(format!("<@{}> {warning}", msg.author))
+        .allowed_mentions(only_user(msg.author.get()));
     if !removed {
-        m = m.reference_message(serenity::MessageReference::from(msg).fail_if_not_exists(false));
+        let mut reference = serenity::MessageReference::from((msg.channel, msg.id));
+        reference.guild_id = msg.guild;
+        m = m.reference_message(reference.fail_if_not_exists(false));
     }
     let _permit = data.sends.acquire().await?;
-    msg.channel_id.send_message(&ctx.http, m).await?;
+    msg.channel.send_message(&ctx.http, m).await?;
     tracing::info!(
-        channel = msg.channel_id.get(),
-        member = msg.author.id.get(),
+        channel = msg.channel.get(),
+        member = msg.author.get(),
         removed,
         ?secret,
         "warned a member about posting a secret"
