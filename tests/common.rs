@@ -19,3 +19,15 @@ pub fn app() -> App {
 pub fn pack() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/intents.toml")).unwrap()
 }
+
+/// Every example the model trains on (intents' and out-of-scope), normalized: what a held-out
+/// or generated sentence must not be.
+pub fn trained_examples(engine: &Engine) -> std::collections::HashSet<String> {
+    let c = &engine.content;
+    c.intents
+        .iter()
+        .flat_map(|i| &i.examples)
+        .chain(&c.out_of_scope)
+        .map(|e| engine.classifier.normalize(e))
+        .collect()
+}

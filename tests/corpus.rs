@@ -2,7 +2,7 @@
 
 use crate::common::engine;
 use paymedic::eval::{evaluate, parse_jsonl};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 const CORPUS: &str = include_str!("data/corpus.jsonl");
 
@@ -43,14 +43,7 @@ fn corpus_has_enough_lines_per_label() {
 #[test]
 fn corpus_is_separate_from_the_packs_examples() {
     let engine = engine();
-    let c = &engine.content;
-    let trained: HashSet<String> = c
-        .intents
-        .iter()
-        .flat_map(|i| &i.examples)
-        .chain(&c.out_of_scope)
-        .map(|e| engine.classifier.normalize(e))
-        .collect();
+    let trained = crate::common::trained_examples(&engine);
     let lines = parse_jsonl("corpus.jsonl", CORPUS, &engine).unwrap();
     let shared: Vec<&str> = lines
         .iter()

@@ -121,6 +121,27 @@ impl Bot {
         self.fake.wait_for_interaction_callback(id, T).await
     }
 
+    /// Waits until message `id` in `channel` is deleted and the "I removed your message"
+    /// warning is posted (and accepted) there; returns the warning.
+    async fn removed_and_warned(&self, channel: u64, id: u64) -> Recorded {
+        let route = format!("/channels/{channel}/messages/{id}");
+        self.fake
+            .wait_for_request(|r| r.is("DELETE", &route), T)
+            .await;
+        self.fake
+            .wait_for_request(
+                |r| {
+                    r.is_message_to(channel)
+                        && r.status == 200
+                        && r.body["content"]
+                            .as_str()
+                            .is_some_and(|c| c.contains("I removed your message"))
+                },
+                T,
+            )
+            .await
+    }
+
     /// Nothing answered `message_id` within a grace period after a later message was answered.
     async fn assert_no_reply_to(&self, message_id: u64) {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -638,14 +659,7 @@ async fn a_card_number_is_removed_and_the_member_is_told_without_a_reply_to_it()
             &[],
         )
         .await;
-    let route = format!("/channels/{SUPPORT}/messages/{id}");
-    bot.fake
-        .wait_for_request(|r| r.is("DELETE", &route), T)
-        .await;
-    let warning = bot
-        .fake
-        .wait_for_request(|r| r.is_message_to(SUPPORT) && r.status == 200, T)
-        .await;
+    let warning = bot.removed_and_warned(SUPPORT, id).await;
     let body = &warning.body;
     let content = body["content"].as_str().unwrap();
     assert!(content.starts_with(&format!("<@{ALICE}>")), "{body:#}");
@@ -687,21 +701,7 @@ async fn a_card_number_in_any_channel_is_removed() {
             &[],
         )
         .await;
-    let route = format!("/channels/{OTHER_CHANNEL}/messages/{id}");
-    bot.fake
-        .wait_for_request(|r| r.is("DELETE", &route), T)
-        .await;
-    let warning = bot
-        .fake
-        .wait_for_request(|r| r.is_message_to(OTHER_CHANNEL), T)
-        .await;
-    assert!(
-        warning.body["content"]
-            .as_str()
-            .is_some_and(|c| c.contains("I removed your message")),
-        "{:#}",
-        warning.body
-    );
+    bot.removed_and_warned(OTHER_CHANNEL, id).await;
     bot.assert_no_reply_to(chatter).await;
     bot.stop().await;
 }
@@ -728,14 +728,7 @@ async fn a_card_number_added_by_an_edit_is_removed() {
         "edited_timestamp": fd::now(),
     });
     bot.fake.dispatch("MESSAGE_UPDATE", edit).await;
-    let route = format!("/channels/{OTHER_CHANNEL}/messages/{id}");
-    bot.fake
-        .wait_for_request(|r| r.is("DELETE", &route), T)
-        .await;
-    let warning = bot
-        .fake
-        .wait_for_request(|r| r.is_message_to(OTHER_CHANNEL), T)
-        .await;
+    let warning = bot.removed_and_warned(OTHER_CHANNEL, id).await;
     let content = warning.body["content"].as_str().unwrap();
     assert!(content.contains("I removed your message"), "{content}");
     assert!(!holds_digits(content, "4111111111111111"), "{content}");
@@ -793,22 +786,7 @@ async fn a_card_number_right_after_an_answer_is_still_removed() {
             &[],
         )
         .await;
-    let route = format!("/channels/{SUPPORT}/messages/{id}");
-    bot.fake
-        .wait_for_request(|r| r.is("DELETE", &route), T)
-        .await;
-    let warning = bot
-        .fake
-        .wait_for_request(
-            |r| {
-                r.is_message_to(SUPPORT)
-                    && r.body["content"]
-                        .as_str()
-                        .is_some_and(|c| c.contains("I removed your message"))
-            },
-            T,
-        )
-        .await;
+    let warning = bot.removed_and_warned(SUPPORT, id).await;
     assert_eq!(warning.status, 200);
     let notices = bot.fake.requests_matching(|r| {
         r.body["content"]

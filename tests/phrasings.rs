@@ -11,7 +11,6 @@
 
 use crate::common::engine;
 use paymedic::engine::Engine;
-use std::collections::HashSet;
 
 /// What a phrasing should get.
 #[derive(Clone, Copy, Debug)]
@@ -496,14 +495,7 @@ fn generated_hellos_to_the_bot_are_greetings() {
 #[test]
 fn generated_phrasings_are_not_pack_examples() {
     let engine = engine();
-    let c = &engine.content;
-    let pack: HashSet<String> = c
-        .intents
-        .iter()
-        .flat_map(|i| &i.examples)
-        .chain(&c.out_of_scope)
-        .map(|e| engine.classifier.normalize(e))
-        .collect();
+    let pack = crate::common::trained_examples(&engine);
     let all: Vec<(String, Want)> = [
         complaints(),
         angry(),
