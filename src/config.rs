@@ -7,6 +7,7 @@
 use crate::engine::checks::{AppVersions, Platform, Version};
 use crate::engine::content::Location;
 use crate::engine::limits::CONFIG_BYTES_MAX;
+use crate::engine::tickets::TicketSettings;
 use crate::engine::{Engine, Thresholds};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,6 +45,26 @@ struct RawConfig {
     app_versions: BTreeMap<String, RawVersions>,
     #[serde(default)]
     status: RawStatus,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    tickets: RawTickets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<PathBuf>,
+    retention_days: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTickets {
+    log_channel: Option<u64>,
+    sla_minutes: Option<f64>,
+    auto_close_hours: Option<f64>,
+    reopen_days: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +138,16 @@ pub struct Config {
     pub ios: AppVersions,
     pub android: AppVersions,
     pub status_notice: Option<String>,
+    /// `[store] path`: the SQLite database. `None`: `paymedic.db` next to the config file (or
+    /// in the working directory when there is no config file).
+    pub store_path: Option<PathBuf>,
+    /// `[store] retention_days`: closed-ticket transcripts and idle sessions older than this
+    /// are purged.
+    pub retention_days: u32,
+    /// `[tickets]` timers and reopen window.
+    pub tickets: TicketSettings,
+    /// `[tickets] log_channel`: where closed-ticket transcripts are posted.
+    pub ticket_log_channel: Option<u64>,
 }
 
 impl Default for Config {
@@ -186,6 +217,9 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// The store's file name when `[store] path` is not set.
+pub const DEFAULT_STORE_FILE: &str = "paymedic.db";
+
 /// One week in milliseconds: the longest cooldown or idle timeout.
 const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
@@ -201,11 +235,16 @@ impl Config {
             reason,
         })?;
         let mut config = Config::parse(&path.display().to_string(), &src)?;
-        // A relative content path is relative to the config file, not the working directory.
-        if let (Some(p), Some(dir)) = (&config.intents_path, path.parent()) {
-            if p.is_relative() {
-                config.intents_path = Some(dir.join(p));
+        // Relative paths are relative to the config file, not the working directory, and the
+        // store defaults to `paymedic.db` beside it.
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut config.intents_path, &mut config.store_path] {
+            if let Some(rel) = p.as_ref().filter(|p| p.is_relative()) {
+                *p = Some(dir.join(rel));
             }
+        }
+        if config.store_path.is_none() {
+            config.store_path = Some(dir.join(DEFAULT_STORE_FILE));
         }
         Ok(config)
     }
@@ -316,6 +355,63 @@ impl Config {
                 "only ios and android are known platforms".into(),
             ));
         }
+        // Ticket timers: each checked in the unit it is written in, and more than zero.
+        let span = |setting: &str, v: Option<f64>, default: f64, unit: &str, ms: f64, max: f64| {
+            let v = v.unwrap_or(default);
+            if !(v > 0.0 && v <= max) {
+                return Err(bad(
+                    setting,
+                    format!(
+                        "{v} {unit} is out of range: allowed is more than 0, up to {max} {unit}"
+                    ),
+                ));
+            }
+            Ok((v * ms) as u64)
+        };
+        let auto_close_ms = span(
+            "tickets.auto_close_hours",
+            raw.tickets.auto_close_hours,
+            48.0,
+            "hours",
+            3_600_000.0,
+            24.0 * 90.0,
+        )?;
+        let tickets = TicketSettings {
+            sla_ms: span(
+                "tickets.sla_minutes",
+                raw.tickets.sla_minutes,
+                15.0,
+                "minutes",
+                60_000.0,
+                7.0 * 24.0 * 60.0,
+            )?,
+            auto_close_ms,
+            // The warning goes out an hour before, or halfway for very short settings.
+            warn_before_ms: (auto_close_ms / 2).min(3_600_000),
+            reopen_ms: span(
+                "tickets.reopen_days",
+                raw.tickets.reopen_days,
+                7.0,
+                "days",
+                86_400_000.0,
+                365.0,
+            )?,
+        };
+        let retention_days = span(
+            "store.retention_days",
+            raw.store.retention_days,
+            90.0,
+            "days",
+            1.0,
+            3650.0,
+        )?;
+        if retention_days as f64 != raw.store.retention_days.unwrap_or(90.0) {
+            return Err(bad(
+                "store.retention_days",
+                "must be a whole number of days".into(),
+            ));
+        }
+        let retention_days = retention_days as u32;
         let discord = raw.discord.map(|d| DiscordConfig {
             guild_ids: d.guild_ids,
             support_channels: d.support_channels,
@@ -335,6 +431,10 @@ impl Config {
             ios,
             android,
             status_notice: raw.status.notice.filter(|n| !n.trim().is_empty()),
+            store_path: raw.store.path,
+            retention_days,
+            tickets,
+            ticket_log_channel: raw.tickets.log_channel,
         })
     }
 

@@ -26,4 +26,5 @@ pub mod discord;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod store;
 pub mod terminal;

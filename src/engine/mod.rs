@@ -6,12 +6,15 @@
 pub mod checks;
 pub mod content;
 pub mod dialogue;
+pub mod ids;
 pub mod limits;
 pub mod nlu;
 pub mod sensitive;
+pub mod tickets;
 
 pub use content::{Content, ContentErrors, IntentId, StepId};
 pub use dialogue::{Choice, Effect, Input, Offer, Position, Session, State, Step, Timestamp};
+pub use ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId, UserKey};
 pub use nlu::{Classification, Classifier, Thresholds};
 
 use dialogue::Dialogue;

@@ -40,12 +40,21 @@ pub fn compile(file: &str, src: &str) -> Result<Content, ContentErrors> {
     let content = raw.and_then(|raw| cx.build(raw));
     let mut errors = cx.errors;
     if errors.is_empty() {
-        if let Some(content) = content {
+        if let Some(mut content) = content {
+            content.pack_hash = pack_hash(src);
             return Ok(content);
         }
     }
     errors.sort_by_key(|e| (e.location.line, e.location.col));
     Err(ContentErrors(errors))
+}
+
+/// A fingerprint of a content pack's source (64-bit FNV-1a), stored with each session so a
+/// session saved under another pack is known to be one. Stable across builds and platforms.
+pub fn pack_hash(src: &str) -> u64 {
+    src.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 struct Cx<'a> {
@@ -224,6 +233,7 @@ impl<'a> Cx<'a> {
             margin,
             domain,
             matcher,
+            pack_hash: 0,
         })
     }
 

@@ -7,7 +7,7 @@
 mod compile;
 pub mod raw;
 
-pub use compile::compile;
+pub use compile::{compile, pack_hash};
 
 use std::fmt;
 
@@ -93,6 +93,8 @@ pub struct Content {
     /// if there is one, then each intent's patterns (intent order, then pattern order), then
     /// each intent's negative patterns (same order).
     pub matcher: crate::engine::nlu::Matcher,
+    /// [`compile::pack_hash`] of the source this was compiled from.
+    pub pack_hash: u64,
 }
 
 /// One intent.

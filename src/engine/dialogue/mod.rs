@@ -5,13 +5,27 @@
 //! or the terminal) carries out. That is why every conversation test is a plain `#[test]`.
 
 mod codec;
+pub mod stored;
 
 use crate::engine::content::{Content, IntentId, IntentKind, StepId, Target, YesMeans};
 use crate::engine::nlu::{Classification, Classifier};
 use crate::engine::sensitive::{self, Secret};
 
 /// Milliseconds on the adapter's clock. Only differences matter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {

@@ -1,0 +1,292 @@
+//! The in-memory store: for tests and `chat` without `--db`. Everything lives behind one lock,
+//! so each call is one atomic step, like a transaction, and the uniqueness rules hold the same
+//! way they do in SQL.
+
+use super::{
+    scrub, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter,
+    Updated,
+};
+use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
+use crate::engine::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<UserKey, SessionRecord>,
+    tickets: BTreeMap<TicketId, Ticket>,
+    events: HashMap<TicketId, Vec<TicketEvent>>,
+    feedback: BTreeMap<TicketId, (MemberId, bool, Timestamp)>,
+    outcomes: BTreeMap<OutcomeRow, u64>,
+    next_ticket: i64,
+}
+
+impl Inner {
+    fn active(&self, guild: GuildId, member: MemberId) -> Option<&Ticket> {
+        self.tickets
+            .values()
+            .find(|t| t.guild == guild && t.member == member && t.status.is_active())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every change below is made on a copy or is a single insert, so a panic mid-call can't
+        // leave the maps half-updated: a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
+        Ok(self.lock().sessions.get(&key).cloned())
+    }
+
+    async fn commit_turn(
+        &self,
+        key: UserKey,
+        session: Option<&SessionRecord>,
+        outcomes: &[OutcomeRow],
+        open: Option<&NewTicket>,
+    ) -> Result<Option<Opened>> {
+        let mut inner = self.lock();
+        let opened = open.map(|new| {
+            let existing = new
+                .request_key
+                .as_ref()
+                .and_then(|k| {
+                    inner
+                        .tickets
+                        .values()
+                        .find(|t| t.request_key.as_ref() == Some(k))
+                })
+                .or_else(|| inner.active(new.guild, new.member));
+            match existing {
+                Some(t) => Opened::Existing(t.clone()),
+                None => {
+                    inner.next_ticket += 1;
+                    let t = Ticket::from_new(TicketId(inner.next_ticket), new);
+                    inner.tickets.insert(t.id, t.clone());
+                    Opened::Created(t)
+                }
+            }
+        });
+        match session {
+            Some(s) => inner.sessions.insert(key, s.clone()),
+            None => inner.sessions.remove(&key),
+        };
+        for o in outcomes {
+            *inner.outcomes.entry(o.clone()).or_default() += 1;
+        }
+        Ok(opened)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        Ok(self.lock().tickets.get(&id).cloned())
+    }
+
+    async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
+        Ok(self
+            .lock()
+            .tickets
+            .values()
+            .rev()
+            .find(|t| t.thread == Some(thread))
+            .cloned())
+    }
+
+    async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
+        Ok(self.lock().active(guild, member).cloned())
+    }
+
+    async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        let inner = self.lock();
+        let limit = filter.limit.map_or(usize::MAX, |l| l as usize);
+        Ok(inner
+            .tickets
+            .values()
+            .rev()
+            .filter(|t| filter.guild.is_none_or(|g| t.guild == g))
+            .filter(|t| filter.statuses.is_empty() || filter.statuses.contains(&t.status))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        event: Option<&TicketEvent>,
+        session: Option<(UserKey, Option<&SessionRecord>)>,
+    ) -> Result<Updated> {
+        let mut inner = self.lock();
+        match inner.tickets.get(&ticket.id) {
+            Some(t) if t.version == ticket.version => {}
+            _ => return Ok(Updated::Stale),
+        }
+        if ticket.status.is_active() {
+            if let Some(other) = inner.active(ticket.guild, ticket.member) {
+                if other.id != ticket.id {
+                    return Ok(Updated::MemberHasActive);
+                }
+            }
+        }
+        let mut t = ticket.clone();
+        t.version += 1;
+        inner.tickets.insert(t.id, t);
+        if let Some(e) = event {
+            inner.events.entry(ticket.id).or_default().push(e.clone());
+        }
+        if let Some((key, s)) = session {
+            match s {
+                Some(s) => inner.sessions.insert(key, s.clone()),
+                None => inner.sessions.remove(&key),
+            };
+        }
+        Ok(Updated::Done)
+    }
+
+    async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
+        let mut inner = self.lock();
+        if !inner.tickets.contains_key(&id) {
+            return Ok(());
+        }
+        inner.events.entry(id).or_default().push(event.clone());
+        if touch {
+            if let Some(t) = inner.tickets.get_mut(&id) {
+                t.last_activity = t.last_activity.max(event.at);
+            }
+        }
+        Ok(())
+    }
+
+    async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
+        Ok(self.lock().events.get(&id).cloned().unwrap_or_default())
+    }
+
+    async fn record_feedback(
+        &self,
+        ticket: TicketId,
+        member: MemberId,
+        solved: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        if let Some(t) = inner.tickets.get_mut(&ticket) {
+            t.rating = Some(solved);
+            inner.feedback.insert(ticket, (member, solved, at));
+        }
+        Ok(())
+    }
+
+    async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
+        Ok(self
+            .lock()
+            .feedback
+            .iter()
+            .map(|(t, (_, solved, _))| (*t, *solved))
+            .collect())
+    }
+
+    async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
+        Ok(self
+            .lock()
+            .outcomes
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+
+    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+        let mut inner = self.lock();
+        let n = inner.sessions.len();
+        inner
+            .sessions
+            .retain(|_, s| s.is_handed_off() || s.updated() >= before);
+        Ok((n - inner.sessions.len()) as u64)
+    }
+
+    async fn session_count(&self) -> Result<u64> {
+        Ok(self.lock().sessions.len() as u64)
+    }
+
+    async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
+        let mut inner = self.lock();
+        let mut out = Forgotten::default();
+        let key = UserKey::new(guild, member);
+        out.sessions = u64::from(inner.sessions.remove(&key).is_some());
+        let Inner {
+            tickets,
+            events,
+            feedback,
+            ..
+        } = &mut *inner;
+        let mut theirs = Vec::new();
+        for t in tickets.values_mut() {
+            if t.guild == guild && t.member == member {
+                t.member = MemberId::FORGOTTEN;
+                t.transcript = t.transcript.as_deref().map(|s| scrub(s, member));
+                t.packet.recent.clear();
+                t.version += 1;
+                theirs.push(t.id);
+                out.tickets += 1;
+            }
+        }
+        for id in &theirs {
+            if feedback.remove(id).is_some() {
+                out.feedback += 1;
+            }
+        }
+        for (id, evs) in events.iter_mut() {
+            if tickets.get(id).is_none_or(|t| t.guild != guild) {
+                continue;
+            }
+            for e in evs.iter_mut() {
+                if e.actor == Some(member) {
+                    e.actor = Some(MemberId::FORGOTTEN);
+                }
+                e.text = e.text.as_deref().map(|s| scrub(s, member));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn purge(&self, before: Timestamp) -> Result<Purged> {
+        let mut inner = self.lock();
+        let mut out = Purged::default();
+        let old: Vec<TicketId> = inner
+            .tickets
+            .values()
+            .filter(|t| {
+                matches!(t.status, TicketStatus::Closed | TicketStatus::Failed)
+                    && t.closed_at.unwrap_or(t.opened_at) < before
+            })
+            .map(|t| t.id)
+            .collect();
+        for id in old {
+            inner.tickets.remove(&id);
+            inner.events.remove(&id);
+            inner.feedback.remove(&id);
+            out.tickets += 1;
+        }
+        let n = inner.sessions.len();
+        inner.sessions.retain(|_, s| s.updated() >= before);
+        out.sessions = (n - inner.sessions.len()) as u64;
+        Ok(out)
+    }
+}

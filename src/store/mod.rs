@@ -1,0 +1,246 @@
+//! Durable state behind one small trait: sessions, tickets and their events, feedback, and
+//! outcome counts.
+//!
+//! Two backends: [`memory::MemoryStore`] (tests, and `chat` without `--db`) and
+//! [`sqlite::SqliteStore`] (the default for `run`). One contract suite
+//! (`tests/store_contract.rs`) runs against every backend, so they can't drift.
+//!
+//! The rules every backend keeps:
+//! - **A turn is one transaction** ([`Store::commit_turn`]): the session, the outcome counts and
+//!   any ticket it opens are committed together, before the reply is sent.
+//! - **One active ticket per member per guild**, enforced by the backend (a partial unique index
+//!   in SQL), never by check-then-insert: a second open returns the existing ticket.
+//! - **A request key opens at most one ticket**: the same interaction twice is one ticket.
+//! - **Tickets change by version**: [`Store::update_ticket`] writes only over the version it
+//!   read, so two moderators (or processes) acting at once can't overwrite each other.
+
+pub mod memory;
+
+use crate::engine::dialogue::stored::StoredSession;
+use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
+use crate::engine::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A member's conversation as stored: the session by content keys, plus what the hand-off
+/// packet needs. Every string is masked before it gets here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session: StoredSession,
+    /// `pack_hash` of the content pack the session was saved under.
+    pub pack: u64,
+    /// The member's last messages to the bot, oldest first.
+    #[serde(default)]
+    pub recent: Vec<String>,
+    /// Checks the member ran.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// The classifier's confidence in the conversation's intent.
+    #[serde(default)]
+    pub confidence: Option<f32>,
+    /// When the member was last pointed to their open ticket (at most once an hour).
+    #[serde(default)]
+    pub pointed_at: Option<u64>,
+}
+
+impl SessionRecord {
+    pub fn updated(&self) -> Timestamp {
+        Timestamp(self.session.updated)
+    }
+
+    pub fn is_handed_off(&self) -> bool {
+        matches!(
+            self.session.state,
+            crate::engine::dialogue::stored::StoredState::HandedOff { .. }
+        )
+    }
+}
+
+/// How a flow ended, by content keys: one row of the outcome counts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OutcomeRow {
+    pub intent: String,
+    /// The step whose advice was last given; `None` for the first answer.
+    pub step: Option<String>,
+    pub outcome: OutcomeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Fixed,
+    Escalated,
+    DeclinedHuman,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Fixed => "fixed",
+            OutcomeKind::Escalated => "escalated",
+            OutcomeKind::DeclinedHuman => "declined_human",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutcomeKind> {
+        Some(match s {
+            "fixed" => OutcomeKind::Fixed,
+            "escalated" => OutcomeKind::Escalated,
+            "declined_human" => OutcomeKind::DeclinedHuman,
+            _ => return None,
+        })
+    }
+}
+
+/// What opening a ticket did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Opened {
+    /// A new ticket, written as `Opening`.
+    Created(Ticket),
+    /// The member already had an active ticket, or this request key already opened one.
+    Existing(Ticket),
+}
+
+impl Opened {
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            Opened::Created(t) | Opened::Existing(t) => t,
+        }
+    }
+}
+
+/// What [`Store::update_ticket`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Updated {
+    Done,
+    /// The stored version was not the one the change was made from: reload and retry.
+    Stale,
+    /// The change would give the member a second active ticket (a reopen while another is
+    /// open).
+    MemberHasActive,
+}
+
+/// Which tickets to list.
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub guild: Option<GuildId>,
+    /// Empty: any status.
+    pub statuses: Vec<TicketStatus>,
+    pub limit: Option<u32>,
+}
+
+impl TicketFilter {
+    pub fn active() -> TicketFilter {
+        TicketFilter {
+            statuses: vec![TicketStatus::Opening, TicketStatus::Open],
+            ..TicketFilter::default()
+        }
+    }
+}
+
+/// What `/forget-me` removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub sessions: u64,
+    pub feedback: u64,
+    /// Tickets whose member was replaced by the forgotten placeholder.
+    pub tickets: u64,
+}
+
+/// What a retention purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub tickets: u64,
+}
+
+/// A store failure. Each says what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{}: this is not a paymedic database, or it is damaged ({detail}). It was left untouched: restore it from a backup, or point [store] path at another file", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{}: written by a newer paymedic (it has migration {version}, which this version does not know). Run the newer paymedic, or restore a backup", path.display())]
+    TooNew { path: PathBuf, version: i64 },
+    #[error("cannot open the store at {}: {detail}", path.display())]
+    Open { path: PathBuf, detail: String },
+    #[error("the store failed: {0}")]
+    Backend(String),
+    #[error("a stored {what} could not be read: {detail}")]
+    Decode { what: &'static str, detail: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend, for logs and `/metrics`.
+    fn name(&self) -> &'static str;
+
+    async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>>;
+
+    /// One turn in one transaction: saves the session (`None` deletes it), adds the outcome
+    /// counts and, with `open`, opens a ticket (or finds the member's active one). The session
+    /// is saved either way.
+    async fn commit_turn(
+        &self,
+        key: UserKey,
+        session: Option<&SessionRecord>,
+        outcomes: &[OutcomeRow],
+        open: Option<&NewTicket>,
+    ) -> Result<Option<Opened>>;
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
+    async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>>;
+    /// The member's opening or open ticket in a guild.
+    async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>>;
+    /// Tickets by the filter, newest first.
+    async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+
+    /// Writes `ticket` if the stored version is still `ticket.version` (then stores version + 1),
+    /// with an event and a change to the member's session, all in one transaction.
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        event: Option<&TicketEvent>,
+        session: Option<(UserKey, Option<&SessionRecord>)>,
+    ) -> Result<Updated>;
+
+    /// Adds an event; with `touch`, the ticket's last activity becomes the event's time.
+    async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()>;
+    async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>>;
+
+    /// Stores a member's "Did we solve it?" answer (the latest one counts).
+    async fn record_feedback(
+        &self,
+        ticket: TicketId,
+        member: MemberId,
+        solved: bool,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Feedback rows as (ticket, solved).
+    async fn feedback(&self) -> Result<Vec<(TicketId, bool)>>;
+
+    async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>>;
+
+    /// Deletes sessions not touched since `before`, except those a human has.
+    async fn expire_sessions(&self, before: Timestamp) -> Result<u64>;
+    async fn session_count(&self) -> Result<u64>;
+
+    /// Deletes a member's sessions and feedback and replaces them in stored tickets (and their
+    /// transcripts and events) with the forgotten placeholder. Active tickets are the caller's
+    /// to close first.
+    async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten>;
+
+    /// Deletes tickets closed (or failed) before `before`, with their events and feedback,
+    /// and sessions not touched since then.
+    async fn purge(&self, before: Timestamp) -> Result<Purged>;
+}
+
+/// Replaces a member's mention and id in stored text.
+pub(crate) fn scrub(text: &str, member: MemberId) -> String {
+    let id = member.to_string();
+    text.replace(&format!("<@{id}>"), "(forgotten member)")
+        .replace(&format!("<@!{id}>"), "(forgotten member)")
+        .replace(&format!("member {id}"), "member (forgotten)")
+}
