@@ -7,6 +7,7 @@ use paymedic::app::{App, UserKey};
 use paymedic::config::Config;
 use paymedic::engine::content::{EMBEDDED, EMBEDDED_NAME};
 use paymedic::engine::{Engine, Input, Timestamp};
+use paymedic::engine::{GuildId, MemberId};
 
 const CORPUS: &str = include_str!("../tests/data/corpus.jsonl");
 
@@ -44,21 +45,29 @@ fn load(c: &mut Criterion) {
 
 fn turn(c: &mut Criterion) {
     let app = App::new(Engine::embedded(), Config::default());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut user = 0u64;
     c.bench_function("turn/new_message_and_reply", |b| {
         b.iter(|| {
             user += 1;
-            let key = UserKey { scope: 1, user };
-            let t = app.turn(
-                key,
-                Input::Text {
-                    text: "klarna declined my order at asos, why??",
-                    addressed: false,
-                },
-                Timestamp(0),
-            );
-            black_box(t.effects.len());
-            app.turn(key, Input::Reset, Timestamp(1));
+            let key = UserKey::new(GuildId(1), MemberId(user));
+            rt.block_on(async {
+                let t = app
+                    .turn(
+                        key,
+                        Input::Text {
+                            text: "klarna declined my order at asos, why??",
+                            addressed: false,
+                        },
+                        Timestamp(0),
+                    )
+                    .await
+                    .unwrap();
+                black_box(t.effects.len());
+                app.turn(key, Input::Reset, Timestamp(1)).await.unwrap();
+            })
         })
     });
 }

@@ -10,6 +10,7 @@
 use paymedic::app::{App, UserKey};
 use paymedic::config::Config;
 use paymedic::engine::{Choice, Engine, Input, Timestamp};
+use paymedic::engine::{GuildId, MemberId};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -106,29 +107,38 @@ fn main() {
 
     let app = App::new(engine, Config::default());
     let users = if quick { 100 } else { USERS };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let before = LIVE.load(Ordering::Relaxed);
     for u in 0..users {
-        let key = UserKey { scope: 1, user: u };
-        app.turn(
-            key,
-            Input::Text {
-                text: "klarna declined my order at zalando",
-                addressed: true,
-            },
-            Timestamp(0),
-        );
-        app.turn(
-            key,
-            Input::Choose {
-                choice: Choice::Option(0),
-                shown_at: None,
-            },
-            Timestamp(1),
-        );
+        let key = UserKey::new(GuildId(1), MemberId(u));
+        rt.block_on(async {
+            app.turn(
+                key,
+                Input::Text {
+                    text: "klarna declined my order at zalando",
+                    addressed: true,
+                },
+                Timestamp(0),
+            )
+            .await
+            .unwrap();
+            app.turn(
+                key,
+                Input::Choose {
+                    choice: Choice::Option(0),
+                    shown_at: None,
+                },
+                Timestamp(1),
+            )
+            .await
+            .unwrap();
+        });
     }
     let after = LIVE.load(Ordering::Relaxed);
     assert_eq!(
-        app.session_count() as u64,
+        rt.block_on(app.session_count()).unwrap(),
         users,
         "every member should be mid-flow"
     );

@@ -1,22 +1,49 @@
-//! The one place that loads a member's session, runs the engine, saves the result and hands
-//! the effects back. The Discord bot, the terminal chat and the tests all go through [`App`].
+//! The one turn boundary, over the store: loads a member's session, runs the engine, commits
+//! the result (and any ticket it opens) and hands the effects back. The Discord bot, the
+//! terminal chat and the tests all go through [`App`]; so do staff actions on tickets.
+//!
+//! Every operation on one member runs under that member's lock, so two presses at the same
+//! instant, or a press and a moderator's `/escalate`, are handled one after the other; the
+//! store's unique index is what makes "one active ticket per member" hold across processes.
 
 use crate::config::Config;
 use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVerdict};
-use crate::engine::content::StepId;
+use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::dialogue::Outcome;
+use crate::engine::ids::{ChannelId, MemberId, MessageId, RoleId, TicketId};
 use crate::engine::sensitive;
-use crate::engine::{Classification, Effect, Engine, Input, IntentId, Session, State, Timestamp};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use crate::engine::tickets::{
+    mask, EventKind, NewTicket, Packet, Refusal, StaffAction, Ticket, TicketEvent, TicketStatus,
+    Timer, FORGET_REASON, INACTIVE_REASON, RECENT_MAX,
+};
+use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, State, Timestamp};
+use crate::store::memory::MemoryStore;
+use crate::store::{
+    Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
+    TicketFilter, Updated,
+};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Whose conversation: a guild (0 for DMs and the terminal) and a user in it. Conversations are
-/// per guild, so a member helped in one server starts fresh in another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserKey {
-    pub scope: u64,
-    pub user: u64,
+pub use crate::engine::ids::UserKey;
+
+/// Who a turn is for, and the request it came from (an interaction or message id), which
+/// makes opening a ticket idempotent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub user: UserKey,
+    pub request: Option<String>,
+}
+
+impl From<UserKey> for Origin {
+    fn from(user: UserKey) -> Origin {
+        Origin {
+            user,
+            request: None,
+        }
+    }
 }
 
 /// What one input produced.
@@ -24,6 +51,8 @@ pub struct UserKey {
 pub struct Turn<'a> {
     pub effects: Vec<Effect<'a>>,
     pub classification: Option<Classification>,
+    /// The member's ticket, when this turn concerns it.
+    pub ticket: Option<TicketNote>,
 }
 
 impl Turn<'_> {
@@ -31,29 +60,84 @@ impl Turn<'_> {
         Turn {
             effects: Vec::new(),
             classification: None,
+            ticket: None,
+        }
+    }
+
+    pub fn is_silent(&self) -> bool {
+        self.effects.is_empty() && self.ticket.is_none()
+    }
+}
+
+/// A ticket a turn concerns, for the adapter to act on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TicketNote {
+    /// Just opened (status `Opening`): create its thread, post the packet, then call
+    /// [`App::ticket_opened`] or [`App::ticket_failed`].
+    Opened(Ticket),
+    /// The member asked again: link them to the ticket they have.
+    Existing(Ticket),
+    /// The member wrote while their ticket is open: point them to it (at most once an hour
+    /// for typed messages).
+    Pointer(Ticket),
+}
+
+impl TicketNote {
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            TicketNote::Opened(t) | TicketNote::Existing(t) | TicketNote::Pointer(t) => t,
         }
     }
 }
 
-/// How often flows ended a given way, per intent and step.
-pub type OutcomeCounts = BTreeMap<(IntentId, Option<StepId>, OutcomeKey), u64>;
+/// Proof that a member passed the staff check: only [`App::staff`] (roles from the server)
+/// and [`Staff::trusted`] make one, and every ticket action takes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Staff(MemberId);
 
-/// [`Outcome`] with an order, for the counts table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OutcomeKey {
-    Fixed,
-    Escalated,
-    DeclinedHuman,
+impl Staff {
+    /// For adapters whose operator is the admin (the terminal's `/mod` commands).
+    pub fn trusted(member: MemberId) -> Staff {
+        Staff(member)
+    }
+
+    pub fn member(self) -> MemberId {
+        self.0
+    }
 }
 
-impl From<Outcome> for OutcomeKey {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Fixed => OutcomeKey::Fixed,
-            Outcome::Escalated => OutcomeKey::Escalated,
-            Outcome::DeclinedHuman => OutcomeKey::DeclinedHuman,
-        }
-    }
+/// Why a staff action did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a staff action (or a timer that closed a ticket) did.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    pub ticket: Ticket,
+    /// What to tell the member, when the ticket went back to the bot.
+    pub member_notice: Option<String>,
+    /// The transcript, when the ticket closed.
+    pub transcript: Option<String>,
+}
+
+/// A ticket timer that fired (and is already recorded).
+#[derive(Clone, Debug)]
+pub struct Fired {
+    pub timer: Timer,
+    pub changed: Changed,
+}
+
+/// What `/forget-me` did.
+#[derive(Clone, Debug, Default)]
+pub struct ForgetReport {
+    /// The member's open ticket, closed first.
+    pub closed: Option<Changed>,
+    pub forgotten: Forgotten,
 }
 
 /// Whether a member's message should be answered, given the per-user cooldown.
@@ -73,32 +157,66 @@ struct Pace {
     noticed: bool,
 }
 
+/// Member locks, striped: a fixed number of locks, each member hashing to one. Bounded memory
+/// whatever the number of members; two members rarely share a stripe, and sharing only means
+/// waiting a few microseconds.
+const LOCK_STRIPES: usize = 256;
+/// A member is pointed to their open ticket at most this often when they write.
+const POINTER_EVERY_MS: u64 = 3_600_000;
+/// How many checks a session keeps for the packet.
+const CHECKS_MAX: usize = 5;
+/// A stale ticket update (someone else changed it) is retried this many times.
+const RETRIES: usize = 3;
+
 pub struct App {
     pub engine: Engine,
     pub config: Config,
-    /// Only sessions that are not idle are kept.
-    sessions: Mutex<HashMap<UserKey, Session>>,
-    outcomes: Mutex<OutcomeCounts>,
+    store: Arc<dyn Store>,
+    locks: Box<[tokio::sync::Mutex<()>]>,
+    hasher: std::hash::RandomState,
     pace: Mutex<HashMap<UserKey, Pace>>,
 }
 
 impl App {
+    /// An app over a fresh in-memory store.
     pub fn new(engine: Engine, config: Config) -> App {
+        App::with_store(engine, config, Arc::new(MemoryStore::new()))
+    }
+
+    pub fn with_store(engine: Engine, config: Config, store: Arc<dyn Store>) -> App {
         App {
             engine,
             config,
-            sessions: Mutex::new(HashMap::new()),
-            outcomes: Mutex::new(BTreeMap::new()),
+            store,
+            locks: (0..LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            hasher: std::hash::RandomState::new(),
             pace: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The per-user cooldown, checked before a message is handled: within `cooldown_ms` of
-    /// the last answer, a member gets one gentle notice and then silence until they slow down.
+    /// The same app over another store (before it serves anything).
+    pub fn into_store(self, store: Arc<dyn Store>) -> App {
+        App { store, ..self }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    async fn lock(&self, user: UserKey) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut h = self.hasher.build_hasher();
+        user.hash(&mut h);
+        let i = (std::hash::Hasher::finish(&h) as usize) % self.locks.len();
+        self.locks[i].lock().await
+    }
+
+    /// The per-user cooldown: within `cooldown_ms` of the last answer, a member gets one
+    /// gentle notice and then silence until they slow down.
     ///
     /// `Yes` reserves the answer at once, so a burst handled concurrently still gets only one;
-    /// call [`App::unanswered`] when the message turned out to need no reply, so chatter never
-    /// starts a cooldown.
+    /// [`App::unanswered`] gives the reservation back when nothing was said.
     fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         match pace.get_mut(&user) {
@@ -122,7 +240,6 @@ impl App {
         }
     }
 
-    /// Gives back the reservation [`App::admit`] made at `now`: nothing was sent.
     fn unanswered(&self, user: UserKey, now: Timestamp) {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         if pace
@@ -133,10 +250,25 @@ impl App {
         }
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<UserKey, Session>> {
-        // A panic while holding the lock cannot leave a map half-updated (each update is one
-        // insert or remove), so a poisoned lock is safe to keep using.
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    fn to_session(&self, record: Option<&SessionRecord>, now: Timestamp) -> Session {
+        record.map_or_else(
+            || Session::new(now),
+            |r| r.session.to_session(&self.engine.content),
+        )
+    }
+
+    fn record(&self, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
+        let mut r = old.cloned().unwrap_or_else(|| SessionRecord {
+            session: StoredSession::from_session(session, &self.engine.content),
+            pack: self.engine.content.pack_hash,
+            recent: Vec::new(),
+            checks: Vec::new(),
+            confidence: None,
+            pointed_at: None,
+        });
+        r.session = StoredSession::from_session(session, &self.engine.content);
+        r.pack = self.engine.content.pack_hash;
+        r
     }
 
     /// One input from one member, start to finish: the one turn boundary that the Discord bot,
@@ -144,123 +276,627 @@ impl App {
     ///
     /// 1. the sensitive-data guard, on every message before anything else, so a card number is
     ///    flagged (and removed by the adapter) even for a member who is flooding or whose
-    ///    ticket a human has;
-    /// 2. hand-off silence: while a human has the member, the bot says nothing;
+    ///    ticket a human has; nothing of it is stored;
+    /// 2. hand-off: while the member has an open ticket, the bot stays quiet, except for a
+    ///    pointer to the ticket (at most once an hour for typed messages);
     /// 3. the per-member cooldown, for typed messages only (a button press answers a question
     ///    the bot asked, so it is never throttled);
-    /// 4. the engine step, and saving its result.
-    pub fn turn(&self, user: UserKey, input: Input<'_>, now: Timestamp) -> Turn<'_> {
-        let Input::Text { text, .. } = input else {
-            return self.handle(user, input, now);
-        };
-        if let Some(secret) = sensitive::kind(text) {
-            return Turn {
-                effects: vec![Effect::Sensitive(secret)],
-                classification: None,
-            };
-        }
-        if self.is_handed_off(user) {
-            return Turn::silent();
-        }
-        match self.admit(user, now) {
-            Admit::Yes => {}
-            Admit::Notice => {
-                return Turn {
-                    effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
-                    classification: None,
-                }
+    /// 4. the engine step, then one commit of the session, the outcome counts and any ticket
+    ///    the turn opens, before the caller sends anything.
+    pub async fn turn(
+        &self,
+        origin: impl Into<Origin>,
+        input: Input<'_>,
+        now: Timestamp,
+    ) -> Result<Turn<'_>, StoreError> {
+        let origin = origin.into();
+        let user = origin.user;
+        if let Input::Text { text, .. } = input {
+            if let Some(secret) = sensitive::kind(text) {
+                return Ok(Turn {
+                    effects: vec![Effect::Sensitive(secret)],
+                    ..Turn::silent()
+                });
             }
-            Admit::Drop => return Turn::silent(),
         }
-        let turn = self.handle(user, input, now);
-        if turn.effects.is_empty() {
+        let _guard = self.lock(user).await;
+        let old = self.store.session(user).await?;
+        let mut session = self.to_session(old.as_ref(), now);
+        if matches!(session.state, State::HandedOff { .. }) {
+            match self.store.active_ticket(user.guild, user.member).await? {
+                Some(ticket) => return self.handed_off(user, old, ticket, input, now).await,
+                // The ticket closed without the session hearing of it (another process, a
+                // purge): the member is back with the bot.
+                None => session.state = State::Idle,
+            }
+        }
+        let text = match input {
+            Input::Text { text, .. } => Some(text),
+            _ => None,
+        };
+        if text.is_some() {
+            match self.admit(user, now) {
+                Admit::Yes => {}
+                Admit::Notice => {
+                    return Ok(Turn {
+                        effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
+                        ..Turn::silent()
+                    })
+                }
+                Admit::Drop => return Ok(Turn::silent()),
+            }
+        }
+        let step = self.engine.step(session, input, now);
+        let mut session = step.session;
+        let outcomes = self.outcome_rows(&step.effects);
+        let request = step.effects.iter().find_map(|e| match e {
+            Effect::RequestHuman { intent, tried } => Some((*intent, tried.clone())),
+            _ => None,
+        });
+        let mut record = self.record(&session, old.as_ref());
+        if let Some(text) = text {
+            push_capped(&mut record.recent, mask(text), RECENT_MAX);
+        }
+        if let Some(c) = &step.classification {
+            if c.intent.is_some() && c.intent == current_intent(&session.state) {
+                record.confidence = Some(c.confidence);
+            }
+        }
+        let open = request.map(|(intent, tried)| {
+            session.state = State::HandedOff { intent };
+            record.session = StoredSession::from_session(&session, &self.engine.content);
+            record.pointed_at = Some(now.0);
+            NewTicket {
+                guild: user.guild,
+                member: user.member,
+                opened_by: None,
+                packet: self.packet(intent, tried, &record, None),
+                at: now,
+                request_key: origin.request.clone(),
+            }
+        });
+        let keep = session.state != State::Idle || !record.checks.is_empty();
+        let new = keep.then_some(&record);
+        let unchanged = new == old.as_ref();
+        let opened = if unchanged && outcomes.is_empty() && open.is_none() {
+            None
+        } else {
+            self.store
+                .commit_turn(user, new, &outcomes, open.as_ref())
+                .await?
+        };
+        if step.effects.is_empty() && text.is_some() {
             // Nothing was said, so nothing starts the member's cooldown.
             self.unanswered(user, now);
         }
-        turn
+        let mut effects = step.effects;
+        let ticket = opened.map(|o| match o {
+            Opened::Created(t) => TicketNote::Opened(t),
+            Opened::Existing(t) => {
+                // A moderator's /escalate (or another process) got there first: the engine's
+                // "I've let the team know" stands, and the adapter links the ticket.
+                TicketNote::Existing(t)
+            }
+        });
+        if ticket.is_some() {
+            // The adapter says it with the ticket's link instead.
+            let said = self.engine.content.copy.human_requested.as_str();
+            effects.retain(|e| *e != Effect::Say(said));
+        }
+        Ok(Turn {
+            effects,
+            classification: step.classification,
+            ticket,
+        })
     }
 
-    /// Runs the engine for one input, with no guard, silence or cooldown: [`App::turn`] is
-    /// the entry point.
-    fn handle(&self, user: UserKey, input: Input<'_>, now: Timestamp) -> Turn<'_> {
-        let mut sessions = self.sessions();
-        let session = sessions.remove(&user).unwrap_or_else(|| Session::new(now));
-        let step = self.engine.step(session, input, now);
-        if step.session.state != State::Idle {
-            sessions.insert(user, step.session);
-        }
-        drop(sessions);
-        let records: Vec<_> = step
-            .effects
+    /// A turn while the member has an open ticket: nothing from the engine, only pointers.
+    async fn handed_off(
+        &self,
+        user: UserKey,
+        old: Option<SessionRecord>,
+        ticket: Ticket,
+        input: Input<'_>,
+        now: Timestamp,
+    ) -> Result<Turn<'_>, StoreError> {
+        let note = match input {
+            Input::Tick | Input::HandOff | Input::HandBack => None,
+            Input::Choose {
+                choice: Choice::Human,
+                ..
+            } => Some(TicketNote::Existing(ticket)),
+            // A press, a command: answered every time (they're explicit, and ephemeral).
+            Input::Choose { .. } | Input::Start(_) | Input::Menu | Input::Reset => {
+                Some(TicketNote::Pointer(ticket))
+            }
+            Input::Text { .. } => {
+                let due = old
+                    .as_ref()
+                    .and_then(|r| r.pointed_at)
+                    .is_none_or(|at| now.0.saturating_sub(at) >= POINTER_EVERY_MS);
+                if due {
+                    if let Some(mut r) = old {
+                        r.pointed_at = Some(now.0);
+                        self.store.commit_turn(user, Some(&r), &[], None).await?;
+                    }
+                    Some(TicketNote::Pointer(ticket))
+                } else {
+                    None
+                }
+            }
+        };
+        Ok(Turn {
+            ticket: note,
+            ..Turn::silent()
+        })
+    }
+
+    fn outcome_rows(&self, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
+        let c = &self.engine.content;
+        effects
             .iter()
             .filter_map(|e| match e {
                 Effect::Record {
                     intent,
                     step,
                     outcome,
-                } => Some((*intent, *step, OutcomeKey::from(*outcome))),
+                } => Some(OutcomeRow {
+                    intent: c.intent(*intent).key.clone(),
+                    step: step.map(|s| c.step(*intent, s).key.clone()),
+                    outcome: match outcome {
+                        Outcome::Fixed => OutcomeKind::Fixed,
+                        Outcome::Escalated => OutcomeKind::Escalated,
+                        Outcome::DeclinedHuman => OutcomeKind::DeclinedHuman,
+                    },
+                }),
                 _ => None,
             })
-            .collect();
-        if !records.is_empty() {
-            let mut counts = self.outcomes.lock().unwrap_or_else(|p| p.into_inner());
-            for r in records {
-                *counts.entry(r).or_default() += 1;
+            .collect()
+    }
+
+    fn packet(
+        &self,
+        intent: Option<crate::engine::IntentId>,
+        tried: Vec<String>,
+        record: &SessionRecord,
+        reason: Option<&str>,
+    ) -> Packet {
+        let c = &self.engine.content;
+        Packet {
+            intent: intent.map(|i| c.intent(i).key.clone()),
+            intent_title: intent.map(|i| c.intent(i).title.clone()),
+            confidence: intent.and(record.confidence),
+            tried,
+            checks: record.checks.clone(),
+            recent: record.recent.clone(),
+            reason: reason.map(mask),
+        }
+    }
+
+    /// Whether a member with these roles is staff: any of `moderator_roles`, or `support_role`.
+    /// Checked on every staff action, from roles the server sent with the action.
+    pub fn staff(&self, member: MemberId, roles: &[RoleId]) -> Option<Staff> {
+        let d = self.config.discord.as_ref()?;
+        roles
+            .iter()
+            .any(|r| d.moderator_roles.contains(&r.get()) || d.support_role == Some(r.get()))
+            .then_some(Staff(member))
+    }
+
+    /// A moderator escalates a member: opens their ticket (or finds the one they have) with a
+    /// packet from their conversation so far.
+    pub async fn escalate(
+        &self,
+        by: Staff,
+        user: UserKey,
+        reason: Option<&str>,
+        now: Timestamp,
+        request: Option<String>,
+    ) -> Result<Opened, StoreError> {
+        let _guard = self.lock(user).await;
+        if let Some(t) = self.store.active_ticket(user.guild, user.member).await? {
+            return Ok(Opened::Existing(t));
+        }
+        let old = self.store.session(user).await?;
+        let mut session = self.to_session(old.as_ref(), now);
+        let (intent, tried) = match &session.state {
+            State::InFlow(flow) => (Some(flow.intent), self.engine.tried(flow)),
+            other => (current_intent(other), Vec::new()),
+        };
+        session.state = State::HandedOff { intent };
+        let mut record = self.record(&session, old.as_ref());
+        record.pointed_at = Some(now.0);
+        let new = NewTicket {
+            guild: user.guild,
+            member: user.member,
+            opened_by: Some(by.member()),
+            packet: self.packet(intent, tried, &record, reason),
+            at: now,
+            request_key: request,
+        };
+        let opened = self
+            .store
+            .commit_turn(user, Some(&record), &[], Some(&new))
+            .await?;
+        opened.ok_or_else(|| StoreError::Backend("opening a ticket returned nothing".into()))
+    }
+
+    /// The ticket's thread exists (or, in the terminal, needs none): `Opening` becomes `Open`.
+    pub async fn ticket_opened(
+        &self,
+        id: TicketId,
+        thread: Option<ChannelId>,
+        packet_message: Option<MessageId>,
+        now: Timestamp,
+    ) -> Result<Option<Ticket>, StoreError> {
+        for _ in 0..RETRIES {
+            let Some(mut t) = self.store.ticket(id).await? else {
+                return Ok(None);
+            };
+            if t.status != TicketStatus::Opening {
+                return Ok(Some(t));
+            }
+            t.status = TicketStatus::Open;
+            t.thread = thread.or(t.thread);
+            t.packet_message = packet_message.or(t.packet_message);
+            let event = TicketEvent::new(now, t.opened_by, EventKind::Opened);
+            if self.store.update_ticket(&t, Some(&event), None).await? == Updated::Done {
+                t.version += 1;
+                return Ok(Some(t));
             }
         }
-        Turn {
-            effects: step.effects,
-            classification: step.classification,
+        Err(StoreError::Backend(format!(
+            "ticket #{id} kept changing while it was being opened"
+        )))
+    }
+
+    /// Records the packet message once it is posted (it is edited in place on claim).
+    pub async fn set_packet_message(
+        &self,
+        id: TicketId,
+        thread: ChannelId,
+        message: MessageId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        for _ in 0..RETRIES {
+            let Some(mut t) = self.store.ticket(id).await? else {
+                return Ok(None);
+            };
+            t.thread = Some(thread);
+            t.packet_message = Some(message);
+            if self.store.update_ticket(&t, None, None).await? == Updated::Done {
+                t.version += 1;
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The ticket's thread could not be made: the ticket is `Failed`, never left open with no
+    /// thread, and the member is back with the bot (escalated, so it won't ask again).
+    pub async fn ticket_failed(
+        &self,
+        id: TicketId,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<Option<Ticket>, StoreError> {
+        for _ in 0..RETRIES {
+            let Some(mut t) = self.store.ticket(id).await? else {
+                return Ok(None);
+            };
+            if t.status != TicketStatus::Opening {
+                return Ok(Some(t));
+            }
+            let user = UserKey::new(t.guild, t.member);
+            let _guard = self.lock(user).await;
+            t.status = TicketStatus::Failed;
+            t.closed_at = Some(now);
+            let event = TicketEvent::new(now, None, EventKind::Failed).with_text(why);
+            let old = self.store.session(user).await?;
+            let mut session = self.to_session(old.as_ref(), now);
+            let intent = t
+                .packet
+                .intent
+                .as_deref()
+                .and_then(|k| self.engine.content.intent_by_key(k));
+            session.state = State::Escalated { intent };
+            session.updated = now;
+            let record = self.record(&session, old.as_ref());
+            if self
+                .store
+                .update_ticket(&t, Some(&event), Some((user, Some(&record))))
+                .await?
+                == Updated::Done
+            {
+                t.version += 1;
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A staff action on a ticket. Closing and handing back return the member to the bot (the
+    /// notice says so) and closing keeps a transcript.
+    pub async fn act(
+        &self,
+        staff: Staff,
+        id: TicketId,
+        action: StaffAction,
+        now: Timestamp,
+    ) -> Result<Changed, ActionError> {
+        for _ in 0..RETRIES {
+            let t = self
+                .store
+                .ticket(id)
+                .await?
+                .ok_or(Refusal::NoSuchTicket(id))?;
+            let (next, event) = t.apply(staff.member(), &action, now, &self.config.tickets)?;
+            match self.commit_change(t, next, event, now).await? {
+                Some(changed) => return Ok(changed),
+                None => continue,
+            }
+        }
+        Err(Refusal::Conflict(id).into())
+    }
+
+    /// Writes a ticket change with what it means for the member's session. `None`: someone
+    /// else changed the ticket first (retry).
+    async fn commit_change(
+        &self,
+        before: Ticket,
+        mut next: Ticket,
+        event: TicketEvent,
+        now: Timestamp,
+    ) -> Result<Option<Changed>, ActionError> {
+        let user = UserKey::new(next.guild, next.member);
+        let _guard = self.lock(user).await;
+        let to_bot = before.status.is_active() && next.status == TicketStatus::Closed;
+        let reopened = !before.status.is_active() && next.status.is_active();
+        let mut member_notice = None;
+        let mut transcript = None;
+        let session = if next.member == MemberId::FORGOTTEN {
+            None
+        } else if to_bot {
+            let mut events = self.store.events(next.id).await?;
+            events.push(event.clone());
+            let text = next.transcript_text(&events);
+            next.transcript = Some(text.clone());
+            transcript = Some(text);
+            member_notice = Some(self.engine.content.copy.ticket_closed.clone());
+            // Back to the bot: the conversation starts fresh.
+            Some((user, None))
+        } else if reopened {
+            let old = self.store.session(user).await?;
+            let mut session = self.to_session(old.as_ref(), now);
+            let intent = next
+                .packet
+                .intent
+                .as_deref()
+                .and_then(|k| self.engine.content.intent_by_key(k));
+            session.state = State::HandedOff { intent };
+            session.updated = now;
+            Some((user, Some(self.record(&session, old.as_ref()))))
+        } else {
+            None
+        };
+        let session_ref = session.as_ref().map(|(k, r)| (*k, r.as_ref()));
+        match self
+            .store
+            .update_ticket(&next, Some(&event), session_ref)
+            .await?
+        {
+            Updated::Done => {
+                next.version += 1;
+                Ok(Some(Changed {
+                    ticket: next,
+                    member_notice,
+                    transcript,
+                }))
+            }
+            Updated::Stale => Ok(None),
+            Updated::MemberHasActive => {
+                let other = self
+                    .store
+                    .active_ticket(next.guild, next.member)
+                    .await?
+                    .map_or(next.id, |t| t.id);
+                Err(Refusal::MemberHasOpenTicket(other).into())
+            }
         }
     }
 
-    /// The member's current session, if it is not idle.
-    pub fn session(&self, user: UserKey) -> Option<Session> {
-        self.sessions().get(&user).cloned()
+    /// A message in a ticket's thread: kept (masked) for the transcript, and it counts as
+    /// activity. A message with card details is kept as "[removed: card details]".
+    pub async fn ticket_message(
+        &self,
+        thread: ChannelId,
+        author: MemberId,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let Some(t) = self.store.ticket_by_thread(thread).await? else {
+            return Ok(None);
+        };
+        if !t.status.is_active() {
+            return Ok(Some(t));
+        }
+        let event = if sensitive::kind(text).is_some() {
+            TicketEvent::new(now, Some(author), EventKind::Removed)
+        } else {
+            TicketEvent::message(now, author, text)
+        };
+        self.store.add_event(t.id, &event, true).await?;
+        Ok(Some(t))
     }
 
-    /// Whether a human has this member's ticket (the bot must stay silent).
-    pub fn is_handed_off(&self, user: UserKey) -> bool {
-        matches!(
-            self.session(user),
-            Some(Session {
-                state: State::HandedOff { .. },
-                ..
+    /// The member's answer to "Did we solve it?". Only the ticket's member can answer, and
+    /// only once it is closed; returns whether it was taken.
+    pub async fn rate(
+        &self,
+        id: TicketId,
+        member: MemberId,
+        solved: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let Some(t) = self.store.ticket(id).await? else {
+            return Ok(false);
+        };
+        if t.member != member || t.status != TicketStatus::Closed {
+            return Ok(false);
+        }
+        self.store.record_feedback(id, member, solved, now).await?;
+        let answer = if solved { "yes" } else { "no" };
+        self.store
+            .add_event(
+                id,
+                &TicketEvent::new(now, Some(member), EventKind::Rated).with_text(answer),
+                false,
+            )
+            .await?;
+        Ok(true)
+    }
+
+    /// Runs the ticket timers due at `now`: each is recorded before it is returned, so it
+    /// fires once even across restarts, and the adapter then posts it.
+    pub async fn run_timers(&self, now: Timestamp) -> Result<Vec<Fired>, StoreError> {
+        let settings = self.config.tickets;
+        let mut fired = Vec::new();
+        let open = self
+            .store
+            .tickets(&TicketFilter {
+                statuses: vec![TicketStatus::Open],
+                ..TicketFilter::default()
             })
-        )
+            .await?;
+        for t in open {
+            let Some(timer) = t.due(now, &settings) else {
+                continue;
+            };
+            let (next, event) = match timer {
+                Timer::SlaReminder => {
+                    let mut n = t.clone();
+                    n.sla_reminded = true;
+                    (n, TicketEvent::new(now, None, EventKind::SlaReminder))
+                }
+                Timer::InactivityWarning => {
+                    let mut n = t.clone();
+                    n.inactivity_warned = true;
+                    (n, TicketEvent::new(now, None, EventKind::InactivityWarning))
+                }
+                Timer::AutoClose => t.close_by_bot(INACTIVE_REASON, now),
+            };
+            match self.commit_change(t, next, event, now).await {
+                Ok(Some(changed)) => fired.push(Fired { timer, changed }),
+                // Changed by someone else meanwhile: the next run looks again.
+                Ok(None) => {}
+                Err(ActionError::Store(e)) => return Err(e),
+                Err(ActionError::Refused(_)) => {}
+            }
+        }
+        Ok(fired)
+    }
+
+    /// `/forget-me`: closes the member's open ticket ("closed at the member's request"), then
+    /// deletes their conversations and feedback and removes them from stored tickets.
+    pub async fn forget(&self, user: UserKey, now: Timestamp) -> Result<ForgetReport, StoreError> {
+        let mut report = ForgetReport::default();
+        for _ in 0..RETRIES {
+            let Some(t) = self.store.active_ticket(user.guild, user.member).await? else {
+                break;
+            };
+            let (next, event) = t.close_by_bot(FORGET_REASON, now);
+            match self.commit_change(t, next, event, now).await {
+                Ok(Some(c)) => {
+                    report.closed = Some(c);
+                    break;
+                }
+                Ok(None) | Err(ActionError::Refused(_)) => continue,
+                Err(ActionError::Store(e)) => return Err(e),
+            }
+        }
+        let _guard = self.lock(user).await;
+        self.pace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&user);
+        report.forgotten = self.store.forget_member(user.guild, user.member).await?;
+        Ok(report)
+    }
+
+    /// Purges closed-ticket transcripts and sessions older than `retention_days`.
+    pub async fn purge(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        let keep_ms = u64::from(self.config.retention_days) * 86_400_000;
+        self.store
+            .purge(Timestamp(now.0.saturating_sub(keep_ms)))
+            .await
+    }
+
+    /// Tickets a crash left `Opening`: the adapter finishes them (makes the thread) or fails
+    /// them.
+    pub async fn half_open(&self) -> Result<Vec<Ticket>, StoreError> {
+        self.store
+            .tickets(&TicketFilter {
+                statuses: vec![TicketStatus::Opening],
+                ..TicketFilter::default()
+            })
+            .await
+    }
+
+    /// Records a check the member ran, for the hand-off packet.
+    pub async fn note_check(
+        &self,
+        user: UserKey,
+        what: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let _guard = self.lock(user).await;
+        let old = self.store.session(user).await?;
+        let session = self.to_session(old.as_ref(), now);
+        let mut record = self.record(&session, old.as_ref());
+        push_capped(&mut record.checks, mask(what), CHECKS_MAX);
+        self.store
+            .commit_turn(user, Some(&record), &[], None)
+            .await?;
+        Ok(())
+    }
+
+    /// The member's current session, if one is stored.
+    pub async fn session(&self, user: UserKey) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .store
+            .session(user)
+            .await?
+            .map(|r| r.session.to_session(&self.engine.content)))
+    }
+
+    /// Whether the member has an open ticket (the bot stays quiet toward them).
+    pub async fn is_handed_off(&self, user: UserKey) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .active_ticket(user.guild, user.member)
+            .await?
+            .is_some())
     }
 
     /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
     /// sessions were dropped.
-    pub fn sweep(&self, now: Timestamp) -> usize {
+    pub async fn sweep(&self, now: Timestamp) -> Result<u64, StoreError> {
         let cooldown = self.config.cooldown_ms;
         self.pace
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, p| now.0.saturating_sub(p.last_answered.0) < cooldown);
-        let mut sessions = self.sessions();
-        let before = sessions.len();
-        let keys: Vec<UserKey> = sessions.keys().copied().collect();
-        for key in keys {
-            if let Some(s) = sessions.remove(&key) {
-                let step = self.engine.step(s, Input::Tick, now);
-                if step.session.state != State::Idle {
-                    sessions.insert(key, step.session);
-                }
-            }
-        }
-        before - sessions.len()
+        let idle = self.engine.settings.idle_timeout_ms;
+        self.store
+            .expire_sessions(Timestamp(now.0.saturating_sub(idle)))
+            .await
     }
 
-    pub fn session_count(&self) -> usize {
-        self.sessions().len()
+    pub async fn session_count(&self) -> Result<u64, StoreError> {
+        self.store.session_count().await
     }
 
-    pub fn outcomes(&self) -> OutcomeCounts {
-        self.outcomes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    pub async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>, StoreError> {
+        self.store.outcomes().await
     }
 
     pub fn check_limit(
@@ -286,6 +922,23 @@ impl App {
 
     pub fn check_status(&self) -> String {
         checks::status(self.config.status_notice.as_deref())
+    }
+}
+
+fn push_capped(list: &mut Vec<String>, item: String, max: usize) {
+    list.push(item);
+    if list.len() > max {
+        let extra = list.len() - max;
+        list.drain(..extra);
+    }
+}
+
+fn current_intent(state: &State) -> Option<crate::engine::IntentId> {
+    match state {
+        State::InFlow(f) => Some(f.intent),
+        State::Resolved { intent } => Some(*intent),
+        State::Escalated { intent } | State::HandedOff { intent } => *intent,
+        State::Idle | State::Menu => None,
     }
 }
 
@@ -322,12 +975,13 @@ pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ids::GuildId;
 
     #[test]
     fn a_flood_gets_one_notice_then_silence_until_it_slows() {
         let app = App::new(Engine::embedded(), Config::default());
-        let u = UserKey { scope: 1, user: 1 };
-        let other = UserKey { scope: 1, user: 2 };
+        let u = UserKey::new(GuildId(1), MemberId(1));
+        let other = UserKey::new(GuildId(1), MemberId(2));
         let cd = app.config.cooldown_ms;
         assert_eq!(app.admit(u, Timestamp(0)), Admit::Yes);
         // Unanswered chatter starts no cooldown.

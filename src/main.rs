@@ -7,10 +7,12 @@ use paymedic::config::{io_reason, read_text_capped, Config};
 use paymedic::engine::content::{self, IntentKind};
 use paymedic::engine::limits::{CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX, INPUT_LINE_BYTES_MAX};
 use paymedic::engine::{sensitive, Classification, Engine};
+use paymedic::store::{open_sqlite, TicketFilter};
 use paymedic::{eval, explain, terminal};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The content pack used when neither `--intents` nor the config names one and this file
 /// exists in the working directory; otherwise the built-in pack is used.
@@ -40,8 +42,21 @@ struct Sources {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Talk to the bot in the terminal (no Discord needed).
-    Chat(Sources),
+    /// Talk to the bot in the terminal (no Discord needed). /help lists the commands,
+    /// including the moderator's /mod commands for the whole ticket life.
+    Chat {
+        #[command(flatten)]
+        sources: Sources,
+        /// Keep conversations and tickets in this SQLite database, so the session survives a
+        /// restart [default: in memory, forgotten on exit]
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+    /// Read the ticket store offline: list tickets, show one, or export its transcript.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
     /// Run the Discord bot. The token comes only from the DISCORD_TOKEN environment variable.
     Run {
         /// Settings file (see config.example.toml).
@@ -80,6 +95,29 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum TicketsCommand {
+    /// Every ticket, newest first, with status, age, claimer and topic.
+    List {
+        /// The SQLite database (the `[store] path` of the bot's config).
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+    },
+    /// One ticket: its packet and what happened in its thread.
+    Show {
+        /// The ticket number.
+        n: i64,
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+    },
+    /// One ticket's transcript as Markdown, on stdout.
+    Export {
+        n: i64,
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -110,22 +148,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config, intents } => run_bot(&config, intents),
         Command::Check { intents } => check(intents.as_deref()),
-        Command::Chat(sources) => {
-            let mut app = load_app(&sources)?;
-            // One person at a keyboard, or a piped script: the flood guard is for busy
-            // channels and would only answer a scripted transcript with "slow down".
-            app.config.cooldown_ms = 0;
-            let stdin = io::stdin();
-            let interactive = stdin.is_terminal();
-            terminal::run(
-                &app,
-                stdin.lock(),
-                io::stdout().lock(),
-                interactive,
-                app::now,
-            )?;
-            Ok(ExitCode::SUCCESS)
+        Command::Chat { sources, db } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut app = load_app(&sources)?;
+                if let Some(path) = &db {
+                    app = app.into_store(open_sqlite(path).await?);
+                }
+                // One person at a keyboard, or a piped script: the flood guard is for busy
+                // channels and would only answer a scripted transcript with "slow down".
+                app.config.cooldown_ms = 0;
+                let stdin = io::stdin();
+                let interactive = stdin.is_terminal();
+                terminal::run(
+                    &app,
+                    stdin.lock(),
+                    io::stdout().lock(),
+                    interactive,
+                    app::now,
+                )
+                .await?;
+                anyhow::Ok(ExitCode::SUCCESS)
+            })
         }
+        Command::Tickets { command } => tickets(command),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
             classify(&app.engine)?;
@@ -212,13 +260,22 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(paymedic::discord::run(
-        std::sync::Arc::new(app),
-        discord,
-        token,
-        api_base,
-        shutdown_signal(),
-    ));
+    let result = runtime.block_on(async {
+        // The store opens before anything connects: a bad path, a read-only directory or a
+        // damaged database stops start-up with the file's name, not the first message.
+        let path = app
+            .config
+            .store_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
+        let store = open_sqlite(&path).await?;
+        tracing::info!(store = %path.display(), "store open");
+        let app = app.into_store(store);
+        anyhow::Ok(
+            paymedic::discord::run(Arc::new(app), discord, token, api_base, shutdown_signal())
+                .await,
+        )
+    })?;
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
@@ -429,5 +486,60 @@ fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde
         "confidence": round(c.confidence),
         "runner_up": c.runner_up.map(|(i, p)| serde_json::json!({"intent": key(i), "confidence": round(p)})),
         "evidence": evidence,
+    })
+}
+
+/// `paymedic tickets …`: reads the store offline (the bot may be running: SQLite's WAL lets a
+/// reader in beside it).
+fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let db = match &command {
+            TicketsCommand::List { db }
+            | TicketsCommand::Show { db, .. }
+            | TicketsCommand::Export { db, .. } => db,
+        };
+        if !db.exists() {
+            bail!("{}: no such database", db.display());
+        }
+        let store = open_sqlite(db).await?;
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        let now = app::now();
+        match command {
+            TicketsCommand::List { .. } => {
+                let all = store.tickets(&TicketFilter::default()).await?;
+                if all.is_empty() {
+                    writeln!(out, "no tickets")?;
+                }
+                for t in all {
+                    let age_h = now.0.saturating_sub(t.opened_at.0) as f64 / 3_600_000.0;
+                    writeln!(
+                        out,
+                        "#{:<5} {:<8} member {:<20} {:>7.1} h  claimed by {:<20} {}",
+                        t.id,
+                        t.status.as_str(),
+                        t.member,
+                        age_h,
+                        t.claimed_by.map_or("nobody".to_string(), |m| m.to_string()),
+                        t.packet.intent_title.as_deref().unwrap_or("(no topic)")
+                    )?;
+                }
+            }
+            TicketsCommand::Show { n, .. } | TicketsCommand::Export { n, .. } => {
+                let id = paymedic::engine::TicketId(n);
+                let Some(t) = store.ticket(id).await? else {
+                    bail!("{}: there is no ticket #{n}", db.display());
+                };
+                let text = match &t.transcript {
+                    Some(text) => text.clone(),
+                    None => t.transcript_text(&store.events(id).await?),
+                };
+                write!(out, "{}", terminal::visible(&text))?;
+            }
+        }
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
     })
 }

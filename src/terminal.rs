@@ -4,10 +4,14 @@
 //! does that matching, exactly as for a member typing in Discord). With piped input the output
 //! is a plain transcript, so conversations can be scripted from the shell.
 
-use crate::app::{today, App, UserKey};
+use crate::app::{today, ActionError, App, Staff, TicketNote, UserKey};
+use crate::engine::content::Copy;
+use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId};
 use crate::engine::limits::INPUT_LINE_BYTES_MAX;
 use crate::engine::sensitive::redact;
+use crate::engine::tickets::{StaffAction, Ticket, TicketStatus, Timer};
 use crate::engine::{Content, Effect, Input, Timestamp};
+use crate::store::{Opened, StoreError, TicketFilter};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
@@ -19,22 +23,70 @@ Type a message as a member would. Numbers pick a choice.
   /check app ios|android VERSION
   /check card-expiry MM/YY
   /check status
+  /reply TEXT                      write in your own ticket's thread
+  /rate yes|no                     answer \"Did we solve it?\" for your last closed ticket
   /reset                           forget my conversation
+  /forget-me                       delete everything stored about me
   /stats                           how conversations ended, per intent and step
+  /mod escalate NAME [REASON]      open a ticket for a member, as a moderator
+  /mod list                        open tickets with age, claimer and topic
+  /mod show N                      a ticket's packet and thread
+  /mod claim N | /mod unclaim N
+  /mod say N TEXT                  answer in ticket N's thread
+  /mod close N REASON
+  /mod handback N                  give the member back to the bot
+  /mod reopen N
   /help                            this text
   /quit                            leave";
 
+/// The moderator at the keyboard. The terminal's operator is the admin, so `/mod` commands
+/// need no role check; on Discord every staff action is checked against the member's roles.
+const MODERATOR: MemberId = MemberId(1_000_000);
+/// Terminal tickets have no Discord thread; each gets a stand-in channel id.
+const THREADS_FROM: u64 = 1_000_000_000;
+
+/// Who is who in a chat session: names to member ids and back.
+struct People {
+    ids: HashMap<String, u64>,
+    current: String,
+}
+
+impl People {
+    fn key(&self) -> UserKey {
+        UserKey::new(GuildId(0), MemberId(self.ids[&self.current]))
+    }
+
+    fn id_of(&mut self, name: &str) -> MemberId {
+        let next = self.ids.len() as u64 + 1;
+        MemberId(*self.ids.entry(name.to_string()).or_insert(next))
+    }
+
+    fn name(&self, m: MemberId) -> String {
+        if m == MODERATOR {
+            return "mod".into();
+        }
+        if m == MemberId::FORGOTTEN {
+            return "(forgotten member)".into();
+        }
+        self.ids
+            .iter()
+            .find(|(_, id)| **id == m.get())
+            .map_or_else(|| format!("member {m}"), |(n, _)| n.clone())
+    }
+}
+
 /// Runs a chat session until end of input or `/quit`.
-pub fn run(
+pub async fn run(
     app: &App,
     mut input: impl BufRead,
     mut out: impl Write,
     interactive: bool,
     mut clock: impl FnMut() -> Timestamp,
 ) -> io::Result<()> {
-    let mut users: HashMap<String, u64> = HashMap::new();
-    let mut name = String::from("you");
-    users.insert(name.clone(), 1);
+    let mut people = People {
+        ids: HashMap::from([("you".to_string(), 1)]),
+        current: "you".to_string(),
+    };
     if interactive {
         writeln!(
             out,
@@ -44,7 +96,7 @@ pub fn run(
     let mut buf = Vec::new();
     loop {
         if interactive {
-            write!(out, "{name}> ")?;
+            write!(out, "{}> ", people.current)?;
             out.flush()?;
         }
         let Some(cut) = read_line_capped(&mut input, &mut buf, INPUT_LINE_BYTES_MAX)? else {
@@ -75,54 +127,432 @@ pub fn run(
         if !interactive {
             // The transcript shows the line as the member typed it, with any card number, code
             // or password replaced, and control characters made visible.
-            writeln!(out, "{name}> {}", visible(&redact(line)))?;
+            writeln!(out, "{}> {}", people.current, visible(&redact(line)))?;
         }
-        let user = UserKey {
-            scope: 0,
-            user: users[&name],
-        };
-        if let Some(cmd) = line.strip_prefix('/') {
-            let mut words = cmd.split_whitespace();
-            match (
-                words.next().unwrap_or(""),
-                words.collect::<Vec<_>>().as_slice(),
-            ) {
-                ("quit" | "exit", _) => break,
-                ("help", _) => writeln!(out, "{HELP}")?,
-                ("as", [n]) => {
-                    let n = visible(&redact(n)).into_owned();
-                    let next = users.len() as u64 + 1;
-                    users.entry(n.clone()).or_insert(next);
-                    name = n;
-                    writeln!(out, "(now talking as {name})")?;
-                }
-                ("as", _) => writeln!(out, "usage: /as NAME")?,
-                ("reset", []) => {
-                    let turn = app.turn(user, Input::Reset, clock());
+        let now = clock();
+        let result = if let Some(cmd) = line.strip_prefix('/') {
+            match command(app, &mut people, cmd, now, &mut out).await {
+                Ok(Flow::Quit) => break,
+                Ok(Flow::Go) => Ok(()),
+                Err(e) => Err(e),
+            }
+        } else {
+            let user = people.key();
+            match app
+                .turn(
+                    user,
+                    Input::Text {
+                        text: line,
+                        addressed: true,
+                    },
+                    now,
+                )
+                .await
+            {
+                Ok(turn) => {
+                    if turn.is_silent() {
+                        writeln!(out, "(no reply)")?;
+                    }
                     render(&mut out, &app.engine.content, &turn.effects)?;
+                    note(app, &people, turn.ticket, now, &mut out).await
                 }
-                ("stats", []) => stats(app, &mut out)?,
-                ("check", args) => check(app, args, &mut out)?,
-                (other, _) => writeln!(
+                Err(e) => Err(Failure::Store(e)),
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(Failure::Io(e)) => return Err(e),
+            // The store failed: say so and keep serving (the turn was not committed).
+            Err(Failure::Store(e)) => writeln!(out, "(error: {e})")?,
+        }
+        timers(app, &people, now, &mut out).await?;
+    }
+    Ok(())
+}
+
+enum Flow {
+    Go,
+    Quit,
+}
+
+/// Why a line could not be handled.
+enum Failure {
+    Io(io::Error),
+    Store(StoreError),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+async fn command(
+    app: &App,
+    people: &mut People,
+    cmd: &str,
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<Flow, Failure> {
+    let mut words = cmd.split_whitespace();
+    let name = words.next().unwrap_or("");
+    let args: Vec<&str> = words.collect();
+    let user = people.key();
+    match (name, args.as_slice()) {
+        ("quit" | "exit", _) => return Ok(Flow::Quit),
+        ("help", _) => writeln!(out, "{HELP}")?,
+        ("as", [n]) => {
+            let n = visible(&redact(n)).into_owned();
+            people.id_of(&n);
+            people.current = n;
+            writeln!(out, "(now talking as {})", people.current)?;
+        }
+        ("as", _) => writeln!(out, "usage: /as NAME")?,
+        ("reset", []) => {
+            let turn = app.turn(user, Input::Reset, now).await?;
+            render(out, &app.engine.content, &turn.effects)?;
+            note(app, people, turn.ticket, now, out).await?;
+        }
+        ("stats", []) => stats(app, out).await?,
+        ("check", args) => check(app, user, args, now, out).await?,
+        ("reply", []) => writeln!(out, "usage: /reply TEXT")?,
+        ("reply", _) => {
+            let text = rest_after(cmd, 1);
+            match app.store().active_ticket(user.guild, user.member).await? {
+                Some(t) => {
+                    app.ticket_message(thread_of(&t), user.member, text, now)
+                        .await?;
+                    writeln!(
+                        out,
+                        "(in ticket #{}) {}: {}",
+                        t.id,
+                        people.current,
+                        visible(&redact(text))
+                    )?;
+                }
+                None => writeln!(out, "(you have no open ticket)")?,
+            }
+        }
+        ("rate", [answer @ ("yes" | "no")]) => {
+            let last = app
+                .store()
+                .tickets(&TicketFilter {
+                    guild: Some(user.guild),
+                    statuses: vec![TicketStatus::Closed],
+                    limit: None,
+                })
+                .await?
+                .into_iter()
+                .find(|t| t.member == user.member);
+            let taken = match last {
+                Some(t) => app.rate(t.id, user.member, *answer == "yes", now).await?,
+                None => false,
+            };
+            if taken {
+                writeln!(out, "bot: {}", app.engine.content.copy.rate_thanks)?;
+            } else {
+                writeln!(out, "(you have no closed ticket to rate)")?;
+            }
+        }
+        ("rate", _) => writeln!(out, "usage: /rate yes|no")?,
+        ("forget-me", []) => {
+            let report = app.forget(user, now).await?;
+            if let Some(c) = &report.closed {
+                writeln!(
                     out,
-                    "unknown command /{}; try /help",
-                    visible(&redact(other))
+                    "(ticket #{} closed: {})",
+                    c.ticket.id, FORGET_REASON_SHOWN
+                )?;
+            }
+            writeln!(
+                out,
+                "bot: Done. I deleted your conversations ({}) and feedback ({}), and removed your name from {} ticket(s).",
+                report.forgotten.sessions, report.forgotten.feedback, report.forgotten.tickets
+            )?;
+        }
+        ("mod", args) => moderate(app, people, cmd, args, now, out).await?,
+        (other, _) => writeln!(
+            out,
+            "unknown command /{}; try /help",
+            visible(&redact(other))
+        )?,
+    }
+    Ok(Flow::Go)
+}
+
+const FORGET_REASON_SHOWN: &str = "closed at the member's request";
+
+/// The text of a command after its first `n` words.
+fn rest_after(cmd: &str, n: usize) -> &str {
+    let mut rest = cmd.trim_start();
+    for _ in 0..n {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    rest.trim()
+}
+
+fn thread_of(t: &Ticket) -> ChannelId {
+    t.thread
+        .unwrap_or(ChannelId(THREADS_FROM + t.id.get().unsigned_abs()))
+}
+
+/// `/mod …`: the moderator's side of a ticket's life.
+async fn moderate(
+    app: &App,
+    people: &mut People,
+    cmd: &str,
+    args: &[&str],
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let staff = Staff::trusted(MODERATOR);
+    let ticket_no = |s: &str| s.trim_start_matches('#').parse::<i64>().ok().map(TicketId);
+    let action = match args {
+        ["escalate", name, ..] => {
+            let member = people.id_of(&visible(&redact(name)));
+            let reason = rest_after(cmd, 3);
+            let reason = (!reason.is_empty()).then_some(reason);
+            let user = UserKey::new(GuildId(0), member);
+            let opened = app.escalate(staff, user, reason, now, None).await?;
+            match opened {
+                Opened::Created(t) => {
+                    let t = open_thread(app, t, now).await?;
+                    writeln!(
+                        out,
+                        "(ticket #{} opened for {})",
+                        t.id,
+                        people.name(t.member)
+                    )?;
+                    writeln!(
+                        out,
+                        "bot → {}: {}",
+                        people.name(t.member),
+                        Copy::with_ticket(
+                            &app.engine.content.copy.ticket_escalated,
+                            &format!("ticket #{}", t.id)
+                        )
+                    )?;
+                    packet(out, people, &t)?;
+                }
+                Opened::Existing(t) => writeln!(
+                    out,
+                    "({} already has ticket #{})",
+                    people.name(t.member),
+                    t.id
                 )?,
             }
-            continue;
+            return Ok(());
         }
-        let turn = app.turn(
-            user,
-            Input::Text {
-                text: line,
-                addressed: true,
-            },
-            clock(),
-        );
-        if turn.effects.is_empty() {
-            writeln!(out, "(no reply)")?;
+        ["escalate"] => {
+            writeln!(out, "usage: /mod escalate NAME [REASON]")?;
+            return Ok(());
         }
-        render(&mut out, &app.engine.content, &turn.effects)?;
+        ["list"] => {
+            let open = app.store().tickets(&TicketFilter::active()).await?;
+            if open.is_empty() {
+                writeln!(out, "(no open tickets)")?;
+            }
+            for t in open {
+                writeln!(out, "{}", list_line(&t, people, now))?;
+            }
+            return Ok(());
+        }
+        ["show", n] => {
+            match ticket_no(n) {
+                Some(id) => match app.store().ticket(id).await? {
+                    Some(t) => {
+                        let events = app.store().events(id).await?;
+                        let text = t
+                            .transcript
+                            .clone()
+                            .unwrap_or_else(|| t.transcript_text(&events));
+                        for l in text.lines() {
+                            writeln!(out, "  {}", visible(l))?;
+                        }
+                    }
+                    None => writeln!(out, "(no ticket #{n})")?,
+                },
+                None => writeln!(out, "usage: /mod show N")?,
+            }
+            return Ok(());
+        }
+        ["say", n, _, ..] => {
+            let Some(id) = ticket_no(n) else {
+                writeln!(out, "usage: /mod say N TEXT")?;
+                return Ok(());
+            };
+            let text = rest_after(cmd, 3);
+            match app.store().ticket(id).await? {
+                Some(t) if t.status.is_active() => {
+                    app.ticket_message(thread_of(&t), MODERATOR, text, now)
+                        .await?;
+                    writeln!(
+                        out,
+                        "(in ticket #{id}) mod → {}: {}",
+                        people.name(t.member),
+                        visible(&redact(text))
+                    )?;
+                }
+                Some(_) => writeln!(out, "(ticket #{id} is not open)")?,
+                None => writeln!(out, "(no ticket #{id})")?,
+            }
+            return Ok(());
+        }
+        ["claim", n] => ticket_no(n).map(|id| (id, StaffAction::Claim)),
+        ["unclaim", n] => ticket_no(n).map(|id| (id, StaffAction::Unclaim)),
+        ["close", n, _, ..] => ticket_no(n).map(|id| {
+            (
+                id,
+                StaffAction::Close {
+                    reason: rest_after(cmd, 3).to_string(),
+                },
+            )
+        }),
+        ["handback", n] => ticket_no(n).map(|id| (id, StaffAction::HandBack)),
+        ["reopen", n] => ticket_no(n).map(|id| (id, StaffAction::Reopen)),
+        _ => None,
+    };
+    let Some((id, action)) = action else {
+        writeln!(
+            out,
+            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N"
+        )?;
+        return Ok(());
+    };
+    let what = action.name();
+    match app.act(staff, id, action, now).await {
+        Ok(changed) => {
+            let t = &changed.ticket;
+            writeln!(out, "(ticket #{}: {what} done)", t.id)?;
+            if let Some(notice) = &changed.member_notice {
+                writeln!(out, "bot → {}: {notice}", people.name(t.member))?;
+            }
+            if let Some(transcript) = &changed.transcript {
+                writeln!(
+                    out,
+                    "(transcript kept: {} lines)",
+                    transcript.lines().count()
+                )?;
+                if t.member != MemberId::FORGOTTEN {
+                    writeln!(
+                        out,
+                        "bot → {}: {} (answer with /rate yes or /rate no)",
+                        people.name(t.member),
+                        app.engine.content.copy.rate_question
+                    )?;
+                }
+            }
+        }
+        Err(ActionError::Refused(r)) => writeln!(out, "(refused: {r})")?,
+        Err(ActionError::Store(e)) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Opens a terminal ticket: its stand-in thread exists at once.
+async fn open_thread(app: &App, t: Ticket, now: Timestamp) -> Result<Ticket, StoreError> {
+    let thread = thread_of(&t);
+    Ok(app
+        .ticket_opened(t.id, Some(thread), None, now)
+        .await?
+        .unwrap_or(t))
+}
+
+fn list_line(t: &Ticket, people: &People, now: Timestamp) -> String {
+    let age_min = now.0.saturating_sub(t.opened_at.0) / 60_000;
+    format!(
+        "#{:<4} {:<12} {:>5} min  {:<8} claimed by {:<10} {}",
+        t.id,
+        people.name(t.member),
+        age_min,
+        t.status.as_str(),
+        t.claimed_by.map_or("nobody".into(), |m| people.name(m)),
+        t.packet.intent_title.as_deref().unwrap_or("(no topic)")
+    )
+}
+
+fn packet(out: &mut impl Write, people: &People, t: &Ticket) -> io::Result<()> {
+    let text = t.packet_text().replace(
+        &format!("member {}", t.member),
+        &format!("member {}", people.name(t.member)),
+    );
+    for l in text.lines() {
+        writeln!(out, "  | {}", visible(l))?;
+    }
+    Ok(())
+}
+
+/// What the bot tells the member about their ticket, with its number for a link.
+pub fn note_text(copy: &Copy, note: &TicketNote) -> String {
+    let (template, t) = match note {
+        TicketNote::Opened(t) => (&copy.ticket_opened, t),
+        TicketNote::Existing(t) => (&copy.ticket_exists, t),
+        TicketNote::Pointer(t) => (&copy.ticket_pointer, t),
+    };
+    Copy::with_ticket(template, &format!("ticket #{}", t.id))
+}
+
+/// Carries out what a turn says about the member's ticket.
+async fn note(
+    app: &App,
+    people: &People,
+    note: Option<TicketNote>,
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let copy = &app.engine.content.copy;
+    match note {
+        None => {}
+        Some(note) => {
+            writeln!(out, "bot: {}", note_text(copy, &note))?;
+            if let TicketNote::Opened(t) = note {
+                let t = open_thread(app, t, now).await?;
+                writeln!(out, "(ticket #{} opened; the moderators see:)", t.id)?;
+                packet(out, people, &t)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ticket timers due now (SLA reminders, inactivity warnings, auto-close).
+async fn timers(
+    app: &App,
+    people: &People,
+    now: Timestamp,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let fired = match app.run_timers(now).await {
+        Ok(f) => f,
+        Err(e) => return writeln!(out, "(error: {e})"),
+    };
+    for f in fired {
+        let t = &f.changed.ticket;
+        match f.timer {
+            Timer::SlaReminder => writeln!(
+                out,
+                "(ticket #{} is unclaimed past the SLA: reminding the support role)",
+                t.id
+            )?,
+            Timer::InactivityWarning => writeln!(
+                out,
+                "(ticket #{} has been quiet; it closes soon unless someone writes)",
+                t.id
+            )?,
+            Timer::AutoClose => {
+                writeln!(out, "(ticket #{} closed: inactive)", t.id)?;
+                if let Some(notice) = &f.changed.member_notice {
+                    writeln!(out, "bot → {}: {notice}", people.name(t.member))?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -174,7 +604,13 @@ pub fn read_line_capped(
     }
 }
 
-fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
+async fn check(
+    app: &App,
+    user: UserKey,
+    args: &[&str],
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let answer = match args {
         ["limit", p, b, l] => app.check_limit(p, b, l).map(|v| v.to_string()),
         ["limit", ..] => {
@@ -194,27 +630,32 @@ fn check(app: &App, args: &[&str], out: &mut impl Write) -> io::Result<()> {
         _ => Ok("checks: limit, app, card-expiry, status (see /help)".into()),
     };
     match answer {
-        Ok(text) => writeln!(out, "bot: {text}"),
-        Err(e) => writeln!(out, "bot: Hmm, {}.", visible(&e.to_string())),
+        Ok(text) => {
+            writeln!(out, "bot: {text}")?;
+            if !text.starts_with("usage:") && !text.starts_with("checks:") {
+                // Kept for the hand-off packet: which check, and its verdict.
+                let what = format!("/check {}: {}", args.first().unwrap_or(&""), text);
+                app.note_check(user, &what, now).await?;
+            }
+        }
+        Err(e) => writeln!(out, "bot: Hmm, {}.", visible(&e.to_string()))?,
     }
+    Ok(())
 }
 
-fn stats(app: &App, out: &mut impl Write) -> io::Result<()> {
-    let counts = app.outcomes();
+async fn stats(app: &App, out: &mut impl Write) -> Result<(), Failure> {
+    let counts = app.outcomes().await?;
     if counts.is_empty() {
-        return writeln!(out, "(no finished conversations yet)");
+        writeln!(out, "(no finished conversations yet)")?;
     }
-    let c = &app.engine.content;
-    for ((intent, step, outcome), n) in counts {
-        let step = step.map_or("first answer".to_string(), |s| {
-            c.step(intent, s).key.clone()
-        });
+    for (row, n) in counts {
+        let step = row.step.as_deref().unwrap_or("first answer");
         writeln!(
             out,
-            "{:<18} {:<16} {:?}: {n}",
-            c.intent(intent).key,
+            "{:<18} {:<16} {}: {n}",
+            row.intent,
             step,
-            outcome
+            row.outcome.as_str()
         )?;
     }
     Ok(())

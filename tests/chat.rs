@@ -1,6 +1,6 @@
 //! `paymedic chat` with scripted input: numbered choices, per-user state, checks and commands.
 
-use crate::common::app;
+use crate::common::{app, block_on};
 use paymedic::engine::Timestamp;
 use paymedic::terminal;
 
@@ -8,10 +8,16 @@ fn chat(script: &str) -> String {
     let app = app();
     let mut out = Vec::new();
     let mut t = 0;
-    terminal::run(&app, script.as_bytes(), &mut out, false, || {
-        t += 1000;
-        Timestamp(t)
-    })
+    block_on(terminal::run(
+        &app,
+        script.as_bytes(),
+        &mut out,
+        false,
+        || {
+            t += 1000;
+            Timestamp(t)
+        },
+    ))
     .unwrap();
     String::from_utf8(out).unwrap()
 }

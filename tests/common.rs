@@ -31,3 +31,23 @@ pub fn trained_examples(engine: &Engine) -> std::collections::HashSet<String> {
         .map(|e| engine.classifier.normalize(e))
         .collect()
 }
+
+thread_local! {
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test thread");
+}
+
+/// Runs an async App call to completion on this test thread's runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    RUNTIME.with(|rt| rt.block_on(f))
+}
+
+/// A member of guild 7 (transcripts) or any guild, by number.
+pub fn member(guild: u64, member: u64) -> paymedic::app::UserKey {
+    paymedic::app::UserKey::new(
+        paymedic::engine::GuildId(guild),
+        paymedic::engine::MemberId(member),
+    )
+}

@@ -3,8 +3,7 @@
 //! answered, the hand-off summary, and the sensitive-data guard's place in a turn. Failures
 //! print what was sent and what came back.
 
-use crate::common::{app, engine};
-use paymedic::app::UserKey;
+use crate::common::{app, block_on, engine, member};
 use paymedic::engine::content::YesMeans;
 use paymedic::engine::dialogue::{At, Flow, Outcome};
 use paymedic::engine::sensitive::Secret;
@@ -603,77 +602,91 @@ fn a_secret_is_flagged_before_the_cooldown_and_the_hand_off() {
     let card = "my card is 4111 1111 1111 1111 why declined";
     let sensitive = |effects: &[Effect<'_>]| effects == [Effect::Sensitive(Secret::CardNumber)];
     // Just answered: the cooldown would say "slow down".
-    let u = UserKey { scope: 1, user: 1 };
-    let t = app.turn(
+    let u = member(1, 1);
+    let t = block_on(app.turn(
         u,
         Input::Text {
             text: "klarna declined my order",
             addressed: false,
         },
         Timestamp(0),
-    );
+    ))
+    .unwrap();
     assert!(!t.effects.is_empty());
-    let t = app.turn(
+    let t = block_on(app.turn(
         u,
         Input::Text {
             text: card,
             addressed: false,
         },
         Timestamp(100),
-    );
+    ))
+    .unwrap();
     assert!(sensitive(&t.effects), "{:?}", t.effects);
     // Flooding: noticed, then dropped; the card is still flagged.
-    let t = app.turn(
+    let t = block_on(app.turn(
         u,
         Input::Text {
             text: "hello??",
             addressed: false,
         },
         Timestamp(200),
-    );
+    ))
+    .unwrap();
     assert!(!t.effects.is_empty(), "the one notice");
-    let t = app.turn(
+    let t = block_on(app.turn(
         u,
         Input::Text {
             text: "hello??",
             addressed: false,
         },
         Timestamp(300),
-    );
+    ))
+    .unwrap();
     assert!(t.effects.is_empty(), "then quiet");
-    let t = app.turn(
+    let t = block_on(app.turn(
         u,
         Input::Text {
             text: card,
             addressed: false,
         },
         Timestamp(400),
-    );
+    ))
+    .unwrap();
     assert!(sensitive(&t.effects), "{:?}", t.effects);
     // Handed off to a human: silent for everything else, but not for a card number.
-    let v = UserKey { scope: 1, user: 2 };
-    app.turn(v, Input::HandOff, Timestamp(0));
-    let t = app.turn(
+    let v = member(1, 2);
+    block_on(app.escalate(
+        paymedic::app::Staff::trusted(paymedic::engine::MemberId(99)),
+        v,
+        None,
+        Timestamp(0),
+        None,
+    ))
+    .unwrap();
+    let t = block_on(app.turn(
         v,
         Input::Text {
             text: "klarna declined my order",
             addressed: true,
         },
         Timestamp(60_000),
-    );
+    ))
+    .unwrap();
     assert!(t.effects.is_empty());
-    let t = app.turn(
+    let t = block_on(app.turn(
         v,
         Input::Text {
             text: card,
             addressed: true,
         },
         Timestamp(120_000),
-    );
+    ))
+    .unwrap();
     assert!(sensitive(&t.effects), "{:?}", t.effects);
     // The session was not touched: still with the human.
     assert!(matches!(
-        app.session(v).map(|s| s.state),
+        block_on(app.session(v)).unwrap().map(|s| s.state),
         Some(State::HandedOff { .. })
     ));
 }

@@ -1,7 +1,6 @@
 //! No input makes the classifier or the state machine panic.
 
-use crate::common::app;
-use paymedic::app::UserKey;
+use crate::common::{app, block_on, member};
 use paymedic::engine::{Choice, Input, Timestamp};
 use proptest::prelude::*;
 use std::sync::LazyLock;
@@ -45,18 +44,18 @@ proptest! {
 
     #[test]
     fn step_never_panics_on_long_text(s in text(10_000), addressed in any::<bool>()) {
-        let user = UserKey { scope: 1, user: 1 };
-        APP.turn(user, Input::Text { text: &s, addressed }, Timestamp(0));
+        let user = member(1, 1);
+        block_on(APP.turn(user, Input::Text { text: &s, addressed }, Timestamp(0))).unwrap();
     }
 
     #[test]
     fn any_sequence_of_inputs_is_handled(acts in proptest::collection::vec(act(), 1..25), user in 2u64..1000) {
-        let user = UserKey { scope: 2, user };
+        let user = member(2, user);
         let engine = &APP.engine;
         for (minute, a) in acts.iter().enumerate() {
             let now = Timestamp(minute as u64 * 60_000);
             let turn = match a {
-                Act::Say(t, addressed) => APP.turn(user, Input::Text { text: t, addressed: *addressed }, now),
+                Act::Say(t, addressed) => block_on(APP.turn(user, Input::Text { text: t, addressed: *addressed }, now)).unwrap(),
                 Act::Press(k) => {
                     let choice = match k {
                         0..=5 => Choice::Option(*k),
@@ -66,12 +65,12 @@ proptest! {
                         9 => Choice::NoThanks,
                         _ => Choice::Topic(engine.content.intents[usize::from(*k) % engine.content.intents.len()].id),
                     };
-                    APP.turn(user, Input::Choose { choice, shown_at: None }, now)
+                    block_on(APP.turn(user, Input::Choose { choice, shown_at: None }, now)).unwrap()
                 }
-                Act::Reset => APP.turn(user, Input::Reset, now),
-                Act::HandOff => APP.turn(user, Input::HandOff, now),
-                Act::HandBack => APP.turn(user, Input::HandBack, now),
-                Act::Tick => APP.turn(user, Input::Tick, now),
+                Act::Reset => block_on(APP.turn(user, Input::Reset, now)).unwrap(),
+                Act::HandOff => block_on(APP.turn(user, Input::HandOff, now)).unwrap(),
+                Act::HandBack => block_on(APP.turn(user, Input::HandBack, now)).unwrap(),
+                Act::Tick => block_on(APP.turn(user, Input::Tick, now)).unwrap(),
             };
             // Whatever happened, every question offers at least one choice.
             for e in &turn.effects {

@@ -131,7 +131,7 @@ proptest! {
     fn the_chat_transcript_never_repeats_a_card_number((text, card) in formatted_card()) {
         let input = format!("klarna declined my order\n{text}\n/check card-expiry {text}\n/check limit {text} 1 2\n");
         let mut out = Vec::new();
-        paymedic::terminal::run(&APP, input.as_bytes(), &mut out, false, || Timestamp(0)).unwrap();
+        crate::common::block_on(paymedic::terminal::run(&APP, input.as_bytes(), &mut out, false, || Timestamp(0))).unwrap();
         let out = String::from_utf8(out).unwrap();
         assert_clean("chat", &out, &card)?;
         prop_assert!(out.contains("card details"), "{out}");
@@ -202,7 +202,14 @@ fn classify_marks_secrets_and_never_prints_them() {
 fn chat_names_and_commands_never_repeat_a_card_number() {
     let input = "/as 4111111111111111\nklarna declined me\n/5555-5555-5555-4444\n";
     let mut out = Vec::new();
-    paymedic::terminal::run(&APP, input.as_bytes(), &mut out, false, || Timestamp(0)).unwrap();
+    crate::common::block_on(paymedic::terminal::run(
+        &APP,
+        input.as_bytes(),
+        &mut out,
+        false,
+        || Timestamp(0),
+    ))
+    .unwrap();
     let out = String::from_utf8(out).unwrap();
     for card in ["4111111111111111", "5555555555554444"] {
         for line in out.lines() {

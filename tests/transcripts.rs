@@ -1,9 +1,13 @@
 //! Conversations as data: every `tests/transcripts/*.toml` is played through the real [`App`]
 //! and engine, turn by turn, and each expectation is checked with expected-vs-actual output.
 
-use paymedic::app::{App, UserKey};
+use crate::common::{block_on, member};
+use paymedic::app::App;
+use paymedic::app::{Staff, TicketNote};
+use paymedic::engine::tickets::StaffAction;
+use paymedic::engine::{ChannelId, MemberId};
 use paymedic::engine::{Choice, Effect, Input, Position, State, Timestamp};
-use paymedic::terminal::render;
+use paymedic::terminal::{note_text, render};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -82,14 +86,12 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
     for (n, turn) in t.turns.iter().enumerate() {
         let next_id = ids.len() as u64 + 1;
         let uid = *ids.entry(turn.user.clone()).or_insert(next_id);
-        let user = UserKey {
-            scope: 7,
-            user: uid,
-        };
+        let user = member(7, uid);
         // Members type at a human pace (5 s a turn), so the per-member cooldown stays out of
         // the way unless a transcript says otherwise with `at_minutes`.
         let now = Timestamp(turn.at_minutes * 60_000 + n as u64 * 5_000);
         let start_key;
+        let mut handed_back = None;
         let input = if let Some(text) = &turn.say {
             Input::Text {
                 text,
@@ -127,8 +129,32 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
         } else if let Some(cmd) = &turn.command {
             match cmd.as_str() {
                 "reset" => Input::Reset,
-                "handoff" => Input::HandOff,
-                "handback" => Input::HandBack,
+                // A moderator escalates the member, or hands them back to the bot.
+                "handoff" => {
+                    let staff = Staff::trusted(MemberId(999));
+                    block_on(app.escalate(staff, user, None, now, None)).unwrap();
+                    let t = block_on(app.store().active_ticket(user.guild, user.member))
+                        .unwrap()
+                        .expect("the escalation opened a ticket");
+                    block_on(app.ticket_opened(
+                        t.id,
+                        Some(ChannelId(900 + t.id.get() as u64)),
+                        None,
+                        now,
+                    ))
+                    .unwrap();
+                    Input::Tick
+                }
+                "handback" => {
+                    let staff = Staff::trusted(MemberId(999));
+                    let t = block_on(app.store().active_ticket(user.guild, user.member))
+                        .unwrap()
+                        .ok_or(format!("turn {}: no ticket to hand back", n + 1))?;
+                    let changed = block_on(app.act(staff, t.id, StaffAction::HandBack, now))
+                        .map_err(|e| format!("turn {}: {e}", n + 1))?;
+                    handed_back = changed.member_notice;
+                    Input::Tick
+                }
                 "tick" => Input::Tick,
                 other => {
                     start_key = other
@@ -143,10 +169,25 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
         } else {
             return Err(format!("turn {}: needs say, press or command", n + 1));
         };
-        let result = app.turn(user, input, now);
+        let result = block_on(app.turn(user, input, now)).unwrap();
         let mut text = Vec::new();
         render(&mut text, c, &result.effects).unwrap();
-        let text = String::from_utf8(text).unwrap();
+        let mut text = String::from_utf8(text).unwrap();
+        if let Some(note) = &result.ticket {
+            text.push_str(&format!("bot: {}\n", note_text(&c.copy, note)));
+            if let TicketNote::Opened(t) = note {
+                block_on(app.ticket_opened(
+                    t.id,
+                    Some(ChannelId(900 + t.id.get() as u64)),
+                    None,
+                    now,
+                ))
+                .unwrap();
+            }
+        }
+        if let Some(notice) = handed_back.take() {
+            text.push_str(&format!("bot: {notice}\n"));
+        }
         let fail = |what: String| {
             format!(
                 "turn {} ({:?}): {what}\n--- bot said ---\n{text}",
@@ -199,21 +240,23 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
             }
         }
         if let Some(silent) = turn.silent {
-            if silent != result.effects.is_empty() {
+            if silent != (result.is_silent() && text.is_empty()) {
                 return Err(fail(format!("expected silent = {silent}")));
             }
         }
         if let Some(esc) = turn.escalates {
-            let did = result
-                .effects
-                .iter()
-                .any(|e| matches!(e, Effect::RequestHuman { .. }));
+            let did = matches!(result.ticket, Some(TicketNote::Opened(_)));
             if did != esc {
                 return Err(fail(format!("expected escalates = {esc}, got {did}")));
             }
         }
         if let Some(want) = &turn.state {
-            let got = state_name(app.session(user).as_ref().map(|s| &s.state));
+            let got = state_name(
+                block_on(app.session(user))
+                    .unwrap()
+                    .as_ref()
+                    .map(|s| &s.state),
+            );
             if got != want {
                 return Err(fail(format!("expected state {want}, got {got}")));
             }

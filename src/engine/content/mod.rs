@@ -189,6 +189,22 @@ pub struct Copy {
     /// The warning after the bot removed the member's message. `{what}` as above.
     pub sensitive_removed: String,
     pub handed_back: String,
+    /// A ticket was opened for the member; `{ticket}` becomes a link to it.
+    pub ticket_opened: String,
+    /// The member asked again while a ticket is open.
+    pub ticket_exists: String,
+    /// The member wrote while their ticket is open (at most once an hour).
+    pub ticket_pointer: String,
+    /// The ticket's thread could not be made; moderators got a plain request.
+    pub ticket_failed: String,
+    /// A moderator escalated the member.
+    pub ticket_escalated: String,
+    /// Staff closed the ticket or handed it back.
+    pub ticket_closed: String,
+    /// "Did we solve it?", asked when a ticket closes.
+    pub rate_question: String,
+    /// The answer to a rating.
+    pub rate_thanks: String,
     /// Sent once to a member who floods the channel.
     pub slow_down: String,
     /// Ephemeral answer to a button press on someone else's conversation.
@@ -204,6 +220,11 @@ pub struct Copy {
 impl Copy {
     /// The warning for a member who posted a secret: `removed` when the adapter deleted their
     /// message. Says what it looked like, never what it was.
+    /// A ticket line with `{ticket}` filled in.
+    pub fn with_ticket(template: &str, ticket: &str) -> String {
+        template.replace("{ticket}", ticket)
+    }
+
     pub fn sensitive_warning(
         &self,
         secret: crate::engine::sensitive::Secret,

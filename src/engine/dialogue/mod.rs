@@ -646,7 +646,7 @@ impl<'c> Dialogue<'c> {
     }
 
     /// "question → answer" lines for the moderators.
-    fn tried(&self, flow: &Flow) -> Vec<String> {
+    pub(crate) fn tried(&self, flow: &Flow) -> Vec<String> {
         let c = self.content;
         let mut lines = vec![format!(
             "Read the steps for: {}",
