@@ -539,7 +539,11 @@ impl App {
             t.status = TicketStatus::Open;
             t.thread = thread.or(t.thread);
             t.packet_message = packet_message.or(t.packet_message);
-            let event = TicketEvent::new(now, t.opened_by, EventKind::Opened);
+            let event = TicketEvent::new(
+                now,
+                Some(t.opened_by.unwrap_or(t.member)),
+                EventKind::Opened,
+            );
             if self.store.update_ticket(&t, Some(&event), None).await? == Updated::Done {
                 t.version += 1;
                 return Ok(Some(t));

@@ -528,13 +528,16 @@ fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             TicketsCommand::Show { n, .. } | TicketsCommand::Export { n, .. } => {
+                let export = matches!(command, TicketsCommand::Export { .. });
                 let id = paymedic::engine::TicketId(n);
                 let Some(t) = store.ticket(id).await? else {
                     bail!("{}: there is no ticket #{n}", db.display());
                 };
-                let text = match &t.transcript {
-                    Some(text) => text.clone(),
-                    None => t.transcript_text(&store.events(id).await?),
+                // `export` gives the transcript as it was kept at close; `show` the ticket as
+                // it stands, with anything after the close (the rating).
+                let text = match (&t.transcript, export) {
+                    (Some(text), true) => text.clone(),
+                    _ => t.transcript_text(&store.events(id).await?),
                 };
                 write!(out, "{}", terminal::visible(&text))?;
             }

@@ -28,6 +28,7 @@ Type a message as a member would. Numbers pick a choice.
   /reset                           forget my conversation
   /forget-me                       delete everything stored about me
   /stats                           how conversations ended, per intent and step
+  /session                         where my conversation stands, as stored
   /mod escalate NAME [REASON]      open a ticket for a member, as a moderator
   /mod list                        open tickets with age, claimer and topic
   /mod show N                      a ticket's packet and thread
@@ -220,6 +221,13 @@ async fn command(
             note(app, people, turn.ticket, now, out).await?;
         }
         ("stats", []) => stats(app, out).await?,
+        ("session", []) => {
+            let state = match app.store().session(user).await? {
+                Some(r) => serde_json::to_string(&r.session.state).unwrap_or_default(),
+                None => "idle (nothing stored)".into(),
+            };
+            writeln!(out, "(session: {state})")?;
+        }
         ("check", args) => check(app, user, args, now, out).await?,
         ("reply", []) => writeln!(out, "usage: /reply TEXT")?,
         ("reply", _) => {
@@ -369,10 +377,8 @@ async fn moderate(
                 Some(id) => match app.store().ticket(id).await? {
                     Some(t) => {
                         let events = app.store().events(id).await?;
-                        let text = t
-                            .transcript
-                            .clone()
-                            .unwrap_or_else(|| t.transcript_text(&events));
+                        // Fresh from the events: it includes what came after the close (the rating).
+                        let text = t.transcript_text(&events);
                         for l in text.lines() {
                             writeln!(out, "  {}", visible(l))?;
                         }

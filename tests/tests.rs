@@ -5,6 +5,7 @@ mod support;
 
 mod architecture;
 mod chat;
+mod chats;
 mod cli;
 mod content_checks;
 mod corpus;
@@ -14,4 +15,5 @@ mod discord_fake;
 mod phrasings;
 mod properties;
 mod redaction;
+mod tickets;
 mod transcripts;

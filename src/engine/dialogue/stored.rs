@@ -216,3 +216,67 @@ impl StoredSession {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    fn read(state: StoredState) -> State {
+        let engine = Engine::embedded();
+        StoredSession { state, updated: 7 }
+            .to_session(&engine.content)
+            .state
+    }
+
+    #[test]
+    fn unknown_keys_restart_but_never_drop_a_hand_off() {
+        let flow = |intent: &str, step: &str, option: Option<&str>| StoredState::InFlow {
+            intent: intent.into(),
+            at: StoredAt::Step(step.into()),
+            path: vec![StoredAnswer::Step {
+                step: "where".into(),
+                option: option.map(Into::into),
+                inferred: false,
+            }],
+            unclear: 0,
+            known: vec![],
+        };
+        assert!(matches!(
+            read(flow(
+                "payment_declined",
+                "message",
+                Some("In the Klarna app")
+            )),
+            State::InFlow(_)
+        ));
+        assert_eq!(read(flow("gone", "message", None)), State::Idle);
+        assert_eq!(read(flow("payment_declined", "gone", None)), State::Idle);
+        assert_eq!(
+            read(flow(
+                "payment_declined",
+                "message",
+                Some("a label that was edited")
+            )),
+            State::Idle
+        );
+        assert_eq!(
+            read(StoredState::Resolved {
+                intent: "gone".into()
+            }),
+            State::Idle
+        );
+        assert_eq!(
+            read(StoredState::HandedOff {
+                intent: Some("gone".into())
+            }),
+            State::HandedOff { intent: None }
+        );
+        assert_eq!(
+            read(StoredState::Escalated {
+                intent: Some("gone".into())
+            }),
+            State::Escalated { intent: None }
+        );
+    }
+}

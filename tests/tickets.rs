@@ -1,0 +1,202 @@
+//! Tickets and the store seam through the real `App`: exactly-once opening under concurrency,
+//! sessions stored by content keys across pack edits, and the staff check.
+
+use crate::common::{app, block_on, engine, member, pack};
+use paymedic::app::{App, Staff, TicketNote};
+use paymedic::config::{Config, DiscordConfig};
+use paymedic::engine::dialogue::stored::StoredSession;
+use paymedic::engine::{Choice, Engine, Input, MemberId, RoleId, State, Timestamp};
+use paymedic::store::memory::MemoryStore;
+use paymedic::store::{Opened, Store, TicketFilter};
+use std::sync::Arc;
+
+/// 50 escalations of one member at the same instant — member presses and moderators'
+/// `/escalate`, through two `App`s (two processes) over one store — open exactly one ticket.
+pub async fn fifty_simultaneous_escalations_open_one_ticket(store: Arc<dyn Store>) {
+    let a = Arc::new(App::with_store(engine(), Config::default(), store.clone()));
+    let b = Arc::new(App::with_store(engine(), Config::default(), store.clone()));
+    let user = member(3, 42);
+    let mut tasks = Vec::new();
+    for i in 0..50u64 {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let now = Timestamp(1_000);
+            if i % 5 == 0 {
+                let staff = Staff::trusted(MemberId(900 + i));
+                match app
+                    .escalate(staff, user, Some("stuck"), now, None)
+                    .await
+                    .unwrap()
+                {
+                    Opened::Created(t) => (1, t.id),
+                    Opened::Existing(t) => (0, t.id),
+                }
+            } else {
+                let input = Input::Choose {
+                    choice: Choice::Human,
+                    shown_at: None,
+                };
+                let origin = paymedic::app::Origin {
+                    user,
+                    request: Some(format!("interaction-{i}")),
+                };
+                let turn = app.turn(origin, input, now).await.unwrap();
+                match turn.ticket {
+                    Some(TicketNote::Opened(t)) => (1, t.id),
+                    Some(TicketNote::Existing(t) | TicketNote::Pointer(t)) => (0, t.id),
+                    None => panic!("a press for a human got no ticket: {:?}", turn.effects),
+                }
+            }
+        }));
+    }
+    let mut created = 0;
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (c, id) = t.await.unwrap();
+        created += c;
+        ids.insert(id);
+    }
+    assert_eq!(created, 1, "exactly one escalation creates the ticket");
+    assert_eq!(ids.len(), 1, "every answer names the same ticket: {ids:?}");
+    let all = store.tickets(&TicketFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+}
+
+#[test]
+fn fifty_simultaneous_escalations_open_one_ticket_in_memory() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    rt.block_on(fifty_simultaneous_escalations_open_one_ticket(Arc::new(
+        MemoryStore::new(),
+    )));
+}
+
+fn say(app: &App, user: paymedic::app::UserKey, text: &str, at: u64) -> String {
+    let turn = block_on(app.turn(
+        user,
+        Input::Text {
+            text,
+            addressed: true,
+        },
+        Timestamp(at),
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    paymedic::terminal::render(&mut out, &app.engine.content, &turn.effects).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The same store, read by an app whose pack was edited.
+fn app_over(src: &str, store: Arc<dyn Store>) -> App {
+    let engine = Engine::load("edited.toml", src).unwrap_or_else(|e| panic!("{e}"));
+    App::with_store(engine, Config::default(), store)
+}
+
+/// Moves the `message` step of `payment_declined` before `where`: positions change, keys
+/// don't.
+fn swap_first_two_steps(src: &str) -> String {
+    let w = src.find("[[intent.flow]]\nid = \"where\"").unwrap();
+    let m = src.find("[[intent.flow]]\nid = \"message\"").unwrap();
+    let o = src.find("[[intent.flow]]\nid = \"other_method\"").unwrap();
+    format!("{}{}{}{}", &src[..w], &src[m..o], &src[w..m], &src[o..])
+}
+
+#[test]
+fn a_session_is_read_back_by_step_key_after_the_pack_reorders_steps() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let before = app_over(&pack(), store.clone());
+    let user = member(1, 1);
+    let out = say(&before, user, "klarna isnt working at checkout", 0);
+    assert!(out.contains("Where are you paying?"), "{out}");
+    let out = say(&before, user, "1", 5_000);
+    assert!(out.contains("What does the message say?"), "{out}");
+
+    let edited = swap_first_two_steps(&pack());
+    let after = app_over(&edited, store.clone());
+    // Position 1 is now "where"; the stored key says "message", and "2" answers it.
+    let out = say(&after, user, "2", 10_000);
+    assert!(out.contains("Error codes usually point"), "misread: {out}");
+}
+
+#[test]
+fn a_session_whose_step_is_gone_restarts_cleanly_and_a_hand_off_is_kept() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let before = app_over(&pack(), store.clone());
+    let (u, v) = (member(1, 1), member(1, 2));
+    say(&before, u, "klarna isnt working at checkout", 0);
+    say(&before, u, "1", 5_000);
+    say(&before, v, "klarna isnt working at checkout", 0);
+    block_on(before.escalate(Staff::trusted(MemberId(9)), v, None, Timestamp(1), None)).unwrap();
+
+    let renamed = pack().replace("id = \"message\"", "id = \"what_it_says\"");
+    let after = app_over(&renamed, store.clone());
+    let s = block_on(after.session(u)).unwrap().unwrap();
+    assert_eq!(
+        s.state,
+        State::Idle,
+        "an unknown step restarts the conversation"
+    );
+    let out = say(&after, u, "hi", 10_000);
+    assert!(!out.contains("Sorry, I didn't quite get that"), "{out}");
+    // The member with a ticket stays with the human.
+    let s = block_on(after.session(v)).unwrap().unwrap();
+    assert!(matches!(s.state, State::HandedOff { .. }), "{:?}", s.state);
+    let turn = block_on(after.turn(
+        v,
+        Input::Text {
+            text: "hello?",
+            addressed: true,
+        },
+        Timestamp(20_000),
+    ))
+    .unwrap();
+    assert!(turn.effects.is_empty(), "{:?}", turn.effects);
+}
+
+#[test]
+fn stored_sessions_round_trip_by_key_through_any_conversation() {
+    let app = app();
+    let c = &app.engine.content;
+    let lines = [
+        "klarna declined my order at asos",
+        "1",
+        "2",
+        "still stuck",
+        "my bank blocked klarna",
+        "3",
+        "that fixed it",
+        "hello",
+        "2",
+        "talk to a human",
+    ];
+    let user = member(5, 5);
+    for (i, l) in lines.iter().enumerate() {
+        say(&app, user, l, i as u64 * 5_000);
+        if let Some(s) = block_on(app.session(user)).unwrap() {
+            let stored = StoredSession::from_session(&s, c);
+            let json = serde_json::to_string(&stored).unwrap();
+            let back: StoredSession = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.to_session(c), s, "after {l:?}: {json}");
+        }
+    }
+}
+
+#[test]
+fn staff_are_the_moderator_roles_and_the_support_role_only() {
+    let mut config = Config::default();
+    config.discord = Some(DiscordConfig {
+        moderator_roles: vec![10, 11],
+        support_role: Some(20),
+        ..DiscordConfig::default()
+    });
+    let app = App::new(engine(), config);
+    let m = MemberId(1);
+    assert!(app.staff(m, &[RoleId(11)]).is_some());
+    assert!(app.staff(m, &[RoleId(5), RoleId(20)]).is_some());
+    assert!(app.staff(m, &[]).is_none());
+    assert!(app.staff(m, &[RoleId(12), RoleId(1)]).is_none());
+    // With no Discord settings, nobody is staff.
+    assert!(crate::common::app().staff(m, &[RoleId(10)]).is_none());
+}
