@@ -57,9 +57,15 @@ impl People {
         UserKey::new(GuildId(0), MemberId(self.ids[&self.current]))
     }
 
+    /// A name's member id: the same in every session, so `chat --db` finds a member's
+    /// conversation and tickets again after a restart. "you" is member 1.
     fn id_of(&mut self, name: &str) -> MemberId {
-        let next = self.ids.len() as u64 + 1;
-        MemberId(*self.ids.entry(name.to_string()).or_insert(next))
+        MemberId(
+            *self
+                .ids
+                .entry(name.to_string())
+                .or_insert_with(|| name_id(name)),
+        )
     }
 
     fn name(&self, m: MemberId) -> String {
@@ -74,6 +80,17 @@ impl People {
             .find(|(_, id)| **id == m.get())
             .map_or_else(|| format!("member {m}"), |(n, _)| n.clone())
     }
+}
+
+/// A stable member id for a name (FNV-1a, kept clear of 0, "you" and the moderator).
+fn name_id(name: &str) -> u64 {
+    if name == "you" {
+        return 1;
+    }
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (h >> 24) | (1 << 40)
 }
 
 /// Runs a chat session until end of input or `/quit`.

@@ -9,6 +9,7 @@ mod chats;
 mod cli;
 mod content_checks;
 mod corpus;
+mod crash;
 mod dialogue;
 mod discord_e2e;
 mod discord_fake;
