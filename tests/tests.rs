@@ -14,4 +14,5 @@ mod discord_fake;
 mod phrasings;
 mod properties;
 mod redaction;
+mod store_contract;
 mod transcripts;

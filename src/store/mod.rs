@@ -15,6 +15,7 @@
 //!   read, so two moderators (or processes) acting at once can't overwrite each other.
 
 pub mod memory;
+pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
