@@ -190,10 +190,13 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| open_failure(path, e))?;
-        sqlx::query("INSERT INTO outcomes (intent, step, outcome, count) VALUES ('', '', 'fixed', 0) ON CONFLICT DO NOTHING")
-            .execute(&mut *probe)
-            .await
-            .map_err(|e| open_failure(path, e))?;
+        sqlx::query(
+            "INSERT INTO outcomes (intent, step, outcome, count) VALUES ('', '', 'fixed', 0) \
+             ON CONFLICT DO NOTHING",
+        )
+        .execute(&mut *probe)
+        .await
+        .map_err(|e| open_failure(path, e))?;
         probe.rollback().await.map_err(|e| open_failure(path, e))?;
 
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -376,13 +379,11 @@ fn check_writable(path: &Path) -> Result<()> {
         let file = PathBuf::from(file);
         match std::fs::metadata(&file) {
             Ok(m) if m.permissions().readonly() => {
-                return Err(open_error(
-                    path,
-                    &format!(
+                let detail = format!(
                     "{} is read-only: paymedic must be able to write it (check its permissions)",
                     file.display()
-                ),
-                ))
+                );
+                return Err(open_error(path, &detail));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -425,7 +426,8 @@ async fn inspect_with(path: &Path, conn: &mut SqliteConnection) -> Result<()> {
         None => return Err(corrupt(path, "SQLite's integrity check gave no answer")),
     }
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        "SELECT name FROM sqlite_master \
+         WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
     )
     .fetch_all(&mut *conn)
     .await
