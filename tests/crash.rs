@@ -118,7 +118,8 @@ fn sigkill_at_random_points_loses_no_ticket_and_no_reply() {
     {
         let mut chat = Chat::start(&db);
         chat.send("/as reference");
-        reference.push(chat.step("/session").0);
+        chat.send("/session");
+        reference.push(chat.until_session().0);
         for l in SCRIPT {
             reference.push(chat.step(l).0);
         }
@@ -138,7 +139,8 @@ fn sigkill_at_random_points_loses_no_ticket_and_no_reply() {
         let kill_at = rng.below(SCRIPT.len() as u64 + 1) as usize;
         let mut chat = Chat::start(&db);
         chat.send(&who);
-        let (mut last, _) = chat.step("/session");
+        chat.send("/session");
+        let (mut last, _) = chat.until_session();
         assert_eq!(last, reference[0]);
         for l in &SCRIPT[..kill_at] {
             let (state, out) = chat.step(l);
@@ -156,7 +158,8 @@ fn sigkill_at_random_points_loses_no_ticket_and_no_reply() {
         // it, or one line further.
         let mut chat = Chat::start(&db);
         chat.send(&who);
-        let (now, _) = chat.step("/session");
+        chat.send("/session");
+        let (now, _) = chat.until_session();
         let allowed = &reference[kill_at..=(kill_at + 1).min(SCRIPT.len())];
         assert!(
             now == last || allowed.contains(&now),

@@ -16,5 +16,6 @@ mod discord_fake;
 mod phrasings;
 mod properties;
 mod redaction;
+mod store_contract;
 mod tickets;
 mod transcripts;

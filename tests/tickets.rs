@@ -200,3 +200,23 @@ fn staff_are_the_moderator_roles_and_the_support_role_only() {
     // With no Discord settings, nobody is staff.
     assert!(crate::common::app().staff(m, &[RoleId(10)]).is_none());
 }
+
+#[test]
+fn fifty_simultaneous_escalations_open_one_ticket_in_sqlite() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("paymedic-tickets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fifty.db");
+    let _ = std::fs::remove_file(&path);
+    rt.block_on(async {
+        let store = paymedic::store::sqlite::SqliteStore::open(&path)
+            .await
+            .unwrap();
+        fifty_simultaneous_escalations_open_one_ticket(Arc::new(store)).await;
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,6 +15,7 @@
 //!   read, so two moderators (or processes) acting at once can't overwrite each other.
 
 pub mod memory;
+pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
@@ -247,7 +248,5 @@ pub(crate) fn scrub(text: &str, member: MemberId) -> String {
 
 /// Opens (or creates) the SQLite store at `path`: the store `run` and `chat --db` use.
 pub async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
-    // Placeholder until the SQLite backend lands (same branch of work): memory.
-    let _ = path;
-    Ok(std::sync::Arc::new(memory::MemoryStore::new()))
+    Ok(std::sync::Arc::new(sqlite::SqliteStore::open(path).await?))
 }
