@@ -55,10 +55,13 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("paymedic-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
+    // The store's durability: `PAYMEDIC_BENCH_SYNC=normal` measures `synchronous = NORMAL`.
+    let sync = std::env::var("PAYMEDIC_BENCH_SYNC").unwrap_or_else(|_| "full".into());
+    let _ = std::fs::remove_file(dir.join("paymedic.db"));
     std::fs::write(
         &config,
         format!(
-            "[discord]\nguild_ids = [{guild}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n\n[bot]\ncooldown_seconds = 0\n"
+            "[discord]\nguild_ids = [{guild}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n\n[bot]\ncooldown_seconds = 0\n\n[store]\nsynchronous = \"{sync}\"\n"
         ),
     )
     .unwrap();
@@ -137,7 +140,7 @@ async fn main() {
     if quick {
         println!("discord bench (smoke run under `cargo test`, not a measurement):");
     } else {
-        println!("discord bench: {n} messages, release bot process against the fake Discord on 127.0.0.1");
+        println!("discord bench: {n} messages, release bot process against the fake Discord on 127.0.0.1, SQLite store with synchronous = {sync}");
     }
     println!(
         "  reply latency: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",

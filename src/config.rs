@@ -56,6 +56,7 @@ struct RawConfig {
 struct RawStore {
     path: Option<PathBuf>,
     retention_days: Option<f64>,
+    synchronous: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +145,8 @@ pub struct Config {
     /// `[store] retention_days`: closed-ticket transcripts and idle sessions older than this
     /// are purged.
     pub retention_days: u32,
+    /// `[store] synchronous`: "full" (default) or "normal".
+    pub store_durability: crate::store::sqlite::Durability,
     /// `[tickets]` timers and reopen window.
     pub tickets: TicketSettings,
     /// `[tickets] log_channel`: where closed-ticket transcripts are posted.
@@ -412,6 +415,16 @@ impl Config {
             ));
         }
         let retention_days = retention_days as u32;
+        let store_durability = match raw.store.synchronous.as_deref() {
+            None | Some("full") => crate::store::sqlite::Durability::Full,
+            Some("normal") => crate::store::sqlite::Durability::Normal,
+            Some(other) => {
+                return Err(bad(
+                    "store.synchronous",
+                    format!("{other:?} is not a choice: use \"full\" or \"normal\""),
+                ))
+            }
+        };
         let discord = raw.discord.map(|d| DiscordConfig {
             guild_ids: d.guild_ids,
             support_channels: d.support_channels,
@@ -433,6 +446,7 @@ impl Config {
             status_notice: raw.status.notice.filter(|n| !n.trim().is_empty()),
             store_path: raw.store.path,
             retention_days,
+            store_durability,
             tickets,
             ticket_log_channel: raw.tickets.log_channel,
         })

@@ -7,7 +7,8 @@ use paymedic::config::{io_reason, read_text_capped, Config};
 use paymedic::engine::content::{self, IntentKind};
 use paymedic::engine::limits::{CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX, INPUT_LINE_BYTES_MAX};
 use paymedic::engine::{sensitive, Classification, Engine};
-use paymedic::store::{open_sqlite, TicketFilter};
+use paymedic::store::sqlite::SqliteStore;
+use paymedic::store::{open_sqlite, Store, TicketFilter};
 use paymedic::{eval, explain, terminal};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -103,16 +104,19 @@ enum TicketsCommand {
         #[arg(long, value_name = "PATH")]
         db: PathBuf,
     },
-    /// One ticket: its packet and what happened in its thread.
+    /// One ticket: its packet and what happened in its thread, as it stands now.
     Show {
         /// The ticket number.
         n: i64,
+        /// The SQLite database (the `[store] path` of the bot's config).
         #[arg(long, value_name = "PATH")]
         db: PathBuf,
     },
-    /// One ticket's transcript as Markdown, on stdout.
+    /// One ticket's transcript as kept at close (Markdown), on stdout.
     Export {
+        /// The ticket number.
         n: i64,
+        /// The SQLite database (the `[store] path` of the bot's config).
         #[arg(long, value_name = "PATH")]
         db: PathBuf,
     },
@@ -155,7 +159,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(async {
                 let mut app = load_app(&sources)?;
                 if let Some(path) = &db {
-                    app = app.into_store(open_sqlite(path).await?);
+                    let durability = app.config.store_durability;
+                    app = app.into_store(open_sqlite(path, durability).await?);
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
@@ -268,7 +273,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
             .store_path
             .clone()
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
-        let store = open_sqlite(&path).await?;
+        let store = open_sqlite(&path, app.config.store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
         let app = app.into_store(store);
         anyhow::Ok(
@@ -504,7 +509,7 @@ fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
         if !db.exists() {
             bail!("{}: no such database", db.display());
         }
-        let store = open_sqlite(db).await?;
+        let store = SqliteStore::open(db).await?;
         let mut out = io::BufWriter::new(io::stdout().lock());
         let now = app::now();
         match command {

@@ -562,3 +562,73 @@ fn help_describes_every_argument_of_every_subcommand() {
         assert!(seen > 0, "{command}: {help}");
     }
 }
+
+#[test]
+fn chat_db_keeps_tickets_that_the_tickets_command_reads() {
+    let dir = temp_dir("chat-db");
+    let db = dir.join("chat.db");
+    let db_arg = db.to_str().unwrap();
+    let (code, out, err) = run_with_stdin(
+        &["chat", "--db", db_arg],
+        b"klarna declined my order at asos\ntalk to a human\n/reply my card is 4111 1111 1111 1111\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ticket #1"), "{out}");
+    // A second session over the same file finds the member's open ticket.
+    let (code, out, err) = run_with_stdin(&["chat", "--db", db_arg], b"hello?\n/mod list\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("#1 "), "{out}");
+    let (code, out, err) = run_with_stdin(&["tickets", "list", "--db", db_arg], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("#1 ") && out.contains("open"), "{out}");
+    let (code, out, err) = run_with_stdin(&["tickets", "show", "1", "--db", db_arg], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[removed: card details]"), "{out}");
+    assert!(!out.contains("4111"), "{out}");
+    let (code, _, err) = run_with_stdin(&["tickets", "show", "7", "--db", db_arg], b"");
+    assert_ne!(code, 0);
+    assert!(err.contains("no ticket #7"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_store_stops_start_up_naming_the_file_and_is_left_untouched() {
+    let dir = temp_dir("bad-store");
+    let text = dir.join("notes.db");
+    let bytes = b"these are my notes, not a database\n".repeat(100);
+    std::fs::write(&text, &bytes).unwrap();
+    let name = text.display().to_string();
+    for args in [
+        vec!["chat", "--db", name.as_str()],
+        vec!["tickets", "list", "--db", name.as_str()],
+    ] {
+        let (code, _, err) = run_with_stdin(&args, b"hello\n");
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(&name), "{args:?}: {err}");
+        assert!(err.contains("not a paymedic database"), "{args:?}: {err}");
+        assert_eq!(std::fs::read(&text).unwrap(), bytes, "the file was changed");
+    }
+    // `run` checks the store at start-up, before it talks to Discord (nothing listens here).
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "[discord]\nescalation_channel = 1\n\n[store]\npath = \"notes.db\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "test-token")
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&name), "{err}");
+    assert_eq!(std::fs::read(&text).unwrap(), bytes, "the file was changed");
+    // A folder that doesn't exist is named too.
+    let missing = dir.join("no-such-folder").join("x.db");
+    let (code, _, err) = run_with_stdin(&["chat", "--db", missing.to_str().unwrap()], b"");
+    assert_ne!(code, 0);
+    assert!(err.contains("does not exist"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -247,6 +247,11 @@ pub(crate) fn scrub(text: &str, member: MemberId) -> String {
 }
 
 /// Opens (or creates) the SQLite store at `path`: the store `run` and `chat --db` use.
-pub async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
-    Ok(std::sync::Arc::new(sqlite::SqliteStore::open(path).await?))
+pub async fn open_sqlite(
+    path: &std::path::Path,
+    durability: sqlite::Durability,
+) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(
+        sqlite::SqliteStore::open_with(path, durability).await?,
+    ))
 }

@@ -111,6 +111,18 @@ struct TurnJob {
     done: oneshot::Sender<Result<Option<Opened>>>,
 }
 
+/// How hard a commit waits for the disk (`[store] synchronous`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit is on disk before the reply is sent, even if the
+    /// machine loses power. The default.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: commits survive the bot crashing or being killed, but the last
+    /// ones can be lost if the machine itself loses power; no fsync per commit.
+    Normal,
+}
+
 /// The most turns committed in one transaction.
 const BATCH_MAX: usize = 256;
 
@@ -135,6 +147,11 @@ impl Write<'_> {
 impl SqliteStore {
     /// Opens (or creates) the database at `path`; see the module docs for what is checked.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, Durability::Full).await
+    }
+
+    /// [`SqliteStore::open`] with a chosen durability (`[store] synchronous`).
+    pub async fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore> {
         let existing = match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => return Err(open_error(path, "it is a folder, not a file")),
             Ok(m) => Some(m.len()),
@@ -166,7 +183,10 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(existing.is_none())
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
