@@ -40,6 +40,8 @@ struct Setup {
     engine: Option<Engine>,
     /// `[tickets] log_channel`.
     log_channel: Option<u64>,
+    /// A ticket for ALICE that a crash left `Opening` (committed, no thread yet).
+    half_open: bool,
 }
 
 impl Bot {
@@ -68,6 +70,22 @@ impl Bot {
         };
         let engine = setup.engine.unwrap_or_else(crate::common::engine);
         let app = Arc::new(App::new(engine, config));
+        if setup.half_open {
+            let alice = paymedic::engine::UserKey::new(
+                paymedic::engine::GuildId(fake.options().guild_ids[0]),
+                paymedic::engine::MemberId(ALICE),
+            );
+            let staff = paymedic::app::Staff::trusted(paymedic::engine::MemberId(MOD));
+            app.escalate(
+                staff,
+                alice,
+                Some("left half-open"),
+                paymedic::app::now(),
+                None,
+            )
+            .await
+            .unwrap();
+        }
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(discord::run(
             app.clone(),
@@ -333,6 +351,28 @@ impl Bot {
         assert!(
             unknown.is_empty(),
             "requests to unknown routes: {unknown:#?}"
+        );
+        // Every message the bot sent or edited set its allowed mentions, parsing none.
+        let unset = self.fake.requests_matching(|r| {
+            let body = if r.interaction_callback_id().is_some() {
+                match r.body["type"].as_u64() {
+                    Some(4 | 7) => &r.body["data"],
+                    _ => return false,
+                }
+            } else if r.route().ends_with("/messages")
+                || r.route().contains("/messages/")
+                || (r.route().starts_with("/webhooks/") && r.method != "DELETE")
+            {
+                &r.body
+            } else {
+                return false;
+            };
+            matches!(r.method.as_str(), "POST" | "PATCH")
+                && body["allowed_mentions"]["parse"] != json!([])
+        });
+        assert!(
+            unset.is_empty(),
+            "messages without allowed mentions: {unset:#?}"
         );
     }
 }
@@ -1694,5 +1734,116 @@ async fn forget_me_confirms_then_deletes_and_closes_the_open_ticket() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.member, paymedic::engine::MemberId::FORGOTTEN);
+    bot.stop().await;
+}
+
+/// A ticket a crash left `Opening` (committed, no thread) gets its thread and packet at
+/// start-up, before any event is handled: none stays open without a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_left_half_open_gets_its_thread_at_start_up() {
+    let bot = Bot::start_with(Setup {
+        half_open: true,
+        ..Setup::default()
+    })
+    .await;
+    let creates = format!("/channels/{ESCALATION}/threads");
+    let create = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", &creates), T)
+        .await;
+    let thread = fd::id_of(&create.response["id"]).unwrap();
+    let packet = bot.fake.wait_for_request(|r| posted_to(r, thread), T).await;
+    assert!(packet.body["embeds"][0]
+        .to_string()
+        .contains("left half-open"));
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let t = bot
+            .app
+            .store()
+            .ticket(paymedic::engine::TicketId(1))
+            .await
+            .unwrap()
+            .unwrap();
+        if t.status.as_str() == "open" {
+            assert_eq!(t.thread, Some(paymedic::engine::ChannelId(thread)));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {t:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bot.stop().await;
+}
+
+/// Ticket timers as the periodic job carries them out: the SLA reminder pings only the
+/// support role in the thread, the inactivity warning pings nobody, and auto-close archives
+/// and locks the thread and tells the member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
+    use paymedic::discord::outbox::Outbox;
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let http = poise::serenity_prelude::HttpBuilder::new("not-a-real-token")
+        .proxy(bot.fake.api_base())
+        .ratelimiter_disabled(true)
+        .build();
+    let discord = bot.app.config.discord.clone().unwrap();
+    let sends = tokio::sync::Semaphore::new(2);
+    let out = Outbox::new(&http, &bot.app, &discord, &sends);
+    let s = bot.app.config.tickets;
+    let start = paymedic::app::now().0;
+    let fire = |at: u64| {
+        let app = bot.app.clone();
+        async move {
+            let fired = app
+                .run_timers(paymedic::engine::Timestamp(start + at))
+                .await
+                .unwrap();
+            assert_eq!(fired.len(), 1, "{fired:?}");
+            fired.into_iter().next().unwrap()
+        }
+    };
+    out.fired(&fire(s.sla_ms + 1_000).await).await;
+    let sla = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("nobody has claimed"),
+            T,
+        )
+        .await;
+    let am = &sla.body["allowed_mentions"];
+    assert_eq!(
+        am["roles"],
+        json!([SUPPORT_ROLE.to_string()]),
+        "{:#}",
+        sla.body
+    );
+    assert!(
+        am["users"].as_array().is_none_or(|u| u.is_empty()),
+        "{:#}",
+        sla.body
+    );
+    out.fired(&fire(s.auto_close_ms - s.warn_before_ms + 2_000).await)
+        .await;
+    let warned = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("quiet"),
+            T,
+        )
+        .await;
+    assert_no_mentions(&warned.body);
+    out.fired(&fire(s.auto_close_ms + 3_000).await).await;
+    let thread = bot.fake.channel(t.thread).unwrap();
+    assert_eq!(thread["thread_metadata"]["archived"], json!(true));
+    assert_eq!(thread["thread_metadata"]["locked"], json!(true));
+    let told = bot
+        .fake
+        .wait_for_request(|r| text_of(&r.body).contains("You're back with me"), T)
+        .await;
+    assert!(
+        !text_of(&told.body).contains("Did we solve"),
+        "no rating on auto-close"
+    );
     bot.stop().await;
 }

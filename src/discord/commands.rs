@@ -49,7 +49,10 @@ pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>>
 }
 
 fn ephemeral(text: impl Into<String>) -> CreateReply {
-    CreateReply::default().content(text).ephemeral(true)
+    CreateReply::default()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(super::effects::no_mentions())
 }
 
 /// Start a guided check of a payment that failed.

@@ -520,7 +520,10 @@ pub fn request_key(ctx: Context<'_>) -> String {
 }
 
 fn ephemeral(text: impl Into<String>) -> poise::CreateReply {
-    poise::CreateReply::default().content(text).ephemeral(true)
+    poise::CreateReply::default()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(super::effects::no_mentions())
 }
 
 async fn refuse(ctx: Context<'_>) -> Result<(), Error> {
