@@ -42,6 +42,8 @@ struct Setup {
     log_channel: Option<u64>,
     /// A ticket for ALICE that a crash left `Opening` (committed, no thread yet).
     half_open: bool,
+    /// Another store than a fresh in-memory one.
+    store: Option<Arc<dyn paymedic::store::Store>>,
 }
 
 impl Bot {
@@ -69,7 +71,10 @@ impl Bot {
             ..Config::default()
         };
         let engine = setup.engine.unwrap_or_else(crate::common::engine);
-        let app = Arc::new(App::new(engine, config));
+        let app = match setup.store {
+            Some(store) => Arc::new(App::with_store(engine, config, store)),
+            None => Arc::new(App::new(engine, config)),
+        };
         if setup.half_open {
             let alice = paymedic::engine::UserKey::new(
                 paymedic::engine::GuildId(fake.options().guild_ids[0]),
@@ -1285,6 +1290,23 @@ async fn claim_edits_the_packet_and_closing_archives_posts_the_transcript_and_as
         asked.body
     );
     assert_no_mentions(&asked.body);
+    let note = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("Closed by"),
+            T,
+        )
+        .await;
+    assert!(
+        !holds_digits(&text_of(&note.body), "4111111111111111"),
+        "{:#}",
+        note.body
+    );
+    assert!(
+        !holds_digits(&text_of(&log.body), "4111111111111111"),
+        "{:#}",
+        log.body
+    );
     // Everything was posted before the thread was locked, and nothing deleted it.
     assert!(bot.fake.requests_matching(|r| r.status >= 400).is_empty());
     assert!(bot
@@ -1845,5 +1867,137 @@ async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
         !text_of(&told.body).contains("Did we solve"),
         "no rating on auto-close"
     );
+    bot.stop().await;
+}
+
+/// A store that fails every session read while `broken` is set, and otherwise is memory.
+struct Flaky {
+    inner: paymedic::store::memory::MemoryStore,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+mod flaky {
+    use super::Flaky;
+    use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
+    use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
+    use paymedic::store::{
+        Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, StoreError,
+        TicketFilter, Updated,
+    };
+    use std::sync::atomic::Ordering;
+
+    #[async_trait::async_trait]
+    impl Store for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
+            if self.broken.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("disk on fire".into()));
+            }
+            self.inner.session(key).await
+        }
+        async fn commit_turn(
+            &self,
+            key: UserKey,
+            session: Option<&SessionRecord>,
+            outcomes: &[OutcomeRow],
+            open: Option<&NewTicket>,
+        ) -> Result<Option<Opened>> {
+            self.inner.commit_turn(key, session, outcomes, open).await
+        }
+        async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+            self.inner.ticket(id).await
+        }
+        async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
+            self.inner.ticket_by_thread(thread).await
+        }
+        async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
+            self.inner.active_ticket(guild, member).await
+        }
+        async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+            self.inner.tickets(filter).await
+        }
+        async fn update_ticket(
+            &self,
+            ticket: &Ticket,
+            event: Option<&TicketEvent>,
+            session: Option<(UserKey, Option<&SessionRecord>)>,
+        ) -> Result<Updated> {
+            self.inner.update_ticket(ticket, event, session).await
+        }
+        async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
+            self.inner.add_event(id, event, touch).await
+        }
+        async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
+            self.inner.events(id).await
+        }
+        async fn record_feedback(
+            &self,
+            ticket: TicketId,
+            member: MemberId,
+            solved: bool,
+            at: Timestamp,
+        ) -> Result<()> {
+            self.inner.record_feedback(ticket, member, solved, at).await
+        }
+        async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
+            self.inner.feedback().await
+        }
+        async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
+            self.inner.outcomes().await
+        }
+        async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+            self.inner.expire_sessions(before).await
+        }
+        async fn session_count(&self) -> Result<u64> {
+            self.inner.session_count().await
+        }
+        async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
+            self.inner.forget_member(guild, member).await
+        }
+        async fn purge(&self, before: Timestamp) -> Result<Purged> {
+            self.inner.purge(before).await
+        }
+    }
+}
+
+/// When the store fails, nothing panics: a button press and a command are told privately that
+/// something went wrong (and can try again), and a message is left unanswered, logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_is_told_privately_and_nothing_panics() {
+    let store = Arc::new(Flaky {
+        inner: paymedic::store::memory::MemoryStore::new(),
+        broken: std::sync::atomic::AtomicBool::new(false),
+    });
+    let bot = Bot::start_with(Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let id = bot
+        .say(SUPPORT, ALICE, "klarna declined my order at asos", &[])
+        .await;
+    let reply = bot.fake.wait_for_reply_to(id, T).await;
+    store
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let press = bot
+        .press(&reply, ALICE, &button(&reply.body, "In a web browser"))
+        .await;
+    let said = bot.answer(&press).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("something went wrong"), "{said:#}");
+    let cmd = bot.slash(ALICE, &[], "troubleshoot", json!([])).await;
+    let said = bot.answer(&cmd).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("something went wrong"), "{said:#}");
+    let quiet = bot
+        .say(SUPPORT, ALICE, "klarna declined my order again", &[])
+        .await;
+    bot.assert_no_reply_to(quiet).await;
+    store
+        .broken
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     bot.stop().await;
 }

@@ -103,10 +103,15 @@ async fn checked(
     match verdict {
         Ok(text) => {
             let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-            ctx.data()
+            let noted = ctx
+                .data()
                 .app
                 .note_check(user, &format!("/check {which}: {text}"), app::now())
-                .await?;
+                .await;
+            if let Err(e) = noted {
+                // The answer needs no store: give it anyway; only the packet misses the check.
+                tracing::warn!(member = user.member.get(), error = %e, "could not keep a check for the packet");
+            }
             ctx.send(ephemeral(text)).await?;
         }
         Err(e) => {

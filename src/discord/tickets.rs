@@ -377,11 +377,12 @@ pub async fn rate_press(
 ) -> Result<(), Error> {
     let member = MemberId(press.user.id.get());
     let taken = out.app.rate(id, member, solved, app::now()).await?;
-    let copy = &out.app.engine.content.copy;
     let text = if taken {
-        copy.rate_thanks.clone()
+        out.app.engine.content.copy.rate_thanks.clone()
     } else {
-        copy.not_yours.clone()
+        // Someone else's question, or the ticket was reopened since it was asked.
+        "I can't take that answer: the question isn't yours, or the ticket is open again."
+            .to_string()
     };
     out.send(to, Piece::ephemeral(text)).await
 }
