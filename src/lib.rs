@@ -14,7 +14,10 @@
 //!   - [`engine::limits`]: Discord's limits as named constants.
 //! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
 //!   hand-off silence, the cooldown, the engine step, and the saved session.
-//! - [`discord`]: the serenity/poise adapter (`convert`, `effects`, slash commands).
+//! - [`discord`]: the serenity/poise adapter: event routing and start-up, `convert` (Discord
+//!   types and component ids), `effects` (rendering), `outbox` (the one place anything is sent,
+//!   for messages, buttons, modals and commands), `tickets` (private threads, the packet, staff
+//!   actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
 //! - [`terminal`]: `paymedic chat`, the terminal adapter.
 //! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).

@@ -75,3 +75,35 @@ fn the_token_comes_only_from_the_environment() {
     }
     assert_eq!(readers.len(), 1, "DISCORD_TOKEN read in: {readers:?}");
 }
+
+/// One outbox: every Discord send, edit, upload, thread change and deletion is made in
+/// `src/discord/outbox.rs`, so mentions, ordering and error handling have one home. Commands
+/// answer their own interaction with poise's `ctx.send`, which is not a Discord route of its own.
+#[test]
+fn discord_writes_happen_only_in_the_outbox() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let outbox = root.join("discord/outbox.rs");
+    assert!(files.contains(&outbox));
+    let writes = [
+        "send_message(",
+        "create_response(",
+        "create_followup(",
+        "edit_message(",
+        "create_thread(",
+        "edit_thread(",
+        "delete_message(",
+        "create_dm_channel(",
+    ];
+    let mut hits = Vec::new();
+    for f in files.iter().filter(|f| **f != outbox) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if writes.iter().any(|w| line.contains(w)) {
+                hits.push(format!("{}:{}: {line}", f.display(), n + 1));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}

@@ -7,6 +7,7 @@ use crate::support::fake_discord::{self as fd, FakeDiscord, FakeOptions, Recorde
 use paymedic::app::App;
 use paymedic::config::{Config, DiscordConfig};
 use paymedic::discord::{self, RunError};
+use paymedic::engine::Engine;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,23 +20,43 @@ const OTHER_CHANNEL: u64 = 1_300_000_000_000_000_002;
 const ESCALATION: u64 = 1_300_000_000_000_000_003;
 const SUPPORT_ROLE: u64 = 1_300_000_000_000_000_004;
 const MOD_ROLE: u64 = 1_300_000_000_000_000_005;
+const LOG: u64 = 1_300_000_000_000_000_006;
 const ALICE: u64 = 1_300_000_000_000_000_010;
 const BOB: u64 = 1_300_000_000_000_000_011;
+const MOD: u64 = 1_300_000_000_000_000_012;
 
 struct Bot {
     fake: FakeDiscord,
+    app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), RunError>>,
 }
 
+/// How a test's bot is set up, beyond the defaults.
+#[derive(Default)]
+struct Setup {
+    cooldown_ms: u64,
+    /// Another content pack than the shipped one.
+    engine: Option<Engine>,
+    /// `[tickets] log_channel`.
+    log_channel: Option<u64>,
+    /// A ticket for ALICE that a crash left `Opening` (committed, no thread yet).
+    half_open: bool,
+    /// Another store than a fresh in-memory one.
+    store: Option<Arc<dyn paymedic::store::Store>>,
+}
+
 impl Bot {
     async fn start(cooldown_ms: u64) -> Bot {
-        let fake = FakeDiscord::start(FakeOptions::default()).await;
-        let config = Config {
+        Bot::start_with(Setup {
             cooldown_ms,
-            ..Config::default()
-        };
-        let app = Arc::new(App::new(crate::common::engine(), config));
+            ..Setup::default()
+        })
+        .await
+    }
+
+    async fn start_with(setup: Setup) -> Bot {
+        let fake = FakeDiscord::start(FakeOptions::default()).await;
         let settings = DiscordConfig {
             guild_ids: fake.options().guild_ids.clone(),
             support_channels: vec![SUPPORT],
@@ -43,9 +64,36 @@ impl Bot {
             escalation_channel: Some(ESCALATION),
             support_role: Some(SUPPORT_ROLE),
         };
+        let config = Config {
+            cooldown_ms: setup.cooldown_ms,
+            discord: Some(settings.clone()),
+            ticket_log_channel: setup.log_channel,
+            ..Config::default()
+        };
+        let engine = setup.engine.unwrap_or_else(crate::common::engine);
+        let app = match setup.store {
+            Some(store) => Arc::new(App::with_store(engine, config, store)),
+            None => Arc::new(App::new(engine, config)),
+        };
+        if setup.half_open {
+            let alice = paymedic::engine::UserKey::new(
+                paymedic::engine::GuildId(fake.options().guild_ids[0]),
+                paymedic::engine::MemberId(ALICE),
+            );
+            let staff = paymedic::app::Staff::trusted(paymedic::engine::MemberId(MOD));
+            app.escalate(
+                staff,
+                alice,
+                Some("left half-open"),
+                paymedic::app::now(),
+                None,
+            )
+            .await
+            .unwrap();
+        }
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(discord::run(
-            app,
+            app.clone(),
             settings,
             "not-a-real-token".into(),
             Some(fake.api_base()),
@@ -56,6 +104,7 @@ impl Bot {
         fake.wait_for_ready(T).await;
         Bot {
             fake,
+            app,
             stop: Some(tx),
             task,
         }
@@ -121,6 +170,147 @@ impl Bot {
         self.fake.wait_for_interaction_callback(id, T).await
     }
 
+    /// A press by `user` (with `roles`) on `message` (a message JSON) in `channel`; `None` for
+    /// a DM. Returns the interaction's callback.
+    async fn press_on(
+        &self,
+        guild: Option<u64>,
+        channel: u64,
+        message: &Value,
+        user: u64,
+        roles: &[u64],
+        custom_id: &str,
+    ) -> Recorded {
+        let id = fd::new_snowflake();
+        let token = format!("tok{id}");
+        let press = fd::component_interaction(
+            id,
+            &token,
+            guild,
+            channel,
+            user,
+            roles,
+            custom_id,
+            message.clone(),
+        );
+        self.fake.dispatch("INTERACTION_CREATE", press).await;
+        self.fake.wait_for_interaction_callback(id, T).await
+    }
+
+    /// A slash command in `channel` (a support channel or a ticket's thread).
+    async fn slash_in(
+        &self,
+        channel: u64,
+        user: u64,
+        roles: &[u64],
+        name: &str,
+        options: Value,
+    ) -> Recorded {
+        let id = fd::new_snowflake();
+        let token = format!("tok{id}");
+        let i = fd::slash_interaction(
+            id,
+            &token,
+            Some(self.guild()),
+            channel,
+            user,
+            roles,
+            name,
+            options,
+        );
+        self.dispatch_interaction(id, i).await
+    }
+
+    async fn dispatch_interaction(&self, id: u64, interaction: Value) -> Recorded {
+        self.fake.dispatch("INTERACTION_CREATE", interaction).await;
+        self.fake.wait_for_interaction_callback(id, T).await
+    }
+
+    /// Submits the close modal of a ticket with `reason`, in its thread.
+    async fn submit_close(
+        &self,
+        thread: u64,
+        user: u64,
+        roles: &[u64],
+        custom_id: &str,
+        reason: &str,
+    ) -> Recorded {
+        let id = fd::new_snowflake();
+        let token = format!("tok{id}");
+        let m = fd::modal_submit_interaction(
+            id,
+            &token,
+            Some(self.guild()),
+            thread,
+            user,
+            roles,
+            custom_id,
+            &[("reason", reason)],
+            None,
+        );
+        self.dispatch_interaction(id, m).await
+    }
+
+    /// What an interaction said: its response's message, or, when it deferred, the first
+    /// follow-up (which replaces the "thinking…" message).
+    async fn answer(&self, callback: &Recorded) -> Value {
+        match callback.body["type"].as_u64() {
+            Some(4) => callback.body["data"].clone(),
+            Some(5) => self.followups(callback, 1).await.remove(0).body,
+            _ => panic!("not a message answer: {:#}", callback.body),
+        }
+    }
+
+    /// The first `n` follow-ups of an interaction, in order.
+    async fn followups(&self, callback: &Recorded, n: usize) -> Vec<Recorded> {
+        let token = callback.path.split('/').nth_back(1).unwrap().to_string();
+        self.fake
+            .wait_for_requests(
+                n,
+                |r| {
+                    r.is_for_interaction_token(&token)
+                        && r.method == "POST"
+                        && r.route().starts_with("/webhooks/")
+                },
+                T,
+            )
+            .await
+    }
+
+    /// A member asks for a human straight away: their message, then "Talk to a human". Returns
+    /// the new ticket's thread and packet post, and what the member was told.
+    async fn open_ticket(&self, member: u64) -> OpenedTicket {
+        let id = self
+            .say(SUPPORT, member, "klarna declined my order at asos", &[])
+            .await;
+        let reply = self.fake.wait_for_reply_to(id, T).await;
+        let pressed = self
+            .press(&reply, member, &button(&reply.body, "Talk to a human"))
+            .await;
+        let told = self.answer(&pressed).await;
+        self.ticket_posts(told).await
+    }
+
+    /// The thread and packet of the ticket a member was just told about.
+    async fn ticket_posts(&self, told: Value) -> OpenedTicket {
+        let text = told["content"].as_str().unwrap_or_default().to_string();
+        let thread = text
+            .split("<#")
+            .nth(1)
+            .and_then(|r| r.split('>').next())
+            .and_then(|id| id.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no thread link in {told:#}"));
+        let packet = self
+            .fake
+            .wait_for_request(|r| r.is_message_to(thread) && r.status == 200, T)
+            .await;
+        OpenedTicket {
+            thread,
+            packet,
+            told,
+        }
+    }
+
     /// Waits until message `id` in `channel` is deleted and the "I removed your message"
     /// warning is posted (and accepted) there; returns the warning.
     async fn removed_and_warned(&self, channel: u64, id: u64) -> Recorded {
@@ -167,7 +357,37 @@ impl Bot {
             unknown.is_empty(),
             "requests to unknown routes: {unknown:#?}"
         );
+        // Every message the bot sent or edited set its allowed mentions, parsing none.
+        let unset = self.fake.requests_matching(|r| {
+            let body = if r.interaction_callback_id().is_some() {
+                match r.body["type"].as_u64() {
+                    Some(4 | 7) => &r.body["data"],
+                    _ => return false,
+                }
+            } else if r.route().ends_with("/messages")
+                || r.route().contains("/messages/")
+                || (r.route().starts_with("/webhooks/") && r.method != "DELETE")
+            {
+                &r.body
+            } else {
+                return false;
+            };
+            matches!(r.method.as_str(), "POST" | "PATCH")
+                && body["allowed_mentions"]["parse"] != json!([])
+        });
+        assert!(
+            unset.is_empty(),
+            "messages without allowed mentions: {unset:#?}"
+        );
     }
+}
+
+/// A ticket just opened on the fake: its thread's id, the packet's POST, and what the member
+/// was told.
+struct OpenedTicket {
+    thread: u64,
+    packet: Recorded,
+    told: Value,
 }
 
 /// Every button custom id on a recorded bot message, with its label.
@@ -402,53 +622,92 @@ async fn everyone_and_role_mentions_in_member_text_never_ping() {
     bot.stop().await;
 }
 
+/// "Talk to a human" opens a private thread (type 12, not invitable) in the escalation
+/// channel whose first message is the packet: it pings exactly the support role and the
+/// member (which adds them to the thread) and holds the topic with its confidence, the steps
+/// shown with the member's answers, the checks run and their last messages. The member gets a
+/// link to it. Before tickets, the request was a plain post in the escalation channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn talk_to_a_human_posts_in_the_escalation_channel_pinging_only_the_role() {
+async fn talk_to_a_human_opens_a_private_thread_whose_packet_pings_only_the_role_and_member() {
     let bot = Bot::start(0).await;
+    let status = json!([{"name": "status", "type": 1, "options": []}]);
+    bot.answer(&bot.slash(ALICE, &[], "check", status).await)
+        .await;
     let id = bot
-        .say(
-            SUPPORT,
-            ALICE,
-            "my klarna account is locked for a security review",
-            &[],
-        )
+        .say(SUPPORT, ALICE, "klarna declined my order at asos", &[])
         .await;
     let reply = bot.fake.wait_for_reply_to(id, T).await;
-    let answer = bot
-        .press(&reply, ALICE, &button(&reply.body, "Talk to a human"))
+    let step = bot
+        .press(&reply, ALICE, &button(&reply.body, "In a web browser"))
         .await;
-    assert!(
-        answer.body["data"]["content"]
-            .as_str()
-            .unwrap()
-            .contains("let the support team"),
-        "{:#}",
-        answer.body
-    );
-    let post = bot
+    let token = step.path.split('/').nth_back(1).unwrap().to_string();
+    let next = bot
         .fake
-        .wait_for_request(|r| r.is_message_to(ESCALATION), T)
+        .interaction_original(&token)
+        .expect("the next step");
+    let pressed = bot
+        .press_on(
+            Some(bot.guild()),
+            SUPPORT,
+            &next,
+            ALICE,
+            &[],
+            &button(&next, "Talk to a human"),
+        )
         .await;
-    let body = &post.body;
-    assert!(
-        body["content"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("<@&{SUPPORT_ROLE}>")),
-        "{body:#}"
-    );
-    assert_eq!(body["allowed_mentions"]["parse"], json!([]), "{body:#}");
-    assert_eq!(
-        body["allowed_mentions"]["roles"],
-        json!([SUPPORT_ROLE.to_string()]),
-        "{body:#}"
-    );
+    let told = bot.answer(&pressed).await;
+    let content = told["content"].as_str().unwrap();
+    assert!(content.contains("opened a private ticket"), "{told:#}");
+    assert_no_mentions(&told);
+
+    let create = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{ESCALATION}/threads")),
+            T,
+        )
+        .await;
+    assert_eq!(create.body["type"], json!(12), "{:#}", create.body);
+    assert_eq!(create.body["invitable"], json!(false), "{:#}", create.body);
+    let thread = fd::id_of(&create.response["id"]).unwrap();
+    assert!(content.contains(&format!("<#{thread}>")), "{told:#}");
+
+    let packet = bot
+        .fake
+        .wait_for_request(|r| r.is_message_to(thread), T)
+        .await;
+    let body = &packet.body;
+    let am = &body["allowed_mentions"];
+    assert_eq!(am["parse"], json!([]), "{body:#}");
+    assert_eq!(am["roles"], json!([SUPPORT_ROLE.to_string()]), "{body:#}");
+    assert_eq!(am["users"], json!([ALICE.to_string()]), "{body:#}");
+    let text = body["content"].as_str().unwrap();
+    assert!(text.contains(&format!("<@&{SUPPORT_ROLE}>")), "{body:#}");
+    assert!(text.contains(&format!("<@{ALICE}>")), "{body:#}");
     let embed = body["embeds"][0].to_string();
-    assert!(embed.contains(&format!("<@{ALICE}>")), "{embed}");
-    assert!(embed.contains("Account on hold"), "{embed}");
-    assert!(
-        embed.contains(&format!("/channels/{}/{SUPPORT}/{id}", bot.guild())),
-        "{embed}"
+    for want in [
+        "Your pay-later payment didn't go through",
+        "confidence",
+        "Where are you paying? → In a web browser",
+        "klarna declined my order at asos",
+        "/check status",
+    ] {
+        assert!(embed.contains(want), "{want:?} missing from {embed}");
+    }
+    let labels: Vec<String> = buttons(body).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["Claim", "Hand back", "Close"], "{body:#}");
+
+    let stored = bot
+        .app
+        .store()
+        .ticket_by_thread(paymedic::engine::ChannelId(thread))
+        .await
+        .unwrap()
+        .expect("the ticket knows its thread");
+    assert_eq!(stored.status.as_str(), "open");
+    assert_eq!(
+        stored.packet_message.map(|m| m.get()),
+        fd::id_of(&packet.response["id"])
     );
     bot.stop().await;
 }
@@ -925,4 +1184,820 @@ async fn a_mention_is_answered_without_noise_in_the_log() {
         "colour codes in a log that is not a terminal: {log}"
     );
     assert!(!log.contains("klarna declined my order"), "{log}");
+}
+
+/// Whether a recorded request is a message to `channel` that Discord accepted.
+fn posted_to(r: &Recorded, channel: u64) -> bool {
+    r.is_message_to(channel) && r.status == 200
+}
+
+fn text_of(body: &Value) -> String {
+    body["content"].as_str().unwrap_or_default().to_string()
+}
+
+/// Claim edits the packet in place; Close opens a modal, and its submit archives and locks the
+/// thread (never deletes it), posts the transcript as a file in the log channel (masked: the
+/// card number in the reason never appears), and asks the member "Did we solve it?" by DM.
+/// Their "Yes" is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_edits_the_packet_and_closing_archives_posts_the_transcript_and_asks_by_dm() {
+    let bot = Bot::start_with(Setup {
+        log_channel: Some(LOG),
+        ..Setup::default()
+    })
+    .await;
+    let g = Some(bot.guild());
+    let t = bot.open_ticket(ALICE).await;
+    let packet_id = fd::id_of(&t.packet.response["id"]).unwrap();
+    let packet = &t.packet.response;
+
+    let claimed = bot
+        .press_on(
+            g,
+            t.thread,
+            packet,
+            MOD,
+            &[MOD_ROLE],
+            &button(packet, "Claim"),
+        )
+        .await;
+    let said = bot.answer(&claimed).await;
+    assert_eq!(said["flags"].as_u64().unwrap_or(0) & 64, 64, "{said:#}");
+    let edit_route = format!("/channels/{}/messages/{packet_id}", t.thread);
+    let edit = bot
+        .fake
+        .wait_for_request(|r| r.is("PATCH", &edit_route), T)
+        .await;
+    assert_eq!(edit.status, 200, "{:#}", edit.response);
+    let embed = edit.body["embeds"][0].to_string();
+    assert!(embed.contains(&format!("Claimed by <@{MOD}>")), "{embed}");
+    let labels: Vec<String> = buttons(&edit.body).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["Unclaim", "Hand back", "Close"]);
+    assert_no_mentions(&edit.body);
+
+    let packet = edit.response.clone();
+    let close = button(&packet, "Close");
+    let modal = bot
+        .press_on(g, t.thread, &packet, MOD, &[MOD_ROLE], &close)
+        .await;
+    assert_eq!(modal.body["type"], json!(9), "{:#}", modal.body);
+    assert_eq!(modal.body["data"]["custom_id"], json!(close));
+    let closed = bot
+        .submit_close(
+            t.thread,
+            MOD,
+            &[MOD_ROLE],
+            &close,
+            "bank unblocked card 4111 1111 1111 1111",
+        )
+        .await;
+    let said = text_of(&bot.answer(&closed).await);
+    assert!(said.contains("closed"), "{said}");
+
+    let thread_route = format!("/channels/{}", t.thread);
+    let archive = bot
+        .fake
+        .wait_for_request(|r| r.is("PATCH", &thread_route), T)
+        .await;
+    assert_eq!(archive.body["archived"], json!(true), "{:#}", archive.body);
+    assert_eq!(archive.body["locked"], json!(true), "{:#}", archive.body);
+    assert_eq!(archive.status, 200);
+    let log = bot.fake.wait_for_request(|r| posted_to(r, LOG), T).await;
+    assert_eq!(log.files.len(), 1, "{log:#?}");
+    assert_eq!(log.files[0].filename, "ticket-1.md");
+    let transcript = String::from_utf8(log.files[0].data.clone()).unwrap();
+    assert!(transcript.contains("Ticket #1"), "{transcript}");
+    assert!(
+        transcript.contains("klarna declined my order at asos"),
+        "{transcript}"
+    );
+    assert!(
+        !holds_digits(&transcript, "4111111111111111"),
+        "{transcript}"
+    );
+    assert_no_mentions(&log.body);
+
+    let open_dm = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", "/users/@me/channels"), T)
+        .await;
+    assert_eq!(open_dm.body["recipient_id"], json!(ALICE.to_string()));
+    let dm = fd::id_of(&open_dm.response["id"]).unwrap();
+    let asked = bot.fake.wait_for_request(|r| posted_to(r, dm), T).await;
+    assert!(
+        text_of(&asked.body).contains("Did we solve"),
+        "{:#}",
+        asked.body
+    );
+    assert_no_mentions(&asked.body);
+    let note = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("Closed by"),
+            T,
+        )
+        .await;
+    assert!(
+        !holds_digits(&text_of(&note.body), "4111111111111111"),
+        "{:#}",
+        note.body
+    );
+    assert!(
+        !holds_digits(&text_of(&log.body), "4111111111111111"),
+        "{:#}",
+        log.body
+    );
+    // Everything was posted before the thread was locked, and nothing deleted it.
+    assert!(bot.fake.requests_matching(|r| r.status >= 400).is_empty());
+    assert!(bot
+        .fake
+        .requests_matching(|r| r.is("DELETE", &thread_route))
+        .is_empty());
+    let thread = bot.fake.channel(t.thread).unwrap();
+    assert_eq!(thread["thread_metadata"]["archived"], json!(true));
+
+    let yes = button(&asked.response, "Yes");
+    let thanks = bot
+        .press_on(None, dm, &asked.response, ALICE, &[], &yes)
+        .await;
+    assert!(
+        text_of(&bot.answer(&thanks).await).contains("Thanks for telling us"),
+        "{:#}",
+        thanks.body
+    );
+    let feedback = bot.app.store().feedback().await.unwrap();
+    assert_eq!(feedback, vec![(paymedic::engine::TicketId(1), true)]);
+    bot.stop().await;
+}
+
+/// A member whose DMs are closed (Discord answers 403, 50007) is asked "Did we solve it?" in
+/// the ticket's thread, before it is locked. `/ticket close` in the thread needs no number,
+/// and `/ticket reopen` unarchives and unlocks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_closed_dms_the_rating_is_asked_in_the_thread_before_it_is_locked() {
+    let bot = Bot::start(0).await;
+    bot.fake.close_dms(ALICE);
+    let t = bot.open_ticket(ALICE).await;
+    let close = json!([{"name": "close", "type": 1, "options": [
+        {"name": "reason", "type": 3, "value": "sorted"}
+    ]}]);
+    let closed = bot
+        .slash_in(t.thread, MOD, &[MOD_ROLE], "ticket", close)
+        .await;
+    assert!(text_of(&bot.answer(&closed).await).contains("closed"));
+    let thread_route = format!("/channels/{}", t.thread);
+    let archive = bot
+        .fake
+        .wait_for_request(|r| r.is("PATCH", &thread_route), T)
+        .await;
+    let refused = bot.fake.wait_for_request(|r| r.status == 403, T).await;
+    assert_eq!(refused.response["code"], json!(50007));
+    let asked = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("Did we solve"),
+            T,
+        )
+        .await;
+    assert!(asked.index < archive.index, "asked after the lock");
+    assert_no_mentions(&asked.body);
+    let no = button(&asked.response, "No");
+    let thanks = bot
+        .press_on(
+            Some(bot.guild()),
+            t.thread,
+            &asked.response,
+            ALICE,
+            &[],
+            &no,
+        )
+        .await;
+    assert!(text_of(&bot.answer(&thanks).await).contains("Thanks"));
+    assert_eq!(
+        bot.app.store().feedback().await.unwrap(),
+        vec![(paymedic::engine::TicketId(1), false)]
+    );
+
+    let reopen = json!([{"name": "reopen", "type": 1, "options": []}]);
+    let reopened = bot
+        .slash_in(t.thread, MOD, &[MOD_ROLE], "ticket", reopen)
+        .await;
+    assert!(text_of(&bot.answer(&reopened).await).contains("open again"));
+    let thread = bot.fake.channel(t.thread).unwrap();
+    assert_eq!(thread["thread_metadata"]["archived"], json!(false));
+    assert_eq!(thread["thread_metadata"]["locked"], json!(false));
+    bot.stop().await;
+}
+
+/// Hand back closes the ticket and returns the member to the bot: their next message in the
+/// support channel is answered again. While the ticket was open it was not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_back_returns_the_member_to_the_bot() {
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let quiet = bot
+        .say(SUPPORT, ALICE, "klarna declined my order again", &[])
+        .await;
+    let back = button(&t.packet.response, "Hand back");
+    let handed = bot
+        .press_on(
+            Some(bot.guild()),
+            t.thread,
+            &t.packet.response,
+            MOD,
+            &[MOD_ROLE],
+            &back,
+        )
+        .await;
+    assert!(text_of(&bot.answer(&handed).await).contains("back with the bot"));
+    let thread_route = format!("/channels/{}", t.thread);
+    bot.fake
+        .wait_for_request(|r| r.is("PATCH", &thread_route), T)
+        .await;
+    let id = bot
+        .say(SUPPORT, ALICE, "klarna declined my order at asos", &[])
+        .await;
+    let reply = bot.fake.wait_for_reply_to(id, T).await;
+    assert!(
+        text_of(&reply.body).contains("Where are you paying?"),
+        "{:#}",
+        reply.body
+    );
+    bot.assert_no_reply_to(quiet).await;
+    bot.stop().await;
+}
+
+/// Staff actions are checked on the server: a member's `/ticket close` is refused, and their
+/// press on Claim or Close is refused ephemerally at the press, with no modal opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_staff_are_refused_at_the_command_and_at_the_press_before_any_modal() {
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let close = json!([{"name": "close", "type": 1, "options": [
+        {"name": "reason", "type": 3, "value": "done"},
+        {"name": "ticket", "type": 4, "value": 1}
+    ]}]);
+    let refused = bot.slash_in(SUPPORT, BOB, &[], "ticket", close).await;
+    let said = bot.answer(&refused).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("moderators"), "{said:#}");
+    let g = Some(bot.guild());
+    let packet = &t.packet.response;
+    for (who, label) in [(BOB, "Claim"), (BOB, "Close"), (ALICE, "Close")] {
+        let press = bot
+            .press_on(g, t.thread, packet, who, &[], &button(packet, label))
+            .await;
+        assert_eq!(press.body["type"], json!(4), "{label}: {:#}", press.body);
+        assert_eq!(press.body["data"]["flags"], json!(64), "{:#}", press.body);
+    }
+    assert!(bot
+        .fake
+        .requests_matching(|r| r.body["type"] == json!(9))
+        .is_empty());
+    let ticket = bot
+        .app
+        .store()
+        .ticket(paymedic::engine::TicketId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.status.as_str(), "open");
+    assert_eq!(ticket.claimed_by, None);
+    bot.stop().await;
+}
+
+/// Two "Talk to a human" presses at the same instant make one thread: one answer has the new
+/// ticket, the other a link to the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_presses_at_once_open_one_thread() {
+    let bot = Bot::start(0).await;
+    let id = bot
+        .say(SUPPORT, ALICE, "klarna declined my order at asos", &[])
+        .await;
+    let reply = bot.fake.wait_for_reply_to(id, T).await;
+    let human = button(&reply.body, "Talk to a human");
+    let (a, b) = tokio::join!(
+        bot.press(&reply, ALICE, &human),
+        bot.press(&reply, ALICE, &human)
+    );
+    let (a, b) = tokio::join!(bot.answer(&a), bot.answer(&b));
+    let texts = [text_of(&a), text_of(&b)];
+    let creates = format!("/channels/{ESCALATION}/threads");
+    let thread = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", &creates), T)
+        .await;
+    let link = format!("<#{}>", fd::id_of(&thread.response["id"]).unwrap());
+    assert!(
+        texts.iter().all(|t| t.contains(&link)),
+        "{texts:#?} should both link {link}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("opened a private ticket"))
+            .count(),
+        1,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("already have an open ticket"))
+            .count(),
+        1,
+        "{texts:#?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bot.fake.count_matching(|r| r.is("POST", &creates)), 1);
+    bot.stop().await;
+}
+
+/// A moderator's `/escalate member reason` opens a ticket (its packet names who escalated and
+/// why, and the member is told by DM); so does "Escalate to support" on a member's message.
+/// `/ticket list` shows both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalate_and_the_message_command_open_tickets() {
+    let bot = Bot::start(0).await;
+    let id = fd::new_snowflake();
+    let i = fd::slash_interaction(
+        id,
+        &format!("tok{id}"),
+        Some(bot.guild()),
+        SUPPORT,
+        MOD,
+        &[MOD_ROLE],
+        "escalate",
+        json!([
+            {"name": "member", "type": 6, "value": ALICE.to_string()},
+            {"name": "reason", "type": 3, "value": "declines every day"}
+        ]),
+    );
+    let i = fd::with_resolved_user(i, ALICE, "alice");
+    let done = bot.dispatch_interaction(id, i).await;
+    let said = bot.answer(&done).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("Opened ticket #1"), "{said:#}");
+    let first = bot.ticket_posts(said).await;
+    let embed = first.packet.body["embeds"][0].to_string();
+    assert!(embed.contains(&format!("<@{MOD}>")), "{embed}");
+    assert!(embed.contains("declines every day"), "{embed}");
+    let dm = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", "/users/@me/channels"), T)
+        .await;
+    assert_eq!(dm.body["recipient_id"], json!(ALICE.to_string()));
+
+    let msg_id = fd::new_snowflake();
+    let msg = fd::guild_message(
+        msg_id,
+        bot.guild(),
+        SUPPORT,
+        BOB,
+        "bob",
+        "nothing works and nobody helps",
+        false,
+        &[],
+    );
+    let id = fd::new_snowflake();
+    let i = fd::message_command_interaction(
+        id,
+        &format!("tok{id}"),
+        Some(bot.guild()),
+        SUPPORT,
+        MOD,
+        &[MOD_ROLE],
+        "Escalate to support",
+        msg,
+    );
+    let done = bot.dispatch_interaction(id, i).await;
+    let said = bot.answer(&done).await;
+    assert!(text_of(&said).contains("Opened ticket #2"), "{said:#}");
+    let second = bot.ticket_posts(said).await;
+    assert!(text_of(&second.packet.body).contains(&format!("<@{BOB}>")));
+    let embed = second.packet.body["embeds"][0].to_string();
+    assert!(embed.contains("nothing works and nobody helps"), "{embed}");
+
+    let list = json!([{"name": "list", "type": 1, "options": []}]);
+    let listed = bot
+        .slash_in(SUPPORT, MOD, &[MOD_ROLE], "ticket", list)
+        .await;
+    let text = text_of(&bot.answer(&listed).await);
+    assert!(text.contains("#1") && text.contains("#2"), "{text}");
+    assert!(text.contains(&format!("<#{}>", first.thread)), "{text}");
+    bot.stop().await;
+}
+
+/// When the thread can't be made (Discord refuses with 403), the member is told, the
+/// moderators get a plain request in the escalation channel (pinging only the support role),
+/// and the ticket is failed: none is left open without a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_thread_fails_the_ticket_and_posts_a_plain_request() {
+    let bot = Bot::start(0).await;
+    bot.fake.fail_next(
+        "POST",
+        "/threads",
+        403,
+        json!({"message": "Missing Permissions", "code": 50013}),
+    );
+    let id = bot
+        .say(
+            SUPPORT,
+            ALICE,
+            "my klarna account is locked for a security review",
+            &[],
+        )
+        .await;
+    let reply = bot.fake.wait_for_reply_to(id, T).await;
+    let pressed = bot
+        .press(&reply, ALICE, &button(&reply.body, "Talk to a human"))
+        .await;
+    let told = text_of(&bot.answer(&pressed).await);
+    assert!(told.contains("couldn't open a private ticket"), "{told}");
+    let post = bot
+        .fake
+        .wait_for_request(|r| posted_to(r, ESCALATION), T)
+        .await;
+    let body = &post.body;
+    assert!(
+        text_of(body).contains(&format!("<@&{SUPPORT_ROLE}>")),
+        "{body:#}"
+    );
+    assert_eq!(body["allowed_mentions"]["parse"], json!([]), "{body:#}");
+    assert_eq!(
+        body["allowed_mentions"]["roles"],
+        json!([SUPPORT_ROLE.to_string()]),
+        "{body:#}"
+    );
+    let embed = body["embeds"][0].to_string();
+    assert!(embed.contains(&format!("<@{ALICE}>")), "{embed}");
+    assert!(embed.contains("Account on hold"), "{embed}");
+    assert!(
+        embed.contains(&format!("/channels/{}/{SUPPORT}/{id}", bot.guild())),
+        "{embed}"
+    );
+    let ticket = bot
+        .app
+        .store()
+        .ticket(paymedic::engine::TicketId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.status.as_str(), "failed");
+    assert!(!bot
+        .app
+        .is_handed_off(paymedic::engine::UserKey::new(
+            paymedic::engine::GuildId(bot.guild()),
+            paymedic::engine::MemberId(ALICE)
+        ))
+        .await
+        .unwrap());
+    bot.stop().await;
+}
+
+/// `/troubleshoot` sends every piece of a long answer, not only the first (the rest were
+/// dropped), with the buttons on the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn troubleshoot_sends_every_text_piece() {
+    let long = "Check each thing below in turn. ".repeat(62);
+    let pack = crate::common::pack().replacen(
+        "ask = \"Where are you paying?\"",
+        &format!("say = \"{}\"\nask = \"Where are you paying?\"", long.trim()),
+        1,
+    );
+    let engine = Engine::load("long.toml", &pack).expect("the long pack loads");
+    let bot = Bot::start_with(Setup {
+        engine: Some(engine),
+        ..Setup::default()
+    })
+    .await;
+    let topic = json!([{"name": "topic", "type": 4, "value": 0}]);
+    let first = bot.slash(ALICE, &[], "troubleshoot", topic).await;
+    assert_eq!(first.body["type"], json!(4), "{:#}", first.body);
+    let rest = bot.followups(&first, 1).await;
+    let all = format!("{}{}", text_of(&first.body["data"]), text_of(&rest[0].body));
+    assert!(all.contains("Check each thing below"), "{all}");
+    assert!(all.contains("Where are you paying?"), "{all}");
+    assert!(buttons(&rest[0].body)
+        .iter()
+        .any(|(l, _)| l == "Talk to a human"));
+    bot.stop().await;
+}
+
+/// Inside a ticket's thread, messages are kept for the transcript and never answered by the
+/// bot; a card number there is still removed, warned about, and kept as removed. The member's
+/// `/troubleshoot` meanwhile gets only an ephemeral pointer to the ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_in_a_ticket_thread_are_kept_not_answered_and_cards_removed() {
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let hello = bot
+        .say(t.thread, ALICE, "klarna declined my order, help", &[])
+        .await;
+    let card = bot
+        .say(t.thread, ALICE, "my card is 4111 1111 1111 1111", &[])
+        .await;
+    bot.removed_and_warned(t.thread, card).await;
+    let pointer = bot.slash(ALICE, &[], "troubleshoot", json!([])).await;
+    let said = bot.answer(&pointer).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(
+        text_of(&said).contains(&format!("<#{}>", t.thread)),
+        "{said:#}"
+    );
+    bot.assert_no_reply_to(hello).await;
+    let events = bot
+        .app
+        .store()
+        .events(paymedic::engine::TicketId(1))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"message") && kinds.contains(&"removed"),
+        "{kinds:?}"
+    );
+    assert!(events
+        .iter()
+        .all(|e| !holds_digits(e.text.as_deref().unwrap_or(""), "4111111111111111")));
+    let _ = t.told;
+    bot.stop().await;
+}
+
+/// `/forget-me` asks first; the member's own press deletes their data, closes their open
+/// ticket (archiving its thread) and says what was deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_me_confirms_then_deletes_and_closes_the_open_ticket() {
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let asked = bot.slash(ALICE, &[], "forget-me", json!([])).await;
+    let token = asked.path.split('/').nth_back(1).unwrap().to_string();
+    let confirm = bot.fake.interaction_original(&token).expect("the question");
+    assert_eq!(confirm["flags"], json!(64), "{confirm:#}");
+    let delete = button(&confirm, "Delete my data");
+    let g = Some(bot.guild());
+    let other = bot.press_on(g, SUPPORT, &confirm, BOB, &[], &delete).await;
+    assert!(text_of(&bot.answer(&other).await).contains("isn't your"));
+    let done = bot
+        .press_on(g, SUPPORT, &confirm, ALICE, &[], &delete)
+        .await;
+    let said = text_of(&bot.answer(&done).await);
+    assert!(
+        said.contains("Done") && said.contains("closed your open ticket"),
+        "{said}"
+    );
+    let thread = bot.fake.channel(t.thread).unwrap();
+    assert_eq!(thread["thread_metadata"]["archived"], json!(true));
+    let stored = bot
+        .app
+        .store()
+        .ticket(paymedic::engine::TicketId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.member, paymedic::engine::MemberId::FORGOTTEN);
+    bot.stop().await;
+}
+
+/// A ticket a crash left `Opening` (committed, no thread) gets its thread and packet at
+/// start-up, before any event is handled: none stays open without a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_left_half_open_gets_its_thread_at_start_up() {
+    let bot = Bot::start_with(Setup {
+        half_open: true,
+        ..Setup::default()
+    })
+    .await;
+    let creates = format!("/channels/{ESCALATION}/threads");
+    let create = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", &creates), T)
+        .await;
+    let thread = fd::id_of(&create.response["id"]).unwrap();
+    let packet = bot.fake.wait_for_request(|r| posted_to(r, thread), T).await;
+    assert!(packet.body["embeds"][0]
+        .to_string()
+        .contains("left half-open"));
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let t = bot
+            .app
+            .store()
+            .ticket(paymedic::engine::TicketId(1))
+            .await
+            .unwrap()
+            .unwrap();
+        if t.status.as_str() == "open" {
+            assert_eq!(t.thread, Some(paymedic::engine::ChannelId(thread)));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {t:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bot.stop().await;
+}
+
+/// Ticket timers as the periodic job carries them out: the SLA reminder pings only the
+/// support role in the thread, the inactivity warning pings nobody, and auto-close archives
+/// and locks the thread and tells the member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
+    use paymedic::discord::outbox::Outbox;
+    let bot = Bot::start(0).await;
+    let t = bot.open_ticket(ALICE).await;
+    let http = poise::serenity_prelude::HttpBuilder::new("not-a-real-token")
+        .proxy(bot.fake.api_base())
+        .ratelimiter_disabled(true)
+        .build();
+    let discord = bot.app.config.discord.clone().unwrap();
+    let sends = tokio::sync::Semaphore::new(2);
+    let out = Outbox::new(&http, &bot.app, &discord, &sends);
+    let s = bot.app.config.tickets;
+    let start = paymedic::app::now().0;
+    let fire = |at: u64| {
+        let app = bot.app.clone();
+        async move {
+            let fired = app
+                .run_timers(paymedic::engine::Timestamp(start + at))
+                .await
+                .unwrap();
+            assert_eq!(fired.len(), 1, "{fired:?}");
+            fired.into_iter().next().unwrap()
+        }
+    };
+    out.fired(&fire(s.sla_ms + 1_000).await).await;
+    let sla = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("nobody has claimed"),
+            T,
+        )
+        .await;
+    let am = &sla.body["allowed_mentions"];
+    assert_eq!(
+        am["roles"],
+        json!([SUPPORT_ROLE.to_string()]),
+        "{:#}",
+        sla.body
+    );
+    assert!(
+        am["users"].as_array().is_none_or(|u| u.is_empty()),
+        "{:#}",
+        sla.body
+    );
+    out.fired(&fire(s.auto_close_ms - s.warn_before_ms + 2_000).await)
+        .await;
+    let warned = bot
+        .fake
+        .wait_for_request(
+            |r| posted_to(r, t.thread) && text_of(&r.body).contains("quiet"),
+            T,
+        )
+        .await;
+    assert_no_mentions(&warned.body);
+    out.fired(&fire(s.auto_close_ms + 3_000).await).await;
+    let thread = bot.fake.channel(t.thread).unwrap();
+    assert_eq!(thread["thread_metadata"]["archived"], json!(true));
+    assert_eq!(thread["thread_metadata"]["locked"], json!(true));
+    let told = bot
+        .fake
+        .wait_for_request(|r| text_of(&r.body).contains("You're back with me"), T)
+        .await;
+    assert!(
+        !text_of(&told.body).contains("Did we solve"),
+        "no rating on auto-close"
+    );
+    bot.stop().await;
+}
+
+/// A store that fails every session read while `broken` is set, and otherwise is memory.
+struct Flaky {
+    inner: paymedic::store::memory::MemoryStore,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+mod flaky {
+    use super::Flaky;
+    use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
+    use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
+    use paymedic::store::{
+        Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, StoreError,
+        TicketFilter, Updated,
+    };
+    use std::sync::atomic::Ordering;
+
+    #[async_trait::async_trait]
+    impl Store for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
+            if self.broken.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("disk on fire".into()));
+            }
+            self.inner.session(key).await
+        }
+        async fn commit_turn(
+            &self,
+            key: UserKey,
+            session: Option<&SessionRecord>,
+            outcomes: &[OutcomeRow],
+            open: Option<&NewTicket>,
+        ) -> Result<Option<Opened>> {
+            self.inner.commit_turn(key, session, outcomes, open).await
+        }
+        async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+            self.inner.ticket(id).await
+        }
+        async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
+            self.inner.ticket_by_thread(thread).await
+        }
+        async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
+            self.inner.active_ticket(guild, member).await
+        }
+        async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+            self.inner.tickets(filter).await
+        }
+        async fn update_ticket(
+            &self,
+            ticket: &Ticket,
+            event: Option<&TicketEvent>,
+            session: Option<(UserKey, Option<&SessionRecord>)>,
+        ) -> Result<Updated> {
+            self.inner.update_ticket(ticket, event, session).await
+        }
+        async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
+            self.inner.add_event(id, event, touch).await
+        }
+        async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
+            self.inner.events(id).await
+        }
+        async fn record_feedback(
+            &self,
+            ticket: TicketId,
+            member: MemberId,
+            solved: bool,
+            at: Timestamp,
+        ) -> Result<()> {
+            self.inner.record_feedback(ticket, member, solved, at).await
+        }
+        async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
+            self.inner.feedback().await
+        }
+        async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
+            self.inner.outcomes().await
+        }
+        async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+            self.inner.expire_sessions(before).await
+        }
+        async fn session_count(&self) -> Result<u64> {
+            self.inner.session_count().await
+        }
+        async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
+            self.inner.forget_member(guild, member).await
+        }
+        async fn purge(&self, before: Timestamp) -> Result<Purged> {
+            self.inner.purge(before).await
+        }
+    }
+}
+
+/// When the store fails, nothing panics: a button press and a command are told privately that
+/// something went wrong (and can try again), and a message is left unanswered, logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_is_told_privately_and_nothing_panics() {
+    let store = Arc::new(Flaky {
+        inner: paymedic::store::memory::MemoryStore::new(),
+        broken: std::sync::atomic::AtomicBool::new(false),
+    });
+    let bot = Bot::start_with(Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let id = bot
+        .say(SUPPORT, ALICE, "klarna declined my order at asos", &[])
+        .await;
+    let reply = bot.fake.wait_for_reply_to(id, T).await;
+    store
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let press = bot
+        .press(&reply, ALICE, &button(&reply.body, "In a web browser"))
+        .await;
+    let said = bot.answer(&press).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("something went wrong"), "{said:#}");
+    let cmd = bot.slash(ALICE, &[], "troubleshoot", json!([])).await;
+    let said = bot.answer(&cmd).await;
+    assert_eq!(said["flags"], json!(64), "{said:#}");
+    assert!(text_of(&said).contains("something went wrong"), "{said:#}");
+    let quiet = bot
+        .say(SUPPORT, ALICE, "klarna declined my order again", &[])
+        .await;
+    bot.assert_no_reply_to(quiet).await;
+    store
+        .broken
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    bot.stop().await;
 }

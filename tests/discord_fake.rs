@@ -562,6 +562,14 @@ async fn rest_routes_answer_what_serenity_parses() {
     assert_eq!(dm1.id, dm2.id);
     assert_eq!(dm1.recipient.id, user);
     assert!(dm1.id.to_channel(&http).await.unwrap().private().is_some());
+    // A member with closed DMs: the channel opens, a message to it is refused.
+    fake.close_dms(user.get());
+    let e = dm1
+        .id
+        .send_message(&http, CreateMessage::new().content("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(http_status_and_code(&e), (403, 50007));
 
     // Messages: multipart with a file, edit, typing, delete.
     let msg = ch
@@ -628,6 +636,18 @@ async fn rest_routes_answer_what_serenity_parses() {
         .unwrap();
     let meta = archived.thread_metadata.unwrap();
     assert!(meta.archived && meta.locked);
+    // The fake refuses a post in an archived thread (Discord would reopen it).
+    let e = private
+        .id
+        .send_message(&http, CreateMessage::new().content("in thread"))
+        .await
+        .unwrap_err();
+    assert_eq!(http_status_and_code(&e), (400, 50083));
+    private
+        .id
+        .edit_thread(&http, EditThread::new().archived(false).locked(false))
+        .await
+        .unwrap();
     let t = private
         .id
         .send_message(&http, CreateMessage::new().content("in thread"))
@@ -730,6 +750,21 @@ async fn payload_builders_are_what_serenity_parses() {
             &[("f", "v")],
             Some(bot_msg.clone()),
         ),
+        fd::message_command_interaction(10, "t", Some(g), c, u, &[7], "Escalate", msg.clone()),
+        fd::with_resolved_user(
+            fd::slash_interaction(
+                11,
+                "t",
+                Some(g),
+                c,
+                u,
+                &[7],
+                "escalate",
+                json!([{"name": "member", "type": 6, "value": "42"}]),
+            ),
+            42,
+            "bob",
+        ),
     ];
     for i in &interactions {
         fd::validate_dispatch("INTERACTION_CREATE", i).unwrap_or_else(|e| panic!("{e}\n{i:#}"));
@@ -742,6 +777,27 @@ async fn payload_builders_are_what_serenity_parses() {
     };
     assert!(cmd.member.as_ref().unwrap().permissions.is_some() && cmd.app_permissions.is_some());
     assert_eq!(cmd.user.id.get(), u, "user filled from member");
+    // A message command carries its target; a user option its resolved user.
+    let Ok(m::Interaction::Command(menu)) =
+        serde_json::from_value::<m::Interaction>(interactions[5].clone())
+    else {
+        panic!("not a command interaction");
+    };
+    assert!(
+        matches!(menu.data.target(), Some(m::ResolvedTarget::Message(t)) if t.id.get() == 1),
+        "{:?}",
+        menu.data
+    );
+    let Ok(m::Interaction::Command(with_user)) =
+        serde_json::from_value::<m::Interaction>(interactions[6].clone())
+    else {
+        panic!("not a command interaction");
+    };
+    assert!(with_user
+        .data
+        .resolved
+        .users
+        .contains_key(&m::UserId::new(42)));
     let gc = fd::guild_create(g, 99, 98, &[fd::guild_text_channel(c, g, "general")]);
     fd::validate_dispatch("GUILD_CREATE", &gc).unwrap_or_else(|e| panic!("{e}"));
     for ch in [

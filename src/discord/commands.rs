@@ -1,13 +1,14 @@
 //! Slash commands. Each command's `///` comment is the help text Discord shows.
 //!
-//! Personal answers (amounts, your own conversation) are ephemeral. Moderator-only commands are
-//! gated twice: hidden from members by `default_member_permissions`, and checked on the server
-//! against the configured moderator roles by `check = "is_moderator"`, because a server admin can
-//! change who sees a command.
+//! Personal answers (amounts, your own conversation) are ephemeral. Staff commands are gated
+//! twice: hidden from members by `default_member_permissions`, and checked on the server
+//! against the configured moderator roles and support role by `check = "is_staff"`, because a
+//! server admin can change who sees a command. Ticket commands live in `super::tickets`.
 
-use super::effects::render;
+use super::outbox::To;
+use super::tickets::{self, is_staff};
 use super::{convert, Context, Data, Error};
-use crate::app::{self, today};
+use crate::app::{self, today, Origin};
 use crate::engine::Input;
 use crate::explain::explain as explain_text;
 use poise::serenity_prelude as serenity;
@@ -34,11 +35,24 @@ pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>>
                 .collect::<Vec<_>>(),
         );
     }
-    vec![troubleshoot, check(), reset(), help(), explain()]
+    vec![
+        troubleshoot,
+        check(),
+        reset(),
+        help(),
+        explain(),
+        tickets::ticket(),
+        tickets::escalate(),
+        tickets::escalate_message(),
+        tickets::forget_me(),
+    ]
 }
 
 fn ephemeral(text: impl Into<String>) -> CreateReply {
-    CreateReply::default().content(text).ephemeral(true)
+    CreateReply::default()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(super::effects::no_mentions())
 }
 
 /// Start a guided check of a payment that failed.
@@ -62,25 +76,48 @@ pub async fn troubleshoot(
             }
         },
     };
+    turn(ctx, input).await
+}
+
+/// A member's turn from a command, carried out by the outbox: every text piece, the embed,
+/// the buttons and the ticket note.
+async fn turn(ctx: Context<'_>, input: Input<'_>) -> Result<(), Error> {
+    let data = ctx.data();
     let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-    let turn = data.app.turn(user, input, app::now()).await?;
-    let reply = render(ctx.author().id.get(), &turn.effects);
-    if reply.is_empty() {
-        // A moderator has this member's ticket.
-        ctx.send(ephemeral(
-            "A moderator is looking after your request; they'll reply in your ticket.",
-        ))
-        .await?;
-        return Ok(());
+    let origin = Origin {
+        user,
+        request: Some(tickets::request_key(ctx)),
+    };
+    let turn = data.app.turn(origin, input, app::now()).await?;
+    data.outbox(ctx.http())
+        .turn(&mut To::command(ctx), user.member, turn)
+        .await
+}
+
+/// Answers a check, and keeps it for the hand-off packet (which check, and its verdict).
+async fn checked(
+    ctx: Context<'_>,
+    which: &str,
+    verdict: Result<String, String>,
+) -> Result<(), Error> {
+    match verdict {
+        Ok(text) => {
+            let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
+            let noted = ctx
+                .data()
+                .app
+                .note_check(user, &format!("/check {which}: {text}"), app::now())
+                .await;
+            if let Err(e) = noted {
+                // The answer needs no store: give it anyway; only the packet misses the check.
+                tracing::warn!(member = user.member.get(), error = %e, "could not keep a check for the packet");
+            }
+            ctx.send(ephemeral(text)).await?;
+        }
+        Err(e) => {
+            ctx.send(ephemeral(format!("Hmm, {e}."))).await?;
+        }
     }
-    let mut r = CreateReply::default().components(reply.rows.clone());
-    if let Some(e) = reply.embed {
-        r = r.embed(e);
-    }
-    if let Some(text) = reply.content.first() {
-        r = r.content(text.clone());
-    }
-    ctx.send(r).await?;
     Ok(())
 }
 
@@ -102,12 +139,13 @@ pub async fn limit(
     #[description = "What you owe right now"] balance: String,
     #[description = "Your spending limit"] limit: String,
 ) -> Result<(), Error> {
-    let text = match ctx.data().app.check_limit(&purchase, &balance, &limit) {
-        Ok(v) => v.to_string(),
-        Err(e) => format!("Hmm, {e}."),
-    };
-    ctx.send(ephemeral(text)).await?;
-    Ok(())
+    let verdict = ctx.data().app.check_limit(&purchase, &balance, &limit);
+    checked(
+        ctx,
+        "limit",
+        verdict.map(|v| v.to_string()).map_err(|e| e.to_string()),
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -129,12 +167,13 @@ pub async fn app(
         PlatformChoice::Ios => "ios",
         PlatformChoice::Android => "android",
     };
-    let text = match ctx.data().app.check_app(platform, &version) {
-        Ok(v) => v.to_string(),
-        Err(e) => format!("Hmm, {e}."),
-    };
-    ctx.send(ephemeral(text)).await?;
-    Ok(())
+    let verdict = ctx.data().app.check_app(platform, &version);
+    checked(
+        ctx,
+        "app",
+        verdict.map(|v| v.to_string()).map_err(|e| e.to_string()),
+    )
+    .await
 }
 
 /// Has a card expired? Only the MM/YY date, never the card number.
@@ -143,37 +182,26 @@ pub async fn card_expiry(
     ctx: Context<'_>,
     #[description = "The expiry date as MM/YY, e.g. 08/27"] expiry: String,
 ) -> Result<(), Error> {
-    let text = match ctx.data().app.check_expiry(&expiry, today()) {
-        Ok(v) => v.to_string(),
-        Err(e) => format!("Hmm, {e}."),
-    };
-    ctx.send(ephemeral(text)).await?;
-    Ok(())
+    let verdict = ctx.data().app.check_expiry(&expiry, today());
+    checked(
+        ctx,
+        "card-expiry",
+        verdict.map(|v| v.to_string()).map_err(|e| e.to_string()),
+    )
+    .await
 }
 
 /// Is there a known outage right now?
 #[poise::command(slash_command, ephemeral)]
 pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
-    ctx.send(ephemeral(ctx.data().app.check_status())).await?;
-    Ok(())
+    let status = ctx.data().app.check_status();
+    checked(ctx, "status", Ok(status)).await
 }
 
 /// Forget my conversation with the bot and start fresh.
 #[poise::command(slash_command, ephemeral)]
 pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
-    let data = ctx.data();
-    let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-    let turn = data.app.turn(user, Input::Reset, app::now()).await?;
-    let text = render(ctx.author().id.get(), &turn.effects)
-        .content
-        .join("\n");
-    let text = if text.is_empty() {
-        "A moderator is looking after your request right now.".to_string()
-    } else {
-        text
-    };
-    ctx.send(ephemeral(text)).await?;
-    Ok(())
+    turn(ctx, Input::Reset).await
 }
 
 /// What this bot does and how to use it.
@@ -184,18 +212,18 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
     let text = format!(
         "I help when a pay-later payment fails. Describe what happened in a support channel, mention me, or DM me. I can help with:\n{}\n\n\
          Commands: `/troubleshoot` starts a guided check, `/check limit|app|card-expiry|status` runs a quick check, \
-         `/reset` forgets our conversation. I never need your card number, CVV or password.",
+         `/reset` forgets our conversation, `/forget-me` deletes what I keep about you. I never need your card number, CVV or password.",
         topics.join("\n")
     );
     ctx.send(ephemeral(convert::truncate(&text, 2000))).await?;
     Ok(())
 }
 
-/// Moderators: show why the bot reads a message the way it does.
+/// Staff: show why the bot reads a message the way it does.
 #[poise::command(
     slash_command,
     ephemeral,
-    check = "is_moderator",
+    check = "is_staff",
     default_member_permissions = "MANAGE_MESSAGES"
 )]
 pub async fn explain(
@@ -209,19 +237,6 @@ pub async fn explain(
     )))
     .await?;
     Ok(())
-}
-
-/// Whether the caller has one of the configured moderator roles. Checked on the server for every
-/// call: hiding the command in the UI is not a permission check.
-async fn is_moderator(ctx: Context<'_>) -> Result<bool, Error> {
-    let roles = &ctx.data().discord.moderator_roles;
-    if roles.is_empty() || ctx.guild_id().is_none() {
-        return Ok(false);
-    }
-    let Some(member) = ctx.author_member().await else {
-        return Ok(false);
-    };
-    Ok(member.roles.iter().any(|r| roles.contains(&r.get())))
 }
 
 /// Friendly, ephemeral answers for the errors a member can cause; everything else is logged.
@@ -247,11 +262,9 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
         }
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
-            ctx.send(ephemeral(
-                "Sorry, something went wrong on my side. Please try again.",
-            ))
-            .await
-            .map(|_| ())
+            ctx.send(ephemeral(super::outbox::SOMETHING_WENT_WRONG))
+                .await
+                .map(|_| ())
         }
         poise::FrameworkError::EventHandler { error, event, .. } => {
             tracing::error!(event = event.snake_case_name(), %error, "event handler failed");

@@ -1,10 +1,18 @@
-//! Discord types to engine types and back: user keys, button ids, mentions, message splitting.
+//! Discord types to engine types and back: user keys, button and modal ids, mentions, message
+//! splitting.
 //!
 //! Everything here is pure, so it is unit-tested without a gateway.
+//!
+//! Every `custom_id` paymedic puts on a component says everything needed to act on it, so a
+//! press (or a modal submit) is handled statelessly, even after a restart:
+//! - `pm:<owner>:<position>:<choice>`: a member's answer in their conversation;
+//! - `pmt:<action>:<ticket>`: a staff button on a ticket's packet (and the close modal);
+//! - `pmr:<ticket>:<y|n>`: the member's "Did we solve it?";
+//! - `pmf:<member>`: the member's confirmation of `/forget-me`.
 
 use crate::app::UserKey;
 use crate::engine::content::Content;
-use crate::engine::ids::{GuildId, MemberId};
+use crate::engine::ids::{GuildId, MemberId, TicketId};
 use crate::engine::limits::CUSTOM_ID_LENGTH_MAX;
 use crate::engine::{Choice, Position};
 
@@ -50,6 +58,81 @@ pub fn parse_button_id(id: &str, content: &Content) -> Option<ButtonId> {
         return None;
     }
     Some(ButtonId { owner, at, choice })
+}
+
+/// A staff button on a ticket's packet; `Close` is also the close modal's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffButton {
+    Claim,
+    Unclaim,
+    Close,
+    HandBack,
+    Reopen,
+}
+
+impl StaffButton {
+    const ALL: [StaffButton; 5] = [
+        StaffButton::Claim,
+        StaffButton::Unclaim,
+        StaffButton::Close,
+        StaffButton::HandBack,
+        StaffButton::Reopen,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            StaffButton::Claim => "claim",
+            StaffButton::Unclaim => "unclaim",
+            StaffButton::Close => "close",
+            StaffButton::HandBack => "handback",
+            StaffButton::Reopen => "reopen",
+        }
+    }
+}
+
+/// `pmt:<action>:<ticket>`.
+pub fn staff_id(action: StaffButton, ticket: TicketId) -> String {
+    format!("pmt:{}:{ticket}", action.code())
+}
+
+pub fn parse_staff_id(id: &str) -> Option<(StaffButton, TicketId)> {
+    let mut parts = id.split(':');
+    if parts.next()? != "pmt" {
+        return None;
+    }
+    let code = parts.next()?;
+    let action = StaffButton::ALL.into_iter().find(|a| a.code() == code)?;
+    let ticket = TicketId(parts.next()?.parse().ok().filter(|n: &i64| *n > 0)?);
+    parts.next().is_none().then_some((action, ticket))
+}
+
+/// `pmr:<ticket>:<y|n>`: the member's answer to "Did we solve it?".
+pub fn rate_id(ticket: TicketId, solved: bool) -> String {
+    format!("pmr:{ticket}:{}", if solved { "y" } else { "n" })
+}
+
+pub fn parse_rate_id(id: &str) -> Option<(TicketId, bool)> {
+    let mut parts = id.split(':');
+    if parts.next()? != "pmr" {
+        return None;
+    }
+    let ticket = TicketId(parts.next()?.parse().ok().filter(|n: &i64| *n > 0)?);
+    let solved = match parts.next()? {
+        "y" => true,
+        "n" => false,
+        _ => return None,
+    };
+    parts.next().is_none().then_some((ticket, solved))
+}
+
+/// `pmf:<member>`: the `/forget-me` confirmation; only that member may press it.
+pub fn forget_id(member: MemberId) -> String {
+    format!("pmf:{member}")
+}
+
+pub fn parse_forget_id(id: &str) -> Option<MemberId> {
+    let rest = id.strip_prefix("pmf:")?;
+    rest.parse().ok().map(MemberId)
 }
 
 /// The message text with the bot's own mention removed, so "@paymedic klarna declined me" is
@@ -133,6 +216,41 @@ mod tests {
         ] {
             assert_eq!(parse_button_id(bad, c), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn ticket_ids_round_trip_and_reject_tampering() {
+        for a in StaffButton::ALL {
+            let id = staff_id(a, TicketId(42));
+            assert!(id.len() <= CUSTOM_ID_LENGTH_MAX);
+            assert_eq!(parse_staff_id(&id), Some((a, TicketId(42))));
+        }
+        for solved in [true, false] {
+            assert_eq!(
+                parse_rate_id(&rate_id(TicketId(7), solved)),
+                Some((TicketId(7), solved))
+            );
+        }
+        assert_eq!(
+            parse_forget_id(&forget_id(MemberId(99))),
+            Some(MemberId(99))
+        );
+        for bad in [
+            "pmt:claim",
+            "pmt:claim:x",
+            "pmt:claim:0",
+            "pmt:claim:-3",
+            "pmt:burn:1",
+            "pmt:claim:1:2",
+            "pm:claim:1",
+            "pmr:1:maybe",
+            "pmr:0:y",
+        ] {
+            assert_eq!(parse_staff_id(bad), None, "{bad}");
+            assert_eq!(parse_rate_id(bad), None, "{bad}");
+        }
+        assert_eq!(parse_forget_id("pmf:x"), None);
+        assert_eq!(parse_forget_id("pmt:claim:1"), None);
     }
 
     #[test]

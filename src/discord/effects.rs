@@ -1,15 +1,18 @@
-//! Carries engine effects out on Discord: replies with an embed and buttons, the escalation
-//! post, and the one place allowed mentions are set.
+//! Engine effects rendered for Discord: a reply's embed, text pieces and buttons, the plain
+//! request for a human, and the allowed-mentions values every message uses.
 //!
-//! Every message paymedic sends goes through [`no_mentions`] (or, for the escalation post only,
-//! [`only_role`]), so a member typing `@everyone` can never make the bot ping anyone.
+//! Nothing here sends: [`super::outbox`] does. Every message paymedic sends sets one of
+//! [`no_mentions`], [`only_user`], [`only_role`] or [`role_and_user`], so a member typing
+//! `@everyone` can never make the bot ping anyone.
 
 use super::convert::{button_id, split_text, truncate};
-use crate::engine::content::{numbered, Content};
+use crate::engine::content::numbered;
 use crate::engine::limits::{
-    BUTTONS_PER_ROW_MAX, EMBED_DESCRIPTION_LENGTH_MAX, MESSAGE_CONTENT_LENGTH_MAX,
+    BUTTONS_PER_ROW_MAX, EMBED_DESCRIPTION_LENGTH_MAX, EMBED_FIELD_VALUE_LENGTH_MAX,
+    MESSAGE_CONTENT_LENGTH_MAX,
 };
-use crate::engine::{Choice, Effect, IntentId};
+use crate::engine::tickets::Ticket;
+use crate::engine::{Choice, Effect};
 use poise::serenity_prelude as serenity;
 use serenity::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
@@ -18,8 +21,6 @@ use serenity::{
 
 /// Embed colour for answers (a calm green).
 const ANSWER_COLOUR: u32 = 0x2E_A0_6B;
-/// Discord's limit on an embed field's value.
-const EMBED_FIELD_VALUE_MAX: usize = 1024;
 
 /// Allowed mentions that mention nobody, not even the member replied to.
 pub fn no_mentions() -> CreateAllowedMentions {
@@ -34,10 +35,19 @@ pub fn only_user(user: u64) -> CreateAllowedMentions {
         .replied_user(false)
 }
 
-/// Allowed mentions for the escalation post: exactly the support role.
+/// Allowed mentions that ping exactly the support role (the SLA reminder, the plain request).
 pub fn only_role(role: u64) -> CreateAllowedMentions {
     CreateAllowedMentions::new()
         .roles([serenity::RoleId::new(role)])
+        .replied_user(false)
+}
+
+/// Allowed mentions for a ticket's packet: exactly the support role (when there is one) and
+/// the member. In a private thread, a mention is what adds them to it.
+pub fn role_and_user(role: Option<u64>, user: u64) -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .roles(role.map(serenity::RoleId::new))
+        .users([serenity::UserId::new(user)])
         .replied_user(false)
 }
 
@@ -49,8 +59,6 @@ pub struct Reply {
     /// and the buttons go with the last.
     pub content: Vec<String>,
     pub rows: Vec<CreateActionRow>,
-    /// A request for a human: the detected intent and what was tried.
-    pub escalate: Option<(Option<IntentId>, Vec<String>)>,
 }
 
 impl Reply {
@@ -110,10 +118,9 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
                     })
                     .collect();
             }
-            Effect::RequestHuman { intent, tried } => {
-                reply.escalate = Some((*intent, tried.clone()))
-            }
-            Effect::Record { .. } => {}
+            // A request for a human comes back from the turn as its ticket note, which the
+            // outbox carries out (thread, packet, the member's link).
+            Effect::RequestHuman { .. } | Effect::Record { .. } => {}
         }
     }
     reply.content = split_text(&text.join("\n\n"), MESSAGE_CONTENT_LENGTH_MAX);
@@ -126,31 +133,38 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
     reply
 }
 
-/// The embed posted in the escalation channel.
-pub fn escalation_embed(
-    content: &Content,
-    member: u64,
-    link: &str,
-    intent: Option<IntentId>,
-    tried: &[String],
-) -> CreateEmbed {
-    let topic = intent.map_or("Not detected".to_string(), |i| {
-        content.intent(i).title.clone()
-    });
-    let tried = if tried.is_empty() {
+/// The plain request posted in the escalation channel when a ticket's private thread could
+/// not be made: who, about what, where they asked, and what the bot already tried.
+pub fn request_embed(t: &Ticket, link: Option<&str>) -> CreateEmbed {
+    let p = &t.packet;
+    let topic = p.intent_title.as_deref().unwrap_or("Not detected");
+    let tried = if p.tried.is_empty() {
         "Nothing yet: the member asked for a human straight away.".to_string()
     } else {
-        tried
+        p.tried
             .iter()
             .map(|t| format!("• {t}"))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    CreateEmbed::new()
-        .title("Support request")
-        .field("Member", format!("<@{member}>"), true)
-        .field("Topic", truncate(&topic, EMBED_FIELD_VALUE_MAX), true)
-        .field("Message", truncate(link, EMBED_FIELD_VALUE_MAX), false)
-        .field("Tried", truncate(&tried, EMBED_FIELD_VALUE_MAX), false)
-        .colour(0xE6_7E_22)
+    let mut e = CreateEmbed::new()
+        .title(format!("Support request (ticket #{})", t.id))
+        .field("Member", format!("<@{}>", t.member), true)
+        .field("Topic", truncate(topic, EMBED_FIELD_VALUE_LENGTH_MAX), true);
+    if let Some(link) = link {
+        e = e.field(
+            "Message",
+            truncate(link, EMBED_FIELD_VALUE_LENGTH_MAX),
+            false,
+        );
+    }
+    if let Some(r) = &p.reason {
+        e = e.field("Reason", truncate(r, EMBED_FIELD_VALUE_LENGTH_MAX), false);
+    }
+    e.field(
+        "Tried",
+        truncate(&tried, EMBED_FIELD_VALUE_LENGTH_MAX),
+        false,
+    )
+    .colour(0xE6_7E_22)
 }

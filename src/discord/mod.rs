@@ -1,22 +1,42 @@
 //! The Discord adapter: serenity + poise around the same [`App`] the terminal chat uses.
 //!
-//! It converts Discord events into engine inputs (`convert`), calls [`App::handle`], and
-//! carries the effects out (`effects`). Slash commands live in `commands`. Nothing here decides
-//! what to say: that is the engine's job.
+//! It converts Discord events into engine inputs (`convert`), calls [`App::turn`] (or a staff
+//! action), and hands the result to the one outbox (`outbox`), which carries it out for
+//! messages, button presses, modal submits and slash commands alike. Slash commands live in
+//! `commands` and, for tickets, `tickets`. Nothing here decides what to say: that is the
+//! engine's job.
+//!
+//! A member's request for a human becomes a ticket: a private thread in the escalation channel
+//! with the hand-off packet (see `tickets`). A periodic task runs the ticket timers (SLA
+//! reminder, inactivity warning, auto-close) and the retention purge; at start-up, tickets a
+//! crash left half-open get their thread or are failed.
+//!
+//! # Permissions
+//!
+//! Invite the bot with: View Channels, Send Messages, Read Message History, Embed Links,
+//! Attach Files (transcripts), Manage Messages (removing card numbers), and, in the escalation
+//! channel, Create Private Threads, Send Messages in Threads and Manage Threads (archiving,
+//! locking and reopening ticket threads). At start-up the bot computes its permissions in the
+//! escalation channel and logs a warning naming any that are missing; a thread it can't create
+//! is handled anyway (the ticket fails and a plain request is posted).
 
 mod commands;
 pub mod convert;
 pub mod effects;
+pub mod outbox;
+pub mod tickets;
 
-use crate::app::{self, App, UserKey};
+use crate::app::{self, App, Origin};
 use crate::config::DiscordConfig;
-use crate::engine::sensitive::Secret;
-use crate::engine::{Effect, Input, IntentId};
-use effects::{escalation_embed, no_mentions, only_role, only_user, render, Reply};
+use crate::engine::ids::{ChannelId as TChannelId, MemberId};
+use crate::engine::Input;
+use convert::StaffButton;
+use effects::no_mentions;
+use outbox::{Outbox, Piece, Posted, To};
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ChannelId, ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, FullEvent, GatewayIntents, Message, UserId,
+    ChannelId, ComponentInteraction, FullEvent, GatewayIntents, Message, ModalInteraction,
+    Permissions, UserId,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,8 +50,15 @@ pub struct Data {
     pub discord: DiscordConfig,
     pub bot_id: UserId,
     /// Bounds concurrent REST sends. Without it a burst opens one HTTP connection per
-    /// in-flight reply, and memory grows with the burst.
-    sends: Semaphore,
+    /// in-flight reply, and memory grows with the burst. Shared with the timer task.
+    sends: Arc<Semaphore>,
+}
+
+impl Data {
+    /// The outbox for one event.
+    pub fn outbox<'a>(&'a self, http: &'a serenity::Http) -> Outbox<'a> {
+        Outbox::new(http, &self.app, &self.discord, &self.sends)
+    }
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -41,6 +68,12 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 const SENDS_IN_FLIGHT: usize = 4;
 /// Gateway events handled at once; the rest wait their turn at the [`Gate`].
 const HANDLERS_IN_FLIGHT: usize = 8;
+/// How often ticket timers are looked at. Timers are computed from stored times, so a slower
+/// tick only delays them, and a restart loses none.
+const TIMERS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often closed tickets and old sessions past `retention_days` are purged (and once at
+/// start-up).
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// Events being handled right now, and handled so far: when a burst is over, free memory is
 /// handed back to the OS.
@@ -142,11 +175,13 @@ pub async fn run(
         signal.abort();
         return Err(e);
     }
+    let sends = Arc::new(Semaphore::new(SENDS_IN_FLIGHT));
 
     let commands = commands::all(&app.engine.content);
     let guilds = discord.guild_ids.clone();
     let setup_app = app.clone();
     let setup_discord = discord.clone();
+    let setup_sends = sends.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands,
@@ -173,12 +208,17 @@ pub async fn run(
                     }
                 }
                 tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
-                Ok(Data {
+                let data = Data {
                     app: setup_app,
                     discord: setup_discord,
                     bot_id: ready.user.id,
-                    sends: Semaphore::new(SENDS_IN_FLIGHT),
-                })
+                    sends: setup_sends,
+                };
+                // Before any event is handled (poise holds them until setup returns), so no
+                // request is opening the same tickets meanwhile.
+                check_permissions(&ctx.http, &data, ready.user.id).await;
+                finish_half_open(&data.outbox(&ctx.http)).await;
+                Ok(data)
             })
         })
         .build();
@@ -207,6 +247,12 @@ pub async fn run(
             }
         }
     });
+    let timers = tokio::spawn(ticket_timers(
+        client.http.clone(),
+        app.clone(),
+        discord.clone(),
+        sends.clone(),
+    ));
     let trimmer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         let mut last = HANDLED.load(Ordering::Relaxed);
@@ -237,6 +283,7 @@ pub async fn run(
         }
     };
     sweeper.abort();
+    timers.abort();
     trimmer.abort();
     signal.abort();
     match result {
@@ -320,7 +367,10 @@ async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Re
         FullEvent::MessageUpdate { event, .. } => on_edit(ctx, data, event).await,
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(press),
-        } => on_button(ctx, data, press).await,
+        } => on_press(ctx, data, press).await,
+        FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(modal),
+        } => on_modal(ctx, data, modal).await,
         _ => Ok(()),
     }
 }
@@ -329,71 +379,73 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     if msg.author.bot || msg.webhook_id.is_some() || msg.author.id == data.bot_id {
         return Ok(());
     }
+    let out = data.outbox(&ctx.http);
     let dm = msg.guild_id.is_none();
-    let mentioned = msg.mentions.iter().any(|u| u.id == data.bot_id);
     let support = data
         .discord
         .support_channels
         .contains(&msg.channel_id.get());
+    let secret = || crate::engine::sensitive::kind(&msg.content);
+    if !dm && !support {
+        // A ticket's thread: every message is kept (masked) for the transcript and counts as
+        // activity, and none is ever answered by the bot. A card number is still removed, and
+        // kept as "[removed]".
+        let recorded = data
+            .app
+            .ticket_message(
+                TChannelId(msg.channel_id.get()),
+                MemberId(msg.author.id.get()),
+                &msg.content,
+                app::now(),
+            )
+            .await;
+        let in_ticket = match recorded {
+            Ok(t) => t.is_some(),
+            Err(e) => {
+                tracing::error!(channel = msg.channel_id.get(), error = %e, "could not look up or record a ticket message");
+                false
+            }
+        };
+        if in_ticket {
+            if let Some(secret) = secret() {
+                return out.remove_and_warn(&Posted::of(msg), secret).await;
+            }
+            return Ok(());
+        }
+    }
+    let mentioned = msg.mentions.iter().any(|u| u.id == data.bot_id);
     if !(dm || mentioned || support) {
         // Elsewhere the bot answers nothing, but a card number or password is removed in any
         // channel it can read: a leaked card is as harmful in #general as in #support.
-        if let Some(secret) = crate::engine::sensitive::kind(&msg.content) {
-            return remove_and_warn(ctx, data, &Posted::of(msg), secret).await;
+        if let Some(secret) = secret() {
+            return out.remove_and_warn(&Posted::of(msg), secret).await;
         }
         return Ok(());
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
     let text = convert::strip_mention(&msg.content, data.bot_id.get());
-    let turn = data
-        .app
-        .turn(
-            user,
-            Input::Text {
-                text: &text,
-                addressed: dm || mentioned,
-            },
-            app::now(),
-        )
-        .await?;
-    if turn.effects.is_empty() && turn.ticket.is_none() {
+    let origin = Origin {
+        user,
+        request: Some(msg.id.to_string()),
+    };
+    let input = Input::Text {
+        text: &text,
+        addressed: dm || mentioned,
+    };
+    let turn = match data.app.turn(origin, input, app::now()).await {
+        Ok(turn) => turn,
+        Err(e) => {
+            // Logged without the message: the member's words never reach the log.
+            tracing::error!(member = user.member.get(), error = %e, "a turn failed; the message was not answered");
+            return Ok(());
+        }
+    };
+    if turn.is_silent() {
         return Ok(());
-    }
-    let secret = turn.effects.iter().find_map(|e| match e {
-        Effect::Sensitive(s) => Some(*s),
-        _ => None,
-    });
-    if let Some(secret) = secret {
-        return remove_and_warn(ctx, data, &Posted::of(msg), secret).await;
     }
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
     tracing::debug!(member = user.member.get(), ?intent, "answering message");
-    let reply = render(msg.author.id.get(), &turn.effects);
-    send_reply(ctx, data, msg, &reply).await?;
-    if let Some((intent, tried)) = &reply.escalate {
-        escalate(ctx, data, user, &msg.link(), *intent, tried).await?;
-    }
-    Ok(())
-}
-
-/// A member's message, as far as removing it and warning its author goes: a new message or
-/// an edit (whose event carries no full message).
-struct Posted {
-    id: serenity::MessageId,
-    channel: ChannelId,
-    guild: Option<serenity::GuildId>,
-    author: UserId,
-}
-
-impl Posted {
-    fn of(msg: &Message) -> Posted {
-        Posted {
-            id: msg.id,
-            channel: msg.channel_id,
-            guild: msg.guild_id,
-            author: msg.author.id,
-        }
-    }
+    out.turn(&mut To::message(msg), user.member, turn).await
 }
 
 /// An edited message: the secrets guard runs on the new text too, in any channel, since a
@@ -419,230 +471,224 @@ async fn on_edit(
         guild: edit.guild_id,
         author: author.id,
     };
-    remove_and_warn(ctx, data, &posted, secret).await
+    data.outbox(&ctx.http)
+        .remove_and_warn(&posted, secret)
+        .await
 }
 
-/// A member posted what looked like card or login details: remove the message if the bot
-/// can (Manage Messages; never in DMs), then warn them, saying which of the two happened.
-///
-/// The warning mentions the member, since their message may be gone, and pings only them. It
-/// carries no reply reference once the message is deleted: Discord refuses a reply to a
-/// deleted message (400, unknown message), and the member would never see why their message
-/// vanished. When the message stays, the warning replies to it, without failing if the member
-/// deletes it first.
-async fn remove_and_warn(
-    ctx: &serenity::Context,
-    data: &Data,
-    msg: &Posted,
-    secret: Secret,
-) -> Result<(), Error> {
-    let removed = if msg.guild.is_some() {
-        let _permit = data.sends.acquire().await?;
-        match msg.channel.delete_message(&ctx.http, msg.id).await {
-            Ok(()) => true,
-            Err(e) => {
-                // The error names the route, never the message's content.
-                tracing::warn!(
-                    channel = msg.channel.get(),
-                    member = msg.author.get(),
-                    error = %e,
-                    "could not remove a message that looked like it held a secret (does the bot have Manage Messages?)"
-                );
-                false
-            }
-        }
-    } else {
-        false
-    };
-    let warning = data
-        .app
-        .engine
-        .content
-        .copy
-        .sensitive_warning(secret, removed);
-    let mut m = CreateMessage::new()
-        .content(format!("<@{}> {warning}", msg.author))
-        .allowed_mentions(only_user(msg.author.get()));
-    if !removed {
-        let mut reference = serenity::MessageReference::from((msg.channel, msg.id));
-        reference.guild_id = msg.guild;
-        m = m.reference_message(reference.fail_if_not_exists(false));
-    }
-    let _permit = data.sends.acquire().await?;
-    msg.channel.send_message(&ctx.http, m).await?;
-    tracing::info!(
-        channel = msg.channel.get(),
-        member = msg.author.get(),
-        removed,
-        ?secret,
-        "warned a member about posting a secret"
-    );
-    Ok(())
-}
-
-/// Sends a rendered reply to a member's message: the embed with the first piece of text, the
-/// buttons with the last.
-async fn send_reply(
-    ctx: &serenity::Context,
-    data: &Data,
-    msg: &Message,
-    reply: &Reply,
-) -> Result<(), Error> {
-    if reply.is_empty() {
-        return Ok(());
-    }
-    let pieces = reply.content.len().max(1);
-    for i in 0..pieces {
-        let mut m = CreateMessage::new()
-            .reference_message(msg)
-            .allowed_mentions(no_mentions());
-        if let Some(text) = reply.content.get(i) {
-            m = m.content(text);
-        }
-        if i == 0 {
-            if let Some(e) = &reply.embed {
-                m = m.embed(e.clone());
-            }
-        }
-        if i + 1 == pieces {
-            m = m.components(reply.rows.clone());
-        }
-        let _permit = data.sends.acquire().await?;
-        msg.channel_id.send_message(&ctx.http, m).await?;
-    }
-    Ok(())
-}
-
-async fn on_button(
+/// A button press: a staff button on a ticket's packet, a "Did we solve it?" answer, a
+/// `/forget-me` confirmation, or a member's answer in their conversation. A failure is logged
+/// and the presser told, ephemerally.
+async fn on_press(
     ctx: &serenity::Context,
     data: &Data,
     press: &ComponentInteraction,
 ) -> Result<(), Error> {
-    let content = &data.app.engine.content;
+    let out = data.outbox(&ctx.http);
+    let mut to = To::press(press);
+    let id = press.data.custom_id.as_str();
+    let result = if let Some((button, ticket)) = convert::parse_staff_id(id) {
+        tickets::staff_button(&out, &mut to, press, button, ticket).await
+    } else if let Some((ticket, solved)) = convert::parse_rate_id(id) {
+        tickets::rate_press(&out, &mut to, press, ticket, solved).await
+    } else if let Some(member) = convert::parse_forget_id(id) {
+        tickets::forget_press(&out, &mut to, press, member).await
+    } else {
+        conversation_press(&out, &mut to, press).await
+    };
+    if let Err(e) = result {
+        tracing::error!(member = press.user.id.get(), error = %e, "a button press failed");
+        out.fail(&mut to).await;
+    }
+    Ok(())
+}
+
+/// A member's answer to the bot's question: a turn like a message, from the press.
+async fn conversation_press(
+    out: &Outbox<'_>,
+    to: &mut To<'_>,
+    press: &ComponentInteraction,
+) -> Result<(), Error> {
+    let content = &out.app.engine.content;
     let Some(id) = convert::parse_button_id(&press.data.custom_id, content) else {
-        return respond_ephemeral(ctx, data, press, &content.copy.stale).await;
+        return out
+            .send(to, Piece::ephemeral(content.copy.stale.clone()))
+            .await;
     };
     if id.owner != press.user.id.get() {
-        return respond_ephemeral(ctx, data, press, &content.copy.not_yours).await;
+        return out
+            .send(to, Piece::ephemeral(content.copy.not_yours.clone()))
+            .await;
     }
     let user = convert::user_key(press.guild_id.map(|g| g.get()), id.owner);
-    let turn = data
-        .app
-        .turn(
-            user,
-            Input::Choose {
-                choice: id.choice,
-                shown_at: id.at,
-            },
-            app::now(),
-        )
-        .await?;
-    let reply = render(id.owner, &turn.effects);
-    if reply.is_empty() {
-        // Silent (a moderator has the ticket): acknowledge the press without a message.
-        let _permit = data.sends.acquire().await?;
-        press
-            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-            .await?;
-        return Ok(());
-    }
-    let mut first = CreateInteractionResponseMessage::new().allowed_mentions(no_mentions());
-    if let Some(e) = &reply.embed {
-        first = first.embed(e.clone());
-    }
-    if let Some(text) = reply.content.first() {
-        first = first.content(text);
-    }
-    if reply.content.len() <= 1 {
-        first = first.components(reply.rows.clone());
-    }
-    {
-        let _permit = data.sends.acquire().await?;
-        press
-            .create_response(&ctx.http, CreateInteractionResponse::Message(first))
-            .await?;
-    }
-    for (i, text) in reply.content.iter().enumerate().skip(1) {
-        let mut f = CreateInteractionResponseFollowup::new()
-            .content(text)
-            .allowed_mentions(no_mentions());
-        if i + 1 == reply.content.len() {
-            f = f.components(reply.rows.clone());
+    let origin = Origin {
+        user,
+        request: Some(press.id.to_string()),
+    };
+    let input = Input::Choose {
+        choice: id.choice,
+        shown_at: id.at,
+    };
+    let turn = out.app.turn(origin, input, app::now()).await?;
+    out.turn(to, user.member, turn).await
+}
+
+/// A modal submit, handled by its `custom_id` alone: the only modal is a ticket's close
+/// reason (`pmt:close:<ticket>`).
+async fn on_modal(
+    ctx: &serenity::Context,
+    data: &Data,
+    modal: &ModalInteraction,
+) -> Result<(), Error> {
+    let out = data.outbox(&ctx.http);
+    let mut to = To::modal(modal);
+    let result = match convert::parse_staff_id(&modal.data.custom_id) {
+        Some((StaffButton::Close, ticket)) => {
+            tickets::close_submit(&out, &mut to, modal, ticket).await
         }
-        let _permit = data.sends.acquire().await?;
-        press.create_followup(&ctx.http, f).await?;
+        _ => {
+            let stale = data.app.engine.content.copy.stale.clone();
+            out.send(&mut to, Piece::ephemeral(stale)).await
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(member = modal.user.id.get(), error = %e, "a modal submit failed");
+        out.fail(&mut to).await;
     }
-    if let Some((intent, tried)) = &reply.escalate {
-        // Link the member's own message: the bot's message replies to it.
-        let link = match press
-            .message
-            .message_reference
-            .as_ref()
-            .and_then(|r| r.message_id)
-        {
-            Some(m) => m.link(press.channel_id, press.guild_id),
-            None => press.message.id.link(press.channel_id, press.guild_id),
+    Ok(())
+}
+
+/// Tickets a crash left `Opening` (committed, but the thread not made or not recorded): each
+/// gets its thread now, or is failed with a plain request. None is left open without a thread.
+async fn finish_half_open(out: &Outbox<'_>) {
+    let half = match out.app.half_open().await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "could not list half-open tickets");
+            return;
+        }
+    };
+    for t in half {
+        let id = t.id.get();
+        match out.open_ticket(t, None).await {
+            Ok(outbox::Opening::Open(_)) => {
+                tracing::info!(ticket = id, "finished opening a ticket left half-open")
+            }
+            Ok(outbox::Opening::Failed(_)) => {
+                tracing::warn!(ticket = id, "failed a ticket left half-open")
+            }
+            Err(e) => {
+                tracing::error!(ticket = id, error = %e, "could not finish a half-open ticket")
+            }
+        }
+    }
+}
+
+/// The periodic job: ticket timers every [`TIMERS_EVERY`] (each recorded before it is posted,
+/// so it fires once even across restarts), and the retention purge at start-up and daily.
+async fn ticket_timers(
+    http: Arc<serenity::Http>,
+    app: Arc<App>,
+    discord: DiscordConfig,
+    sends: Arc<Semaphore>,
+) {
+    let out = Outbox::new(&http, &app, &discord, &sends);
+    let mut tick = tokio::time::interval(TIMERS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut purged: Option<tokio::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        if purged.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            purged = Some(tokio::time::Instant::now());
+            match app.purge(app::now()).await {
+                Ok(p) => tracing::info!(
+                    tickets = p.tickets,
+                    sessions = p.sessions,
+                    "purged what is past the retention period"
+                ),
+                Err(e) => tracing::warn!(error = %e, "the retention purge failed"),
+            }
+        }
+        match app.run_timers(app::now()).await {
+            Ok(fired) => {
+                for f in fired {
+                    out.fired(&f).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not run ticket timers"),
+        }
+    }
+}
+
+/// What tickets need from the bot, channel by channel.
+const ESCALATION_PERMISSIONS: [(Permissions, &str); 5] = [
+    (Permissions::VIEW_CHANNEL, "View Channel"),
+    (Permissions::SEND_MESSAGES, "Send Messages"),
+    (
+        Permissions::CREATE_PRIVATE_THREADS,
+        "Create Private Threads",
+    ),
+    (
+        Permissions::SEND_MESSAGES_IN_THREADS,
+        "Send Messages in Threads",
+    ),
+    (Permissions::MANAGE_THREADS, "Manage Threads"),
+];
+const LOG_PERMISSIONS: [(Permissions, &str); 3] = [
+    (Permissions::VIEW_CHANNEL, "View Channel"),
+    (Permissions::SEND_MESSAGES, "Send Messages"),
+    (Permissions::ATTACH_FILES, "Attach Files"),
+];
+
+/// At start-up: the bot's permissions in the escalation and ticket log channels, from three
+/// cheap requests each; a warning names what is missing. Tickets still work without this (a
+/// thread that can't be made fails the ticket and posts a plain request).
+async fn check_permissions(http: &serenity::Http, data: &Data, bot: UserId) {
+    let channels = [
+        (
+            data.discord.escalation_channel,
+            "escalation",
+            &ESCALATION_PERMISSIONS[..],
+        ),
+        (
+            data.app.config.ticket_log_channel,
+            "ticket log",
+            &LOG_PERMISSIONS[..],
+        ),
+    ];
+    for (channel, what, needed) in channels {
+        let Some(channel) = channel else {
+            continue;
         };
-        escalate(ctx, data, user, &link, *intent, tried).await?;
-    }
-    Ok(())
-}
-
-async fn respond_ephemeral(
-    ctx: &serenity::Context,
-    data: &Data,
-    press: &ComponentInteraction,
-    text: &str,
-) -> Result<(), Error> {
-    let _permit = data.sends.acquire().await?;
-    press
-        .create_response(
-            &ctx.http,
-            CreateInteractionResponse::Message(
-                CreateInteractionResponseMessage::new()
-                    .content(text)
-                    .ephemeral(true)
-                    .allowed_mentions(no_mentions()),
+        match missing_permissions(http, ChannelId::new(channel), bot, needed).await {
+            Ok(missing) if missing.is_empty() => {}
+            Ok(missing) => tracing::warn!(
+                channel,
+                missing = %missing.join(", "),
+                "the bot lacks permissions in the {what} channel; tickets there will fail until they are granted"
             ),
-        )
-        .await?;
-    Ok(())
+            Err(e) => {
+                tracing::warn!(channel, error = %e, "could not check the bot's permissions in the {what} channel")
+            }
+        }
+    }
 }
 
-/// Posts a request for a human in the escalation channel, pinging only the support role.
-pub(crate) async fn escalate(
-    ctx: &serenity::Context,
-    data: &Data,
-    user: UserKey,
-    link: &str,
-    intent: Option<IntentId>,
-    tried: &[String],
-) -> Result<(), Error> {
-    let Some(channel) = data.discord.escalation_channel else {
-        tracing::warn!("a member asked for a human, but discord.escalation_channel is not set");
-        return Ok(());
+async fn missing_permissions(
+    http: &serenity::Http,
+    channel: ChannelId,
+    bot: UserId,
+    needed: &[(Permissions, &'static str)],
+) -> Result<Vec<&'static str>, Error> {
+    let serenity::Channel::Guild(channel) = http.get_channel(channel).await? else {
+        return Ok(vec!["(not a server text channel)"]);
     };
-    let embed = escalation_embed(
-        &data.app.engine.content,
-        user.member.get(),
-        link,
-        intent,
-        tried,
-    );
-    let (content, mentions) = match data.discord.support_role {
-        Some(role) => (format!("<@&{role}> a member needs help."), only_role(role)),
-        None => ("A member needs help.".to_string(), no_mentions()),
-    };
-    let _permit = data.sends.acquire().await?;
-    ChannelId::new(channel)
-        .send_message(
-            &ctx.http,
-            CreateMessage::new()
-                .content(content)
-                .embed(embed)
-                .allowed_mentions(mentions),
-        )
-        .await?;
-    tracing::info!(member = user.member.get(), "escalated to the moderators");
-    Ok(())
+    let guild = http.get_guild(channel.guild_id).await?;
+    let member = http.get_member(channel.guild_id, bot).await?;
+    let have = guild.user_permissions_in(&channel, &member);
+    Ok(needed
+        .iter()
+        .filter(|(p, _)| !have.contains(*p))
+        .map(|(_, name)| *name)
+        .collect())
 }

@@ -11,6 +11,10 @@ pub const EMBED_DESCRIPTION_LENGTH_MAX: usize = 4096;
 pub const EMBED_TITLE_LENGTH_MAX: usize = 256;
 /// Characters across all of an embed's text (title, description, fields, footer, author).
 pub const EMBED_TOTAL_LENGTH_MAX: usize = 6000;
+/// Characters in an embed field's value.
+pub const EMBED_FIELD_VALUE_LENGTH_MAX: usize = 1024;
+/// Characters in a thread's name.
+pub const THREAD_NAME_LENGTH_MAX: usize = 100;
 /// Characters in a button label.
 pub const BUTTON_LABEL_LENGTH_MAX: usize = 80;
 /// Characters in a component `custom_id`.

@@ -262,6 +262,8 @@ struct State {
     roles: HashMap<u64, Vec<Value>>,
     member_roles: HashMap<(u64, u64), Vec<u64>>,
     dm_channels: HashMap<u64, u64>,
+    /// Users whose DMs are closed to the bot: a message to their DM channel gets 403, 50007.
+    closed_dms: HashSet<u64>,
     interactions: HashMap<String, InteractionRec>,
     overrides: Vec<Override>,
 }
@@ -405,6 +407,15 @@ impl FakeDiscord {
         let mut data = data;
         if event == "INTERACTION_CREATE" && data.is_object() {
             data["application_id"] = sf(self.inner.opts.application_id);
+            // An interaction in a thread the fake knows says so, as on Discord.
+            let thread = id_of(&data["channel_id"])
+                .and_then(|c| self.inner.lock().channels.get(&c).cloned())
+                .filter(|c| matches!(c["type"].as_u64(), Some(10..=12)));
+            if let (Some(t), true) = (thread, data["channel"].is_object()) {
+                data["channel"]["type"] = t["type"].clone();
+                data["channel"]["parent_id"] = t["parent_id"].clone();
+                data["channel"]["thread_metadata"] = t["thread_metadata"].clone();
+            }
         }
         if let Err(e) = validate_dispatch(event, &data) {
             panic!(
@@ -708,6 +719,18 @@ impl FakeDiscord {
             ensure_role(&mut st, guild_id, r);
         }
         st.member_roles.insert((guild_id, user_id), roles.to_vec());
+    }
+
+    /// A channel the fake knows (dispatched, created or edited by the bot), as it is now.
+    pub fn channel(&self, id: u64) -> Option<Value> {
+        self.inner.lock().channels.get(&id).cloned()
+    }
+
+    /// Makes a user's DMs closed to the bot, as Discord does for members who turned off DMs
+    /// from server members: opening the DM channel works, a message to it gets 403 with code
+    /// 50007 ("Cannot send messages to this user").
+    pub fn close_dms(&self, user_id: u64) {
+        self.inner.lock().closed_dms.insert(user_id);
     }
 
     /// A human-readable summary of everything seen, used in panic messages.
@@ -1487,6 +1510,20 @@ fn route(req: &mut Req<'_>, st: &mut State) -> Answer {
             if let Err(e) = validate_message_body(req.body, req.files, true) {
                 return e;
             }
+            if ch["type"] == json!(1) {
+                let closed = ch["recipients"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| id_of(&u["id"]))
+                    .any(|u| st.closed_dms.contains(&u));
+                if closed {
+                    return discord_error(403, 50007, "Cannot send messages to this user");
+                }
+            }
+            if is_archived_thread(&ch) {
+                return discord_error(400, 50083, "Thread is archived");
+            }
             let guild_id = id_of(&ch["guild_id"]);
             if let Some(mid) = id_of(&req.body["message_reference"]["message_id"]) {
                 let known = st
@@ -1558,6 +1595,13 @@ fn route(req: &mut Req<'_>, st: &mut State) -> Answer {
             }
             if let Err(e) = validate_message_body(req.body, req.files, false) {
                 return e;
+            }
+            if st
+                .channels
+                .get(&num(c).unwrap_or(0))
+                .is_some_and(is_archived_thread)
+            {
+                return discord_error(400, 50083, "Thread is archived");
             }
             let c = num(c).unwrap_or(0);
             let guild_id = id_of(&old["guild_id"]);
@@ -2499,6 +2543,13 @@ fn ensure_role(st: &mut State, guild_id: u64, role_id: u64) {
     }
 }
 
+/// An archived thread. Discord would unarchive it on a post (and refuse one in a locked thread
+/// without Manage Threads); the fake refuses both, so a bot that posts after archiving a
+/// thread is caught instead of silently reopening it.
+fn is_archived_thread(ch: &Value) -> bool {
+    matches!(ch["type"].as_u64(), Some(10..=12)) && ch["thread_metadata"]["archived"] == json!(true)
+}
+
 fn channel_or_default(st: &mut State, opts: &FakeOptions, id: u64) -> Option<Value> {
     if let Some(c) = st.channels.get(&id) {
         return Some(c.clone());
@@ -2841,6 +2892,49 @@ pub fn slash_interaction(
         data["guild_id"] = sf(g);
     }
     interaction_base(id, token, 2, guild_id, channel_id, user_id, roles, data)
+}
+
+/// An INTERACTION_CREATE payload for a message context-menu command `name` (type 2, command
+/// type 3) on `target` (a message JSON, e.g. from [`guild_message`]), which Discord sends in
+/// `data.resolved.messages`.
+#[allow(clippy::too_many_arguments)]
+pub fn message_command_interaction(
+    id: u64,
+    token: &str,
+    guild_id: Option<u64>,
+    channel_id: u64,
+    user_id: u64,
+    roles: &[u64],
+    name: &str,
+    target: Value,
+) -> Value {
+    let target_id = target["id"].clone();
+    let mut messages = serde_json::Map::new();
+    if let Some(t) = target_id.as_str() {
+        messages.insert(t.to_string(), target);
+    }
+    let mut data = json!({"id": sf(command_id_for(name)), "name": name, "type": 3,
+                          "target_id": target_id, "resolved": {"messages": messages}});
+    if let Some(g) = guild_id {
+        data["guild_id"] = sf(g);
+    }
+    interaction_base(id, token, 2, guild_id, channel_id, user_id, roles, data)
+}
+
+/// Adds a user to a command interaction's `data.resolved` (for a USER option, type 6, whose
+/// value is the user's id), with their member object in a guild.
+pub fn with_resolved_user(mut interaction: Value, user_id: u64, username: &str) -> Value {
+    let user = user_json(user_id, username, false);
+    let key = user_id.to_string();
+    interaction["data"]["resolved"]["users"][&key] = user;
+    if !interaction["guild_id"].is_null() {
+        let mut member = member_json(&Value::Null, &[]);
+        if let Some(o) = member.as_object_mut() {
+            o.remove("user");
+        }
+        interaction["data"]["resolved"]["members"][&key] = member;
+    }
+    interaction
 }
 
 /// An INTERACTION_CREATE payload for a modal submit (type 5) with text inputs
