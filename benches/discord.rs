@@ -65,7 +65,17 @@ async fn main() {
         ),
     )
     .unwrap();
-    let mut bot = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+    // `PAYMEDIC_BENCH_CPU=0` pins the bot to that CPU (`taskset`), as `CPUAffinity=` would.
+    let pin = std::env::var("PAYMEDIC_BENCH_CPU").ok();
+    let mut command = match &pin {
+        Some(cpu) => {
+            let mut c = tokio::process::Command::new("taskset");
+            c.args(["-c", cpu, env!("CARGO_BIN_EXE_paymedic")]);
+            c
+        }
+        None => tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic")),
+    };
+    let mut bot = command
         .args(["run", "--config", config.to_str().unwrap()])
         .env("DISCORD_TOKEN", "bench-token")
         .env("DISCORD_API_BASE", fake.api_base())
@@ -140,7 +150,7 @@ async fn main() {
     if quick {
         println!("discord bench (smoke run under `cargo test`, not a measurement):");
     } else {
-        println!("discord bench: {n} messages, release bot process against the fake Discord on 127.0.0.1, SQLite store with synchronous = {sync}");
+        println!("discord bench: {n} messages, release bot process against the fake Discord on 127.0.0.1, SQLite store with synchronous = {sync}, {}", pin.as_ref().map_or("bot not pinned".to_string(), |c| format!("bot pinned to CPU {c}")));
     }
     println!(
         "  reply latency: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
