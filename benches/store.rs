@@ -40,8 +40,10 @@ async fn app_with(path: &Path, durability: Durability) -> Arc<App> {
     let store = SqliteStore::open_with(path, durability)
         .await
         .expect("open the store");
-    let mut config = Config::default();
-    config.cooldown_ms = 0;
+    let config = Config {
+        cooldown_ms: 0,
+        ..Config::default()
+    };
     Arc::new(App::with_store(Engine::embedded(), config, Arc::new(store)))
 }
 

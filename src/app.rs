@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVerdict};
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::dialogue::Outcome;
-use crate::engine::ids::{ChannelId, MemberId, MessageId, RoleId, TicketId};
+use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId};
 use crate::engine::sensitive;
 use crate::engine::tickets::{
     mask, EventKind, NewTicket, Packet, Refusal, StaffAction, Ticket, TicketEvent, TicketStatus,
@@ -92,17 +92,33 @@ impl TicketNote {
 
 /// Proof that a member passed the staff check: only [`App::staff`] (roles from the server)
 /// and [`Staff::trusted`] make one, and every ticket action takes one.
+///
+/// Staff act in the guild whose roles made them staff: tickets of another guild don't exist
+/// for them (role ids are global, so the same config serves several guilds). Tickets opened
+/// from DMs (guild 0) belong to every guild's staff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Staff(MemberId);
+pub struct Staff {
+    member: MemberId,
+    /// `None`: every guild (the terminal's operator).
+    guild: Option<GuildId>,
+}
 
 impl Staff {
     /// For adapters whose operator is the admin (the terminal's `/mod` commands).
     pub fn trusted(member: MemberId) -> Staff {
-        Staff(member)
+        Staff {
+            member,
+            guild: None,
+        }
     }
 
     pub fn member(self) -> MemberId {
-        self.0
+        self.member
+    }
+
+    /// Whether this staff member may see and act on a ticket of `guild`.
+    pub fn serves(self, guild: GuildId) -> bool {
+        self.guild.is_none_or(|g| g == guild) || guild == GuildId(0)
     }
 }
 
@@ -473,14 +489,17 @@ impl App {
         }
     }
 
-    /// Whether a member with these roles is staff: any of `moderator_roles`, or `support_role`.
-    /// Checked on every staff action, from roles the server sent with the action.
-    pub fn staff(&self, member: MemberId, roles: &[RoleId]) -> Option<Staff> {
+    /// Whether a member with these roles in `guild` is staff there: any of `moderator_roles`,
+    /// or `support_role`. Checked on every staff action, from roles the server sent with it.
+    pub fn staff(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
         let d = self.config.discord.as_ref()?;
         roles
             .iter()
             .any(|r| d.moderator_roles.contains(&r.get()) || d.support_role == Some(r.get()))
-            .then_some(Staff(member))
+            .then_some(Staff {
+                member,
+                guild: Some(guild),
+            })
     }
 
     /// A moderator escalates a member: opens their ticket (or finds the one they have) with a
@@ -493,6 +512,11 @@ impl App {
         now: Timestamp,
         request: Option<String>,
     ) -> Result<Opened, StoreError> {
+        if !by.serves(user.guild) {
+            return Err(StoreError::Backend(
+                "a moderator escalated a member of another guild".into(),
+            ));
+        }
         let _guard = self.lock(user).await;
         if let Some(t) = self.store.active_ticket(user.guild, user.member).await? {
             return Ok(Opened::Existing(t));
@@ -632,6 +656,7 @@ impl App {
                 .store
                 .ticket(id)
                 .await?
+                .filter(|t| staff.serves(t.guild))
                 .ok_or(Refusal::NoSuchTicket(id))?;
             let (next, event) = t.apply(staff.member(), &action, now, &self.config.tickets)?;
             match self.commit_change(t, next, event, now).await? {
@@ -979,7 +1004,6 @@ pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ids::GuildId;
 
     #[test]
     fn a_flood_gets_one_notice_then_silence_until_it_slows() {

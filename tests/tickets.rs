@@ -2,10 +2,13 @@
 //! sessions stored by content keys across pack edits, and the staff check.
 
 use crate::common::{app, block_on, engine, member, pack};
-use paymedic::app::{App, Staff, TicketNote};
+use paymedic::app::{ActionError, App, Staff, TicketNote};
 use paymedic::config::{Config, DiscordConfig};
 use paymedic::engine::dialogue::stored::StoredSession;
-use paymedic::engine::{Choice, Engine, Input, MemberId, RoleId, State, Timestamp};
+use paymedic::engine::tickets::{Refusal, StaffAction};
+use paymedic::engine::{
+    ChannelId, Choice, Engine, GuildId, Input, MemberId, RoleId, State, Timestamp,
+};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{Opened, Store, TicketFilter};
 use std::sync::Arc;
@@ -185,20 +188,55 @@ fn stored_sessions_round_trip_by_key_through_any_conversation() {
 
 #[test]
 fn staff_are_the_moderator_roles_and_the_support_role_only() {
-    let mut config = Config::default();
-    config.discord = Some(DiscordConfig {
-        moderator_roles: vec![10, 11],
-        support_role: Some(20),
-        ..DiscordConfig::default()
-    });
+    let config = Config {
+        discord: Some(DiscordConfig {
+            moderator_roles: vec![10, 11],
+            support_role: Some(20),
+            ..DiscordConfig::default()
+        }),
+        ..Config::default()
+    };
     let app = App::new(engine(), config);
-    let m = MemberId(1);
-    assert!(app.staff(m, &[RoleId(11)]).is_some());
-    assert!(app.staff(m, &[RoleId(5), RoleId(20)]).is_some());
-    assert!(app.staff(m, &[]).is_none());
-    assert!(app.staff(m, &[RoleId(12), RoleId(1)]).is_none());
+    let (m, g) = (MemberId(1), GuildId(7));
+    assert!(app.staff(m, g, &[RoleId(11)]).is_some());
+    assert!(app.staff(m, g, &[RoleId(5), RoleId(20)]).is_some());
+    assert!(app.staff(m, g, &[]).is_none());
+    assert!(app.staff(m, g, &[RoleId(12), RoleId(1)]).is_none());
     // With no Discord settings, nobody is staff.
-    assert!(crate::common::app().staff(m, &[RoleId(10)]).is_none());
+    assert!(crate::common::app().staff(m, g, &[RoleId(10)]).is_none());
+}
+
+/// Staff of one guild can't act on another guild's tickets (role ids are global, so one config
+/// can serve several guilds); a ticket from a DM belongs to every guild's staff.
+#[test]
+fn staff_act_only_on_their_own_guilds_tickets() {
+    let config = Config {
+        discord: Some(DiscordConfig {
+            moderator_roles: vec![10],
+            ..DiscordConfig::default()
+        }),
+        ..Config::default()
+    };
+    let app = App::new(engine(), config);
+    let now = Timestamp(0);
+    let other = member(8, 50);
+    let dm = member(0, 51);
+    let mod_of_7 = app.staff(MemberId(1), GuildId(7), &[RoleId(10)]).unwrap();
+    let mod_of_8 = app.staff(MemberId(2), GuildId(8), &[RoleId(10)]).unwrap();
+    let t = block_on(app.escalate(mod_of_8, other, None, now, None)).unwrap();
+    let id = t.ticket().id;
+    block_on(app.ticket_opened(id, Some(ChannelId(5)), None, now)).unwrap();
+    let refused = block_on(app.act(mod_of_7, id, StaffAction::Claim, now));
+    assert!(
+        matches!(refused, Err(ActionError::Refused(Refusal::NoSuchTicket(_)))),
+        "{refused:?}"
+    );
+    assert!(block_on(app.escalate(mod_of_7, other, None, now, None)).is_err());
+    block_on(app.act(mod_of_8, id, StaffAction::Claim, now)).unwrap();
+    let d = block_on(app.escalate(mod_of_8, dm, None, now, None)).unwrap();
+    let did = d.ticket().id;
+    block_on(app.ticket_opened(did, Some(ChannelId(6)), None, now)).unwrap();
+    block_on(app.act(mod_of_7, did, StaffAction::Claim, now)).unwrap();
 }
 
 #[test]

@@ -221,8 +221,11 @@ fn role_ids(roles: &[serenity::RoleId]) -> Vec<RoleId> {
 /// Staff, from the roles Discord sent with an interaction; `None` outside a guild.
 fn staff_of_member(out: &Outbox<'_>, member: Option<&serenity::Member>) -> Option<Staff> {
     let m = member?;
-    out.app
-        .staff(MemberId(m.user.id.get()), &role_ids(&m.roles))
+    out.app.staff(
+        MemberId(m.user.id.get()),
+        GuildId(m.guild_id.get()),
+        &role_ids(&m.roles),
+    )
 }
 
 /// A poise check: the caller has a moderator role or the support role, from the roles in the
@@ -232,11 +235,13 @@ pub async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
 }
 
 async fn staff_of(ctx: Context<'_>) -> Option<Staff> {
-    ctx.guild_id()?;
+    let guild = ctx.guild_id()?;
     let member = ctx.author_member().await?;
-    ctx.data()
-        .app
-        .staff(MemberId(member.user.id.get()), &role_ids(&member.roles))
+    ctx.data().app.staff(
+        MemberId(member.user.id.get()),
+        GuildId(guild.get()),
+        &role_ids(&member.roles),
+    )
 }
 
 fn sentence(text: &str) -> String {
