@@ -103,6 +103,14 @@ pub fn limit_malloc_arenas() {
             libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        // SAFETY: as above. A fixed threshold turns off glibc's sliding one, which rises after
+        // any large block is freed and then keeps the heap's top from being trimmed.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        }
+    }
 }
 
 /// Why the bot stopped with an error.
