@@ -495,7 +495,7 @@ impl App {
         let d = self.config.discord.as_ref()?;
         roles
             .iter()
-            .any(|r| d.moderator_roles.contains(&r.get()) || d.support_role == Some(r.get()))
+            .any(|r| d.moderator_roles.contains(r) || d.support_role == Some(*r))
             .then_some(Staff {
                 member,
                 guild: Some(guild),

@@ -6,6 +6,7 @@
 
 use crate::engine::checks::{AppVersions, Platform, Version};
 use crate::engine::content::Location;
+use crate::engine::ids::{ChannelId, GuildId, RoleId};
 use crate::engine::limits::CONFIG_BYTES_MAX;
 use crate::engine::tickets::TicketSettings;
 use crate::engine::{Engine, Thresholds};
@@ -62,7 +63,7 @@ struct RawStore {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTickets {
-    log_channel: Option<u64>,
+    log_channel: Option<ChannelId>,
     sla_minutes: Option<f64>,
     auto_close_hours: Option<f64>,
     reopen_days: Option<f64>,
@@ -72,13 +73,13 @@ struct RawTickets {
 #[serde(deny_unknown_fields)]
 struct RawDiscord {
     #[serde(default)]
-    guild_ids: Vec<u64>,
+    guild_ids: Vec<GuildId>,
     #[serde(default)]
-    support_channels: Vec<u64>,
+    support_channels: Vec<ChannelId>,
     #[serde(default)]
-    moderator_roles: Vec<u64>,
-    escalation_channel: Option<u64>,
-    support_role: Option<u64>,
+    moderator_roles: Vec<RoleId>,
+    escalation_channel: Option<ChannelId>,
+    support_role: Option<RoleId>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,12 +116,12 @@ struct RawStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiscordConfig {
     /// Guilds to register slash commands in; empty registers them globally.
-    pub guild_ids: Vec<u64>,
+    pub guild_ids: Vec<GuildId>,
     /// Channels where the bot answers free text without being mentioned.
-    pub support_channels: Vec<u64>,
-    pub moderator_roles: Vec<u64>,
-    pub escalation_channel: Option<u64>,
-    pub support_role: Option<u64>,
+    pub support_channels: Vec<ChannelId>,
+    pub moderator_roles: Vec<RoleId>,
+    pub escalation_channel: Option<ChannelId>,
+    pub support_role: Option<RoleId>,
 }
 
 /// The loaded settings.
@@ -150,7 +151,7 @@ pub struct Config {
     /// `[tickets]` timers and reopen window.
     pub tickets: TicketSettings,
     /// `[tickets] log_channel`: where closed-ticket transcripts are posted.
-    pub ticket_log_channel: Option<u64>,
+    pub ticket_log_channel: Option<ChannelId>,
 }
 
 impl Default for Config {

@@ -7,7 +7,7 @@ use crate::support::fake_discord::{self as fd, FakeDiscord, FakeOptions, Recorde
 use paymedic::app::App;
 use paymedic::config::{Config, DiscordConfig};
 use paymedic::discord::{self, RunError};
-use paymedic::engine::Engine;
+use paymedic::engine::{ChannelId, Engine, GuildId, RoleId};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,16 +58,21 @@ impl Bot {
     async fn start_with(setup: Setup) -> Bot {
         let fake = FakeDiscord::start(FakeOptions::default()).await;
         let settings = DiscordConfig {
-            guild_ids: fake.options().guild_ids.clone(),
-            support_channels: vec![SUPPORT],
-            moderator_roles: vec![MOD_ROLE],
-            escalation_channel: Some(ESCALATION),
-            support_role: Some(SUPPORT_ROLE),
+            guild_ids: fake
+                .options()
+                .guild_ids
+                .iter()
+                .map(|g| GuildId(*g))
+                .collect(),
+            support_channels: vec![ChannelId(SUPPORT)],
+            moderator_roles: vec![RoleId(MOD_ROLE)],
+            escalation_channel: Some(ChannelId(ESCALATION)),
+            support_role: Some(RoleId(SUPPORT_ROLE)),
         };
         let config = Config {
             cooldown_ms: setup.cooldown_ms,
             discord: Some(settings.clone()),
-            ticket_log_channel: setup.log_channel,
+            ticket_log_channel: setup.log_channel.map(ChannelId),
             ..Config::default()
         };
         let engine = setup.engine.unwrap_or_else(crate::common::engine);
@@ -1069,7 +1074,7 @@ async fn a_rejected_token_fails_fast_with_the_token_message() {
     );
     let app = Arc::new(App::new(crate::common::engine(), Config::default()));
     let settings = DiscordConfig {
-        escalation_channel: Some(ESCALATION),
+        escalation_channel: Some(ChannelId(ESCALATION)),
         ..DiscordConfig::default()
     };
     let result = tokio::time::timeout(

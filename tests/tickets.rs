@@ -190,8 +190,8 @@ fn stored_sessions_round_trip_by_key_through_any_conversation() {
 fn staff_are_the_moderator_roles_and_the_support_role_only() {
     let config = Config {
         discord: Some(DiscordConfig {
-            moderator_roles: vec![10, 11],
-            support_role: Some(20),
+            moderator_roles: vec![RoleId(10), RoleId(11)],
+            support_role: Some(RoleId(20)),
             ..DiscordConfig::default()
         }),
         ..Config::default()
@@ -212,7 +212,7 @@ fn staff_are_the_moderator_roles_and_the_support_role_only() {
 fn staff_act_only_on_their_own_guilds_tickets() {
     let config = Config {
         discord: Some(DiscordConfig {
-            moderator_roles: vec![10],
+            moderator_roles: vec![RoleId(10)],
             ..DiscordConfig::default()
         }),
         ..Config::default()

@@ -12,7 +12,7 @@ use crate::engine::limits::{
     MESSAGE_CONTENT_LENGTH_MAX,
 };
 use crate::engine::tickets::Ticket;
-use crate::engine::{Choice, Effect};
+use crate::engine::{Choice, Effect, RoleId};
 use poise::serenity_prelude as serenity;
 use serenity::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
@@ -36,17 +36,17 @@ pub fn only_user(user: u64) -> CreateAllowedMentions {
 }
 
 /// Allowed mentions that ping exactly the support role (the SLA reminder, the plain request).
-pub fn only_role(role: u64) -> CreateAllowedMentions {
+pub fn only_role(role: RoleId) -> CreateAllowedMentions {
     CreateAllowedMentions::new()
-        .roles([serenity::RoleId::new(role)])
+        .roles([serenity::RoleId::new(role.get())])
         .replied_user(false)
 }
 
 /// Allowed mentions for a ticket's packet: exactly the support role (when there is one) and
 /// the member. In a private thread, a mention is what adds them to it.
-pub fn role_and_user(role: Option<u64>, user: u64) -> CreateAllowedMentions {
+pub fn role_and_user(role: Option<RoleId>, user: u64) -> CreateAllowedMentions {
     CreateAllowedMentions::new()
-        .roles(role.map(serenity::RoleId::new))
+        .roles(role.map(|r| serenity::RoleId::new(r.get())))
         .users([serenity::UserId::new(user)])
         .replied_user(false)
 }

@@ -212,7 +212,7 @@ pub async fn run(
                     poise::builtins::register_globally(ctx, commands).await?;
                 } else {
                     for g in &guilds {
-                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g)).await?;
+                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g.get())).await?;
                     }
                 }
                 tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
@@ -392,7 +392,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     let support = data
         .discord
         .support_channels
-        .contains(&msg.channel_id.get());
+        .contains(&TChannelId(msg.channel_id.get()));
     let secret = || crate::engine::sensitive::kind(&msg.content);
     if !dm && !support {
         // A ticket's thread: every message is kept (masked) for the transcript and counts as
@@ -665,7 +665,7 @@ async fn check_permissions(http: &serenity::Http, data: &Data, bot: UserId) {
         ),
     ];
     for (channel, what, needed) in channels {
-        let Some(channel) = channel else {
+        let Some(channel) = channel.map(|c| c.get()) else {
             continue;
         };
         match missing_permissions(http, ChannelId::new(channel), bot, needed).await {

@@ -608,7 +608,7 @@ impl<'a> Outbox<'a> {
             .auto_archive_duration(AutoArchiveDuration::OneWeek);
         let thread = {
             let _permit = self.permit().await.map_err(|e| e.to_string())?;
-            ChannelId::new(parent)
+            ChannelId::new(parent.get())
                 .create_thread(self.http, builder)
                 .await
                 .map_err(|e| {
@@ -670,7 +670,7 @@ impl<'a> Outbox<'a> {
             .content(content)
             .embed(request_embed(t, source))
             .allowed_mentions(mentions);
-        self.post_logged(ChannelId::new(channel), m, "plain request")
+        self.post_logged(ChannelId::new(channel.get()), m, "plain request")
             .await;
     }
 
@@ -733,7 +733,8 @@ impl<'a> Outbox<'a> {
             .content(content)
             .add_file(file)
             .allowed_mentions(no_mentions());
-        self.post_logged(ChannelId::new(log), m, "transcript").await;
+        self.post_logged(ChannelId::new(log.get()), m, "transcript")
+            .await;
     }
 
     /// Archives and locks a ticket's thread: the history stays, nobody writes in it, and only

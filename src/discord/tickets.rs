@@ -60,7 +60,7 @@ pub fn thread_name(t: &Ticket) -> String {
 
 /// The packet message's text: the mentions that add the support role and the member to the
 /// private thread (the outbox allows exactly those two).
-pub fn packet_content(t: &Ticket, support_role: Option<u64>) -> String {
+pub fn packet_content(t: &Ticket, support_role: Option<RoleId>) -> String {
     if t.member == MemberId::FORGOTTEN {
         return format!("Ticket #{} (the member asked to be forgotten).", t.id);
     }
