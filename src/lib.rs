@@ -12,14 +12,22 @@
 //!   - [`engine::checks`]: limit, app version, card expiry and status checks.
 //!   - [`engine::sensitive`]: spotting and redacting card numbers, CVV codes and passwords.
 //!   - [`engine::limits`]: Discord's limits as named constants.
+//!   - [`engine::tickets`]: the ticket model: staff actions checked against a ticket's state,
+//!     timers from stored times, the hand-off packet and the transcript.
+//!   - [`engine::ids`]: typed IDs (member, guild, channel, role, message, ticket).
 //! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
-//!   hand-off silence, the cooldown, the engine step, and the saved session.
+//!   hand-off, the cooldown, the engine step, and one commit to the store before any reply;
+//!   staff actions, timers, `/forget-me` and retention.
+//! - [`store`]: the `Store` trait (sessions by content key, tickets and events, feedback,
+//!   outcome counts) with an in-memory backend and SQLite (`sqlx`, embedded migrations, group
+//!   commit).
 //! - [`discord`]: the serenity/poise adapter: event routing and start-up, `convert` (Discord
 //!   types and component ids), `effects` (rendering), `outbox` (the one place anything is sent,
 //!   for messages, buttons, modals and commands), `tickets` (private threads, the packet, staff
 //!   actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
-//! - [`terminal`]: `paymedic chat`, the terminal adapter.
+//! - [`terminal`]: `paymedic chat`, the terminal adapter, with `/mod` commands for the ticket
+//!   life.
 //! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).
 //! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
 
