@@ -489,6 +489,12 @@ impl App {
         }
     }
 
+    /// The ticket's intent in this content pack (by its stored key), if it still exists.
+    fn packet_intent(&self, t: &Ticket) -> Option<crate::engine::IntentId> {
+        let key = t.packet.intent.as_deref()?;
+        self.engine.content.intent_by_key(key)
+    }
+
     /// Whether a member with these roles in `guild` is staff there: any of `moderator_roles`,
     /// or `support_role`. Checked on every staff action, from roles the server sent with it.
     pub fn staff(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
@@ -621,12 +627,9 @@ impl App {
             let event = TicketEvent::new(now, None, EventKind::Failed).with_text(why);
             let old = self.store.session(user).await?;
             let mut session = self.to_session(old.as_ref(), now);
-            let intent = t
-                .packet
-                .intent
-                .as_deref()
-                .and_then(|k| self.engine.content.intent_by_key(k));
-            session.state = State::Escalated { intent };
+            session.state = State::Escalated {
+                intent: self.packet_intent(&t),
+            };
             session.updated = now;
             let record = self.record(&session, old.as_ref());
             if self
@@ -696,12 +699,9 @@ impl App {
         } else if reopened {
             let old = self.store.session(user).await?;
             let mut session = self.to_session(old.as_ref(), now);
-            let intent = next
-                .packet
-                .intent
-                .as_deref()
-                .and_then(|k| self.engine.content.intent_by_key(k));
-            session.state = State::HandedOff { intent };
+            session.state = State::HandedOff {
+                intent: self.packet_intent(&next),
+            };
             session.updated = now;
             Some((user, Some(self.record(&session, old.as_ref()))))
         } else {

@@ -249,24 +249,25 @@ impl EventKind {
     }
 
     pub fn parse(s: &str) -> Option<EventKind> {
-        use EventKind::*;
-        [
-            Opened,
-            Failed,
-            Claimed,
-            Unclaimed,
-            Message,
-            Removed,
-            HandedBack,
-            Closed,
-            Reopened,
-            SlaReminder,
-            InactivityWarning,
-            Rated,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Every kind, for parsing (the store reads kinds back by name); keep it in step with the
+    /// enum.
+    const ALL: [EventKind; 12] = [
+        EventKind::Opened,
+        EventKind::Failed,
+        EventKind::Claimed,
+        EventKind::Unclaimed,
+        EventKind::Message,
+        EventKind::Removed,
+        EventKind::HandedBack,
+        EventKind::Closed,
+        EventKind::Reopened,
+        EventKind::SlaReminder,
+        EventKind::InactivityWarning,
+        EventKind::Rated,
+    ];
 }
 
 impl TicketEvent {
@@ -600,6 +601,22 @@ mod tests {
             ),
             Err(Refusal::TooOldToReopen(TicketId(1)))
         );
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        for status in [
+            TicketStatus::Opening,
+            TicketStatus::Open,
+            TicketStatus::Closed,
+            TicketStatus::Failed,
+        ] {
+            assert_eq!(TicketStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(EventKind::parse("nonsense"), None);
     }
 
     #[test]
