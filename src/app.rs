@@ -273,18 +273,26 @@ impl App {
         )
     }
 
+    /// The record to store for `session`: `old`'s packet data, with the session and pack
+    /// hash replaced.
     fn record(&self, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
-        let mut r = old.cloned().unwrap_or_else(|| SessionRecord {
-            session: StoredSession::from_session(session, &self.engine.content),
-            pack: self.engine.content.pack_hash,
-            recent: Vec::new(),
-            checks: Vec::new(),
-            confidence: None,
-            pointed_at: None,
-        });
-        r.session = StoredSession::from_session(session, &self.engine.content);
-        r.pack = self.engine.content.pack_hash;
-        r
+        let stored = StoredSession::from_session(session, &self.engine.content);
+        let pack = self.engine.content.pack_hash;
+        match old {
+            Some(r) => SessionRecord {
+                session: stored,
+                pack,
+                ..r.clone()
+            },
+            None => SessionRecord {
+                session: stored,
+                pack,
+                recent: Vec::new(),
+                checks: Vec::new(),
+                confidence: None,
+                pointed_at: None,
+            },
+        }
     }
 
     /// One input from one member, start to finish: the one turn boundary that the Discord bot,

@@ -5,11 +5,12 @@
 //! is a plain transcript, so conversations can be scripted from the shell.
 
 use crate::app::{today, ActionError, App, Staff, TicketNote, UserKey};
+use crate::engine::content::pack_hash;
 use crate::engine::content::Copy;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId};
 use crate::engine::limits::INPUT_LINE_BYTES_MAX;
 use crate::engine::sensitive::redact;
-use crate::engine::tickets::{StaffAction, Ticket, TicketStatus, Timer};
+use crate::engine::tickets::{StaffAction, Ticket, TicketStatus, Timer, FORGET_REASON};
 use crate::engine::{Content, Effect, Input, Timestamp};
 use crate::store::{Opened, StoreError, TicketFilter};
 use std::borrow::Cow;
@@ -82,15 +83,13 @@ impl People {
     }
 }
 
-/// A stable member id for a name (FNV-1a, kept clear of 0, "you" and the moderator).
+/// A stable member id for a name (the same FNV-1a hash as `pack_hash`, kept clear of 0, "you"
+/// and the moderator).
 fn name_id(name: &str) -> u64 {
     if name == "you" {
         return 1;
     }
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    (h >> 24) | (1 << 40)
+    (pack_hash(name) >> 24) | (1 << 40)
 }
 
 /// Runs a chat session until end of input or `/quit`.
@@ -289,11 +288,7 @@ async fn command(
         ("forget-me", []) => {
             let report = app.forget(user, now).await?;
             if let Some(c) = &report.closed {
-                writeln!(
-                    out,
-                    "(ticket #{} closed: {})",
-                    c.ticket.id, FORGET_REASON_SHOWN
-                )?;
+                writeln!(out, "(ticket #{} closed: {})", c.ticket.id, FORGET_REASON)?;
             }
             writeln!(
                 out,
@@ -310,8 +305,6 @@ async fn command(
     }
     Ok(Flow::Go)
 }
-
-const FORGET_REASON_SHOWN: &str = "closed at the member's request";
 
 /// The text of a command after its first `n` words.
 fn rest_after(cmd: &str, n: usize) -> &str {
