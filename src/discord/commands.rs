@@ -87,6 +87,7 @@ async fn turn(ctx: Context<'_>, input: Input<'_>) -> Result<(), Error> {
     let origin = Origin {
         user,
         request: Some(tickets::request_key(ctx)),
+        screen: false,
     };
     let turn = data.app.turn(origin, input, app::now()).await?;
     data.outbox(ctx.http())
