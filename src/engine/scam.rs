@@ -14,8 +14,8 @@
 //! is never flagged, and staff are never screened (the app decides who is screened).
 //!
 //! Text is compared in two folded forms:
-//! - [`words`]: NFKC, lowercase, confusable letters mapped to Latin (Cyrillic `а`, Greek `ο`),
-//!   zero-width characters dropped, apostrophes dropped, every other non-alphanumeric run a
+//! - [`Shield::words`]: NFKC, lowercase, confusable letters mapped to Latin (Cyrillic `а`,
+//!   Greek `ο`), marks stripped, zero-width characters dropped, apostrophes dropped, every other non-alphanumeric run a
 //!   single space, and each word that imitates a brand replaced by the brand (`k1arna` →
 //!   `klarna`). Rules and report phrases match this.
 //! - [`skeleton`]: the words form with digits and letters that look alike mapped to one
@@ -58,6 +58,10 @@ impl ScamKind {
 
 /// The rule id the built-in lookalike-link check reports under.
 pub const LOOKALIKE_RULE: &str = "lookalike_link";
+/// The rule id for an account handle named like a brand's staff (`@Kl4rnaHelp_7781`).
+pub const HANDLE_RULE: &str = "brand_handle";
+/// The rule id for a shortened link in a message that names a brand.
+pub const SHORT_LINK_RULE: &str = "short_link";
 
 /// One `[[scam.rule]]`, compiled.
 #[derive(Clone, Debug)]
@@ -68,6 +72,8 @@ pub struct Rule {
     pub reason: String,
     /// Only when the message also holds a link to a host that is not official.
     pub needs_link: bool,
+    /// Only when this matches somewhere in the message too.
+    pub also: Option<regex::Regex>,
 }
 
 /// Why a message was flagged. `reason` is for the moderators; it may quote the host of a
@@ -111,6 +117,8 @@ pub struct Shield {
     pub(crate) brand_skeletons: Vec<String>,
     /// Official hosts, lowercase (`klarna.com`); their subdomains are official too.
     pub official_domains: Vec<String>,
+    /// Link shorteners (`bit.ly`): a short link in a message naming a brand is flagged.
+    pub shorteners: Vec<String>,
     /// Words that, beside a brand in a display name, claim to be its staff (`support`).
     pub staff_words: Vec<String>,
     pub copy: ScamCopy,
@@ -140,10 +148,11 @@ impl Shield {
             .filter(|h| !self.is_official(h))
             .collect();
         if let Some(set) = &self.rule_set {
-            let hit = set
-                .matches(&words)
-                .iter()
-                .find(|&i| !self.rules[i].needs_link || !unofficial.is_empty());
+            let hit = set.matches(&words).iter().find(|&i| {
+                let r = &self.rules[i];
+                (!r.needs_link || !unofficial.is_empty())
+                    && r.also.as_ref().is_none_or(|a| a.is_match(&words))
+            });
             if let Some(i) = hit {
                 let r = &self.rules[i];
                 return Some(ScamFlag {
@@ -153,12 +162,35 @@ impl Shield {
                 });
             }
         }
-        for host in unofficial {
+        for host in &unofficial {
             if let Some(brand) = self.imitated_brand(host) {
                 return Some(ScamFlag {
                     rule: LOOKALIKE_RULE.to_string(),
                     kind: ScamKind::Link,
                     reason: format!("links to {host}, which imitates {brand} but is not theirs"),
+                });
+            }
+        }
+        if let Some(brand) = self.brand_handle(text) {
+            return Some(ScamFlag {
+                rule: HANDLE_RULE.to_string(),
+                kind: ScamKind::Impersonation,
+                reason: format!("points members to an account named like {brand} staff"),
+            });
+        }
+        let short = unofficial
+            .iter()
+            .find(|h| self.shorteners.iter().any(|s| s == *h));
+        if let Some(host) = short {
+            if let Some(brand) = self.brands.iter().find(|b| {
+                words
+                    .split(' ')
+                    .any(|w| w == b.as_str() || (b.len() >= 5 && w.contains(b.as_str())))
+            }) {
+                return Some(ScamFlag {
+                    rule: SHORT_LINK_RULE.to_string(),
+                    kind: ScamKind::Link,
+                    reason: format!("names {brand} and hides where its {host} link goes"),
                 });
             }
         }
@@ -261,6 +293,35 @@ impl Shield {
         false
     }
 
+    /// A handle-like token (with `@`, `_` or digits, as account names have) that is a brand
+    /// run into staff words (`@klarna_helpdesk_x00x`, `KlarnaCare_0000`, `Kl4rnaHelp_7781`):
+    /// the brand it imitates. Plain words (`klarna`, `klarnahelp`) are not handles.
+    pub fn brand_handle(&self, text: &str) -> Option<&str> {
+        for token in text.split(|c: char| c.is_whitespace() || ",;:()[]<>\"'!?".contains(c)) {
+            let handle_like = token.starts_with('@')
+                || token.contains('_')
+                || token.chars().any(|c| c.is_ascii_digit());
+            if !handle_like || token.contains('/') || token.contains('.') {
+                continue;
+            }
+            let skel = skeleton(token);
+            let cut: String = skel
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_string();
+            for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
+                let has_brand = cut.contains(bs.as_str()) || self.fused_near(&cut, bs);
+                let staffy = self
+                    .staff_words
+                    .iter()
+                    .any(|w| w.len() >= 4 && cut.contains(skeleton(w).as_str()));
+                if has_brand && staffy && cut != *bs {
+                    return Some(brand);
+                }
+            }
+        }
+        None
+    }
+
     /// `text` in the words form, with brand lookalikes replaced by the brand.
     pub fn words(&self, text: &str) -> String {
         let plain = fold_words(text);
@@ -349,7 +410,12 @@ fn fold_chars(text: &str) -> impl Iterator<Item = char> + '_ {
 pub fn fold_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in fold_chars(text) {
+    // Marks stripped too ("café" is "cafe"), so rules' ASCII `\w` spans every Latin word.
+    let folded: String = fold_chars(text).collect();
+    for c in folded
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    {
         if c == '\'' || c == '’' {
             continue;
         }

@@ -730,21 +730,8 @@ impl<'a> Cx<'a> {
             }
             brands.push(v.to_string());
         }
-        let mut official_domains = Vec::new();
-        for d in &raw.official_domains {
-            let v = d.get_ref().trim();
-            let hosts = scam::hosts(v);
-            if hosts.len() != 1 || hosts[0] != v {
-                self.err(
-                    d.span(),
-                    ErrorKind::Invalid(format!(
-                        "official domain `{v}` must be a lowercase host name like `example.com`"
-                    )),
-                );
-                continue;
-            }
-            official_domains.push(v.to_string());
-        }
+        let official_domains = self.hosts(&raw.official_domains, "official domain");
+        let shorteners = self.hosts(&raw.shorteners, "shortener");
         let staff_words: Vec<String> = raw
             .staff_words
             .iter()
@@ -756,7 +743,9 @@ impl<'a> Cx<'a> {
         let checked = |cx: &mut Self, list: &[Spanned<String>]| -> Vec<String> {
             let mut out = Vec::new();
             for p in list {
-                let full = expand(p.get_ref());
+                // ASCII classes, as the classifier's: the words form is lowercase words, and
+                // Unicode `\w` makes a set of gap patterns too big to compile.
+                let full = ascii_classes(&expand(p.get_ref()));
                 match regex::RegexBuilder::new(&full).size_limit(1 << 20).build() {
                     Ok(_) => out.push(format!("(?:{full})")),
                     Err(e) => cx.err(p.span(), ErrorKind::BadRegex(regex_reason(&e))),
@@ -799,12 +788,34 @@ impl<'a> Cx<'a> {
                 );
             }
             let patterns = checked(self, &r.patterns);
+            let also = checked(self, &r.also);
+            let also = if also.is_empty() {
+                None
+            } else {
+                match regex::RegexBuilder::new(&also.join("|"))
+                    .size_limit(8 << 20)
+                    .build()
+                {
+                    Ok(re) => Some(re),
+                    Err(e) => {
+                        self.err(
+                            r.id.span(),
+                            ErrorKind::BadRegex(format!(
+                                "scam rule `{key}` `also` together: {}",
+                                regex_reason(&e)
+                            )),
+                        );
+                        None
+                    }
+                }
+            };
             if let (Some(kind), false) = (kind, patterns.is_empty()) {
                 rules.push(Rule {
                     key,
                     kind,
                     reason,
                     needs_link: r.needs_link,
+                    also,
                 });
                 rule_patterns.push(patterns.join("|"));
             }
@@ -842,11 +853,32 @@ impl<'a> Cx<'a> {
             brands,
             brand_skeletons: Vec::new(),
             official_domains,
+            shorteners,
             staff_words,
             copy,
         };
         shield.brand_skeletons = shield.brands.iter().map(|b| scam::skeleton(b)).collect();
         shield
+    }
+
+    /// Host names (`example.com`), lowercase; each bad one is reported.
+    fn hosts(&mut self, list: &[Spanned<String>], what: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in list {
+            let v = d.get_ref().trim();
+            let hosts = scam::hosts(v);
+            if hosts.len() != 1 || hosts[0] != v {
+                self.err(
+                    d.span(),
+                    ErrorKind::Invalid(format!(
+                        "{what} `{v}` must be a lowercase host name like `example.com`"
+                    )),
+                );
+                continue;
+            }
+            out.push(v.to_string());
+        }
+        out
     }
 
     fn phrases_opt(&mut self, list: &[Spanned<String>], n: &Normalizer, what: &str) -> Vec<String> {

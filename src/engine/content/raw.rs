@@ -150,6 +150,9 @@ pub struct RawScam {
     /// Hosts that are really the brands' own; their subdomains are too.
     #[serde(default)]
     pub official_domains: Vec<Spanned<String>>,
+    /// Link-shortener hosts: a short link in a message that names a brand is flagged.
+    #[serde(default)]
+    pub shorteners: Vec<Spanned<String>>,
     /// Words that, beside a brand in a display name, claim to be its staff.
     #[serde(default)]
     pub staff_words: Vec<Spanned<String>>,
@@ -177,4 +180,8 @@ pub struct RawScamRule {
     pub needs_link: bool,
     /// Regexes over the folded words; `{brand}` stands for any of the brands.
     pub patterns: Vec<Spanned<String>>,
+    /// When set, one of these must match somewhere in the message too (an offer beside a
+    /// "DM me", a secret beside a "paste it here").
+    #[serde(default)]
+    pub also: Vec<Spanned<String>>,
 }
