@@ -72,5 +72,30 @@ fn turn(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, classify, load, turn);
+/// The scam shield per message, over the corpus (ordinary support talk: the common case) and
+/// over scams (which run to the end of the rules, or stop at the first hit).
+fn scam(c: &mut Criterion) {
+    let engine = Engine::embedded();
+    let texts = corpus_texts();
+    let scams: Vec<String> = include_str!("../tests/data/scam.jsonl")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["scam"] == serde_json::Value::Bool(true))
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect();
+    let mut g = c.benchmark_group("scam");
+    for (name, set) in [("corpus", &texts), ("scams", &scams)] {
+        g.throughput(Throughput::Elements(set.len() as u64));
+        g.bench_function(BenchmarkId::new(name, set.len()), |b| {
+            b.iter(|| {
+                for t in set {
+                    black_box(engine.content.scam.check(black_box(t)));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, classify, load, turn, scam);
 criterion_main!(benches);

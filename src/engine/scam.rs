@@ -74,6 +74,10 @@ pub struct Rule {
     pub needs_link: bool,
     /// Only when this matches somewhere in the message too.
     pub also: Option<regex::Regex>,
+    /// Only when this matches somewhere in the message too (what it is about).
+    pub about: Option<regex::Regex>,
+    /// Never when this matches anywhere in the message.
+    pub unless: Option<regex::Regex>,
 }
 
 /// Why a message was flagged. `reason` is for the moderators; it may quote the host of a
@@ -137,10 +141,17 @@ impl Shield {
             return None;
         }
         let text = cap(text);
-        let words = self.words(text);
-        if self.reporting.as_ref().is_some_and(|r| r.is_match(&words)) {
+        if self
+            .reporting
+            .as_ref()
+            .is_some_and(|r| r.is_match(&self.words(text)))
+        {
             return None;
         }
+        // What a member quotes is someone else's words ("someone DMed me 'share your OTP'"):
+        // the rules read the member's own.
+        let own = unquoted(text);
+        let words = self.words(&own);
         let hosts = hosts(text);
         let unofficial: Vec<&str> = hosts
             .iter()
@@ -152,6 +163,8 @@ impl Shield {
                 let r = &self.rules[i];
                 (!r.needs_link || !unofficial.is_empty())
                     && r.also.as_ref().is_none_or(|a| a.is_match(&words))
+                    && r.about.as_ref().is_none_or(|a| a.is_match(&words))
+                    && !r.unless.as_ref().is_some_and(|u| u.is_match(&words))
             });
             if let Some(i) = hit {
                 let r = &self.rules[i];
@@ -181,7 +194,10 @@ impl Shield {
         let short = unofficial
             .iter()
             .find(|h| self.shorteners.iter().any(|s| s == *h));
-        if let Some(host) = short {
+        // A short link beside the official site it leads to ("the bit.ly in the pinned post
+        // goes to klarna.com") is someone explaining it.
+        let explained = hosts.iter().any(|h| self.is_official(h));
+        if let (Some(host), false) = (short, explained) {
             if let Some(brand) = self.brands.iter().find(|b| {
                 words
                     .split(' ')
@@ -346,6 +362,47 @@ impl Shield {
         }
         out
     }
+}
+
+/// `text` without what it quotes: spans between matching quote marks (`'…'`, `"…"`, `‘…’`,
+/// `“…”`, `«…»`) of at most 200 characters. An apostrophe inside a word (`don't`) is not a
+/// quote mark.
+fn unquoted(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let close = match c {
+            '"' => Some('"'),
+            '“' => Some('”'),
+            '«' => Some('»'),
+            '‘' => Some('’'),
+            // An opening single quote starts a word: not after a letter ("don't").
+            '\'' if i == 0 || !chars[i - 1].is_alphanumeric() => Some('\''),
+            _ => None,
+        };
+        if let Some(close) = close {
+            let end = chars[i + 1..]
+                .iter()
+                .take(200)
+                .enumerate()
+                .find(|&(k, &d)| {
+                    d == close
+                        && (close != '\''
+                            || chars.get(i + 2 + k).is_none_or(|n| !n.is_alphanumeric()))
+                })
+                .map(|(k, _)| i + 1 + k);
+            if let Some(end) = end {
+                out.push(' ');
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 /// At most this many characters of a message are screened (like the classifier's cap).
@@ -642,6 +699,18 @@ mod tests {
         );
         assert_eq!(s.words("klаrna\u{200b} help"), "klarna help");
         assert_eq!(s.words("karma is real"), "karma is real");
+    }
+
+    #[test]
+    fn quoted_words_are_left_out_and_apostrophes_stay() {
+        assert_eq!(
+            unquoted("someone sent 'share your OTP' lol"),
+            "someone sent   lol"
+        );
+        assert_eq!(unquoted("he said \"i'm support\" ok"), "he said   ok");
+        assert_eq!(unquoted("don't share it"), "don't share it");
+        assert_eq!(unquoted("it's 'odd"), "it's 'odd");
+        assert_eq!(unquoted("“dm me” they said"), "  they said");
     }
 
     #[test]

@@ -788,20 +788,21 @@ impl<'a> Cx<'a> {
                 );
             }
             let patterns = checked(self, &r.patterns);
-            let also = checked(self, &r.also);
-            let also = if also.is_empty() {
-                None
-            } else {
-                match regex::RegexBuilder::new(&also.join("|"))
+            let joined = |cx: &mut Self, list: &[Spanned<String>], what: &str| {
+                let list = checked(cx, list);
+                if list.is_empty() {
+                    return None;
+                }
+                match regex::RegexBuilder::new(&list.join("|"))
                     .size_limit(8 << 20)
                     .build()
                 {
                     Ok(re) => Some(re),
                     Err(e) => {
-                        self.err(
+                        cx.err(
                             r.id.span(),
                             ErrorKind::BadRegex(format!(
-                                "scam rule `{key}` `also` together: {}",
+                                "scam rule `{key}` `{what}` together: {}",
                                 regex_reason(&e)
                             )),
                         );
@@ -809,6 +810,9 @@ impl<'a> Cx<'a> {
                     }
                 }
             };
+            let also = joined(self, &r.also, "also");
+            let unless = joined(self, &r.unless, "unless");
+            let about = joined(self, &r.about, "about");
             if let (Some(kind), false) = (kind, patterns.is_empty()) {
                 rules.push(Rule {
                     key,
@@ -816,6 +820,8 @@ impl<'a> Cx<'a> {
                     reason,
                     needs_link: r.needs_link,
                     also,
+                    about,
+                    unless,
                 });
                 rule_patterns.push(patterns.join("|"));
             }

@@ -184,4 +184,12 @@ pub struct RawScamRule {
     /// "DM me", a secret beside a "paste it here").
     #[serde(default)]
     pub also: Vec<Spanned<String>>,
+    /// When set, one of these must match too: what the message is about (payments, accounts),
+    /// beside `also`'s offer.
+    #[serde(default)]
+    pub about: Vec<Spanned<String>>,
+    /// When one of these matches anywhere in the message, the rule does not fire (a request
+    /// for help beside a "DM me").
+    #[serde(default)]
+    pub unless: Vec<Spanned<String>>,
 }
