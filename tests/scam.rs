@@ -322,3 +322,52 @@ fn an_imitating_name_is_reported_once_per_member() {
         .impersonating_name(member(1, 3), "sam", &protected)
         .is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The labelled sets
+// ---------------------------------------------------------------------------------------------
+
+fn scam_set(name: &str) -> paymedic::eval::ScamReport {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(&path).unwrap();
+    assert!(paymedic::eval::is_scam_set(&src), "{path}");
+    let lines = paymedic::eval::parse_scam_jsonl(&path, &src).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    paymedic::eval::evaluate_scam(&ENGINE, &lines)
+}
+
+/// The held-out set (`tests/data/scam.jsonl`, written blind to the rules and never tuned on)
+/// meets the targets: recall at least 0.9, false alarms on ordinary lines at most 0.5%.
+#[test]
+fn the_held_out_scam_set_meets_the_targets() {
+    let r = scam_set("scam.jsonl");
+    assert!(r.lines >= 300, "{}", r.lines);
+    assert!(r.recall() >= 0.9, "{r}");
+    assert!(r.false_alarm_rate() <= 0.005, "{r}");
+}
+
+/// The sets the rules were tuned on stay where they were, and ordinary support talk (the
+/// intent corpus, all of it written by members about payments) raises no alarm.
+#[test]
+fn the_tuning_sets_and_the_intent_corpus_raise_no_false_alarms() {
+    for set in ["scam-dev.jsonl", "scam-tune.jsonl", "scam-tune2.jsonl"] {
+        let r = scam_set(set);
+        assert!(r.recall() >= 0.95, "{set}: {r}");
+        assert!(r.false_alarm_rate() <= 0.005, "{set}: {r}");
+    }
+    let corpus = include_str!("data/corpus.jsonl");
+    let flagged: Vec<String> = corpus
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .filter(|t| flag(t).is_some())
+        .collect();
+    assert!(flagged.is_empty(), "{flagged:#?}");
+}
