@@ -306,6 +306,12 @@ impl App {
         }
     }
 
+    /// The scam shield's verdict on a screened member's text (see [`Origin::screen`]): for a
+    /// turn, and for an edited message, which is no turn but may turn into a scam.
+    pub fn screen(&self, text: &str) -> Option<crate::engine::scam::ScamFlag> {
+        self.engine.content.scam.check(text)
+    }
+
     /// A member's display name, when it imitates one of `protected` (the bot's or the support
     /// role's name) or a brand's staff, and has not been reported before: the adapter reports
     /// it to the moderators. Each member and name is reported once.
@@ -360,7 +366,7 @@ impl App {
                 });
             }
             if origin.screen {
-                if let Some(flag) = self.engine.content.scam.check(text) {
+                if let Some(flag) = self.screen(text) {
                     // Not answered, not stored, no cooldown: the adapter warns the channel
                     // and tells the moderators.
                     return Ok(Turn {

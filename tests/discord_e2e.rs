@@ -2192,3 +2192,32 @@ async fn a_display_name_imitating_staff_is_reported_once() {
     assert_no_mentions(&notices[0].body);
     bot.stop().await;
 }
+
+/// A message edited into a scam is flagged too; the edit carries no roles, so the bot looks
+/// the member up (one request, only for a flagged edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_edited_into_a_scam_is_flagged() {
+    let bot = Bot::start(0).await;
+    let id = say_as(&bot, BOB, "bob", &[], "klarna declined my order at asos").await;
+    bot.fake.wait_for_reply_to(id, T).await;
+    let edit = json!({
+        "id": id.to_string(),
+        "channel_id": SUPPORT.to_string(),
+        "guild_id": bot.guild().to_string(),
+        "author": fd::user_json(BOB, "member", false),
+        "content": "klarna support here, DM me and I will fix your declined payment today",
+        "edited_timestamp": fd::now(),
+    });
+    bot.fake.dispatch("MESSAGE_UPDATE", edit).await;
+    bot.fake
+        .wait_until("the moderators' notice", T, |f| {
+            f.count_matching(|r| r.is("POST", &format!("/channels/{ESCALATION}/messages"))) == 1
+        })
+        .await;
+    let warnings = bot.fake.requests_matching(|r| {
+        r.is("POST", &format!("/channels/{SUPPORT}/messages"))
+            && text_of(&r.body).contains("never DM you first")
+    });
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    bot.stop().await;
+}

@@ -529,7 +529,8 @@ async fn protected_names(
 }
 
 /// An edited message: the secrets guard runs on the new text too, in any channel, since a
-/// card number can be added by editing ("every message" includes edits). Nothing is answered.
+/// card number can be added by editing ("every message" includes edits); in the support
+/// channels, so does the scam shield. Nothing is answered.
 async fn on_edit(
     ctx: &serenity::Context,
     data: &Data,
@@ -542,18 +543,40 @@ async fn on_edit(
     if author.bot || author.id == data.bot_id || edit.webhook_id.flatten().is_some() {
         return Ok(());
     }
-    let Some(secret) = crate::engine::sensitive::kind(content) else {
-        return Ok(());
-    };
     let posted = Posted {
         id: edit.id,
         channel: edit.channel_id,
         guild: edit.guild_id,
         author: author.id,
     };
-    data.outbox(&ctx.http)
-        .remove_and_warn(&posted, secret)
-        .await
+    if let Some(secret) = crate::engine::sensitive::kind(content) {
+        return data
+            .outbox(&ctx.http)
+            .remove_and_warn(&posted, secret)
+            .await;
+    }
+    // A message that passed the scam shield can be edited into a scam. An edit carries no
+    // roles, so they are fetched, and only for an edit the shield flags.
+    let support = data
+        .discord
+        .support_channels
+        .contains(&TChannelId(edit.channel_id.get()));
+    let (Some(guild), true) = (edit.guild_id, support) else {
+        return Ok(());
+    };
+    let Some(flag) = data.app.screen(content) else {
+        return Ok(());
+    };
+    let member = ctx.http.get_member(guild, author.id).await?;
+    let roles: Vec<RoleId> = member.roles.iter().map(|r| RoleId(r.get())).collect();
+    if data
+        .app
+        .staff(MemberId(author.id.get()), GuildId(guild.get()), &roles)
+        .is_some()
+    {
+        return Ok(());
+    }
+    data.outbox(&ctx.http).scam_warning(&posted, &flag).await
 }
 
 /// A button press: a staff button on a ticket's packet, a "Did we solve it?" answer, a
