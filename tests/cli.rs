@@ -19,7 +19,7 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
 fn check_passes_on_the_shipped_pack_and_prints_a_summary() {
     let (code, out, err) = run_with_stdin(&["check"], b"");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("14 intents"), "{out}");
+    assert!(out.contains("15 intents"), "{out}");
     assert!(out.contains("flows"), "{out}");
 }
 
@@ -180,7 +180,7 @@ fn commands_without_a_pack_use_the_local_intents_toml_else_the_built_in_one() {
     // --intents and the config's bot.intents still win over the local file.
     let (code, out, err) = run_in(&broken, &["check", "--intents", shipped], b"");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("14 intents"), "{out}");
+    assert!(out.contains("15 intents"), "{out}");
     assert_eq!(err.trim(), format!("using content pack {shipped}"));
     let config = broken.join("config.toml");
     std::fs::write(&config, format!("[bot]\nintents = {shipped:?}\n")).unwrap();

@@ -1,7 +1,8 @@
 //! Generated phrasings for classes of messages the pack once got wrong: plain "pay later won't
 //! work" complaints, angry complaints that mention "never ... again", store/raffle/drop chatter
 //! that shares words with support intents, happy "paid it off" statements, hedged or sarcastic
-//! thanks, and hellos aimed at a whole channel.
+//! thanks, hellos aimed at a whole channel, and scam reports set against members swapping DMs,
+//! codes and links.
 //!
 //! Each class is built from templates (subjects x verb forms x tails), so it covers wordings
 //! that are not in `intents.toml`; `generated_phrasings_are_not_pack_examples` checks that none
@@ -491,6 +492,126 @@ fn generated_hellos_to_the_bot_are_greetings() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Class 6: a member reporting someone who poses as support, asks for a code or sends a
+// lookalike link is scam_report; members swapping DMs, codes and links are not, and the
+// neighbours (locked accounts, reaching support, card details) keep their own intents.
+// ---------------------------------------------------------------------------------------------
+
+fn scam_reports() -> Vec<(String, Want)> {
+    let want = Want::Intent("scam_report");
+    let mut cases = product(
+        &[
+            &[
+                "someone",
+                "a guy",
+                "some account",
+                "this person",
+                "a random account",
+            ],
+            &[" dmed me", " messaged me", " added me", " texted me"],
+            &[
+                " claiming to be klarna support",
+                " saying they work for afterpay",
+                " pretending to be a mod",
+                " saying theyre from clearpay",
+            ],
+            &[
+                " and asked for my code",
+                " and wants my password",
+                ", is that legit?",
+                " and wants a screenshot of my app",
+            ],
+        ],
+        want,
+    );
+    cases.extend(product(
+        &[
+            &["got a link", "someone sent me a link", "a dm with a link"],
+            &[
+                " to klarna-refunds.net",
+                " to k1arna.com",
+                " to secure-klarna-login.xyz",
+            ],
+            &[" saying i get a refund", ", is it real?", ""],
+        ],
+        want,
+    ));
+    cases
+}
+
+fn member_swaps() -> Vec<(String, Want)> {
+    let mut cases = product(
+        &[
+            &["dm me", "inbox me", "message me", "hit me up"],
+            &[
+                " if you want my old dunks",
+                " for the discount code",
+                " and i will send the tracking link",
+                " for the group order link",
+            ],
+        ],
+        Want::Not("scam_report"),
+    );
+    cases.extend(product(
+        &[
+            &["anyone got a", "does anyone have a", "here is my"],
+            &[
+                " discount code",
+                " promo code",
+                " referral code",
+                " student code",
+            ],
+            &[" for asos", " for zalando", " for the klarna app"],
+        ],
+        Want::Not("scam_report"),
+    ));
+    cases
+}
+
+#[test]
+fn scam_report_from_the_issue_is_answered() {
+    let cases = vec![(
+        "someone DMed me saying they're Klarna support and asked for my code".to_string(),
+        Want::Intent("scam_report"),
+    )];
+    assert_all("issue: scam report", &cases);
+}
+
+#[test]
+fn generated_scam_reports_are_answered() {
+    assert_rate("generated scam reports", &scam_reports(), 0.9);
+}
+
+#[test]
+fn generated_member_swaps_of_dms_codes_and_links_are_not_scam_reports() {
+    assert_rate("member DMs, codes and links", &member_swaps(), 0.98);
+}
+
+#[test]
+fn neighbours_of_scam_report_keep_their_intents() {
+    let cases: Vec<(String, Want)> = [
+        (
+            "my klarna account is locked for unusual activity",
+            "security_hold",
+        ),
+        (
+            "klarna wants me to verify my identity with a selfie",
+            "security_hold",
+        ),
+        (
+            "how do i contact klarna customer service",
+            "contact_support",
+        ),
+        ("can i talk to a human", "contact_support"),
+        ("klarna says my card number is invalid", "card_details"),
+    ]
+    .iter()
+    .map(|(s, k)| (s.to_string(), Want::Intent(k)))
+    .collect();
+    assert_all("neighbours of scam_report", &cases);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 #[test]
 fn generated_phrasings_are_not_pack_examples() {
@@ -504,6 +625,8 @@ fn generated_phrasings_are_not_pack_examples() {
         plain_thanks(),
         channel_hellos(),
         bot_hellos(),
+        scam_reports(),
+        member_swaps(),
     ]
     .concat();
     let copies: Vec<&str> = all

@@ -17,6 +17,7 @@ mod phrasings;
 mod properties;
 mod redaction;
 mod scam;
+mod scam_data;
 mod store_contract;
 mod tickets;
 mod transcripts;

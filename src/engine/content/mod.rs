@@ -30,6 +30,7 @@ pub const REQUIRED_INTENTS: &[&str] = &[
     "update_details",
     "contact_support",
     "prevention",
+    "scam_report",
     "greeting",
     "thanks",
 ];
