@@ -60,6 +60,22 @@ impl ScamKind {
 pub const LOOKALIKE_RULE: &str = "lookalike_link";
 /// The rule id for an account handle named like a brand's staff (`@Kl4rnaHelp_7781`).
 pub const HANDLE_RULE: &str = "brand_handle";
+/// Words that make a hidden link (a shortener, a form, a chat invite) a lure even without a
+/// brand: "join our help group: chat.whatsapp.com/…".
+const HIDDEN_LINK_LURES: &[&str] = &[
+    "support",
+    "help",
+    "helpdesk",
+    "refund",
+    "refunds",
+    "verify",
+    "verification",
+    "login",
+    "unban",
+    "appeal",
+    "compensation",
+    "claim",
+];
 /// The rule id for a shortened link in a message that names a brand.
 pub const SHORT_LINK_RULE: &str = "short_link";
 
@@ -198,15 +214,33 @@ impl Shield {
         // goes to klarna.com") is someone explaining it.
         let explained = hosts.iter().any(|h| self.is_official(h));
         if let (Some(host), false) = (short, explained) {
-            if let Some(brand) = self.brands.iter().find(|b| {
-                words
+            // The brand may be in the words or run into the link itself (`c1earpayrefund`).
+            let whole = skeleton(&own);
+            let brand = self
+                .brands
+                .iter()
+                .zip(&self.brand_skeletons)
+                .find(|(b, bs)| {
+                    words
+                        .split(' ')
+                        .any(|w| w == b.as_str() || (b.len() >= 5 && w.contains(b.as_str())))
+                        || (bs.len() >= 5 && whole.contains(bs.as_str()))
+                });
+            let reason = match brand {
+                Some((brand, _)) => Some(format!(
+                    "names {brand} and hides where its {host} link goes"
+                )),
+                // Without a brand: a hidden link offering help, refunds or verification.
+                None => words
                     .split(' ')
-                    .any(|w| w == b.as_str() || (b.len() >= 5 && w.contains(b.as_str())))
-            }) {
+                    .any(|x| HIDDEN_LINK_LURES.contains(&x))
+                    .then(|| format!("offers help or money behind a {host} link")),
+            };
+            if let Some(reason) = reason {
                 return Some(ScamFlag {
                     rule: SHORT_LINK_RULE.to_string(),
                     kind: ScamKind::Link,
-                    reason: format!("names {brand} and hides where its {host} link goes"),
+                    reason,
                 });
             }
         }
