@@ -44,6 +44,8 @@ struct Setup {
     half_open: bool,
     /// Another store than a fresh in-memory one.
     store: Option<Arc<dyn paymedic::store::Store>>,
+    /// Other fake options than the defaults (a short heartbeat interval, ...).
+    fake: Option<FakeOptions>,
 }
 
 impl Bot {
@@ -56,7 +58,7 @@ impl Bot {
     }
 
     async fn start_with(setup: Setup) -> Bot {
-        let fake = FakeDiscord::start(FakeOptions::default()).await;
+        let fake = FakeDiscord::start(setup.fake.clone().unwrap_or_default()).await;
         let settings = DiscordConfig {
             guild_ids: fake
                 .options()
@@ -2006,3 +2008,6 @@ async fn a_store_failure_is_told_privately_and_nothing_panics() {
         .store(false, std::sync::atomic::Ordering::SeqCst);
     bot.stop().await;
 }
+
+/// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
+mod faults;
