@@ -305,6 +305,7 @@ pub async fn run(
     timers.abort();
     trimmer.abort();
     signal.abort();
+    tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
     match result {
         Ok(()) => Ok(()),
         Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)) => {

@@ -61,9 +61,10 @@ pub const SOMETHING_WENT_WRONG: &str = "Sorry, something went wrong on my side. 
 /// still creating it, before they get the ticket's number instead of a link.
 const THREAD_WAIT: std::time::Duration = std::time::Duration::from_millis(2500);
 
-/// How long an interaction's work may take before it is deferred. Discord waits 3 seconds
-/// for the first answer, counted from when it sent the interaction: this leaves 1.5 s for
-/// the gateway's delivery, the handler's queue and the deferral's own round trip.
+/// How long after its creation an interaction may go unanswered before it is deferred.
+/// Discord waits 3 seconds for the first answer; the other 1.5 s are for the deferral's own
+/// round trip, scheduling on a busy host, and a host clock that runs behind Discord's (the
+/// creation time is read from the interaction's id: see [`received_at`]).
 pub const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Why a ticket is closed when its thread is found deleted.
@@ -80,6 +81,21 @@ impl About {
     fn new(member: Option<u64>, channel: Option<u64>) -> About {
         About { member, channel }
     }
+}
+
+/// When an interaction began, for its 3 seconds: its id's timestamp is when Discord created
+/// it, so the time it spent in the gateway and in the handler queue counts too. The age is
+/// capped at [`DEFER_AFTER`]: a host clock ahead of Discord's only makes the deferral come
+/// sooner, and one behind it counts from now, as without the id.
+fn received_at(snowflake: u64) -> tokio::time::Instant {
+    const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+    let created_ms = (snowflake >> 22).saturating_add(DISCORD_EPOCH_MS);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let age = std::time::Duration::from_millis(now_ms.saturating_sub(created_ms)).min(DEFER_AFTER);
+    let now = tokio::time::Instant::now();
+    now.checked_sub(age).unwrap_or(now)
 }
 
 /// A message as sent: with allowed mentions set by the caller, and here an enforced nonce, so
@@ -111,7 +127,7 @@ pub struct To<'a> {
     thinking: bool,
     /// Something was sent (a deferral doesn't count).
     sent: bool,
-    /// When the handler started on it, for [`DEFER_AFTER`].
+    /// When the interaction began (see [`received_at`]), for [`DEFER_AFTER`].
     received: tokio::time::Instant,
 }
 
@@ -141,12 +157,19 @@ impl<'a> To<'a> {
     }
 
     fn of(kind: ToKind<'a>) -> To<'a> {
+        let id = match kind {
+            ToKind::Message(_) => None,
+            ToKind::Press(i) => Some(i.id.get()),
+            ToKind::Modal(i) => Some(i.id.get()),
+            ToKind::Command(poise::Context::Application(a)) => Some(a.interaction.id.get()),
+            ToKind::Command(poise::Context::Prefix(_)) => None,
+        };
         To {
             kind,
             responded: false,
             thinking: false,
             sent: false,
-            received: tokio::time::Instant::now(),
+            received: id.map_or_else(tokio::time::Instant::now, received_at),
         }
     }
 
@@ -404,7 +427,7 @@ impl<'a> Outbox<'a> {
     }
 
     /// Runs `work` (a store call, a turn) for an interaction that has not been answered yet:
-    /// if it is done within [`DEFER_AFTER`] of the handler starting, the caller answers
+    /// if it is done within [`DEFER_AFTER`] of the interaction's creation, the caller answers
     /// directly; otherwise the interaction is deferred first, so it never misses Discord's
     /// 3 seconds, and the answer goes out as a follow-up. A press is acknowledged without a
     /// "thinking…" message (its follow-ups keep their own visibility); a modal or command is
@@ -1232,5 +1255,42 @@ impl<'a> Outbox<'a> {
             }
             Timer::AutoClose => self.closed(&f.changed, &Closing::Inactive).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snowflake_at(ms: u64) -> u64 {
+        (ms - 1_420_070_400_000) << 22
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+
+    /// The time since Discord created an interaction counts against its window, capped: an
+    /// old id (or a clock far ahead) defers at once, an id from the future (a clock behind)
+    /// gets the whole [`DEFER_AFTER`].
+    #[test]
+    fn an_interactions_age_counts_against_its_window() {
+        let slack = std::time::Duration::from_millis(200);
+        for spent_ms in [0u64, 300, 1000, 1400] {
+            let left = DEFER_AFTER
+                .saturating_sub(received_at(snowflake_at(now_ms() - spent_ms)).elapsed());
+            let expected = DEFER_AFTER - std::time::Duration::from_millis(spent_ms);
+            assert!(
+                left <= expected && left + slack >= expected,
+                "{spent_ms} ms: {left:?} left"
+            );
+        }
+        let old = received_at(snowflake_at(now_ms() - 60_000));
+        assert!(old.elapsed() >= DEFER_AFTER);
+        let future = received_at(snowflake_at(now_ms() + 60_000));
+        assert!(future.elapsed() < slack);
     }
 }
