@@ -55,6 +55,17 @@ fn log_lines(needles: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Waits (up to [`T`]) until some captured line holds every one of `needles`, then a little
+/// longer for any line that should not be there; returns the matching lines.
+async fn wait_for_log(needles: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + T;
+    while log_lines(needles).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    log_lines(needles)
+}
+
 /// A channel of the test's own, where members must mention the bot.
 struct Own {
     channel: u64,
@@ -332,11 +343,7 @@ async fn when_retries_run_out_the_failure_is_logged_with_member_and_channel() {
             f.count_matching(|r| r.is_message_to(own.channel)) >= 3
         })
         .await;
-    let deadline = Instant::now() + T;
-    while log_lines(&["gave up", &channel]).is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let gave_up = log_lines(&["gave up", &channel]);
+    let gave_up = wait_for_log(&["gave up", &channel]).await;
     assert_eq!(gave_up.len(), 1, "{gave_up:#?}");
     assert!(gave_up[0].contains(&member), "{}", gave_up[0]);
     assert!(gave_up[0].contains("ERROR"), "{}", gave_up[0]);
@@ -394,10 +401,9 @@ async fn a_missing_send_permission_is_logged_once_per_channel() {
             }) == 4
         })
         .await;
-    // The log line is written right after the answer is read; give it a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let in_a = log_lines(&["lacks a permission", &format!("channel={}", a.channel)]);
-    let in_b = log_lines(&["lacks a permission", &format!("channel={}", b.channel)]);
+    // The log line is written right after the answer is read: wait for it.
+    let in_a = wait_for_log(&["lacks a permission", &format!("channel={}", a.channel)]).await;
+    let in_b = wait_for_log(&["lacks a permission", &format!("channel={}", b.channel)]).await;
     assert_eq!(in_a.len(), 1, "{in_a:#?}");
     assert_eq!(in_b.len(), 1, "{in_b:#?}");
     assert!(log_lines(&["event handler failed", "Missing Permissions"]).is_empty());
@@ -430,8 +436,7 @@ async fn a_deleted_channel_does_not_break_the_members_conversation() {
             f.count_matching(|r| r.is_message_to(own.channel) && r.status == 404) == 2
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let logged = log_lines(&["deleted", &format!("channel={}", own.channel)]);
+    let logged = wait_for_log(&["deleted", &format!("channel={}", own.channel)]).await;
     assert_eq!(logged.len(), 1, "{logged:#?}");
     let user = paymedic::engine::UserKey::new(
         paymedic::engine::GuildId(bot.guild()),
