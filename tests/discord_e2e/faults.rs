@@ -801,3 +801,31 @@ async fn with_a_slow_store_every_interaction_is_answered_within_three_seconds() 
     store.delay_ms.store(0, Ordering::SeqCst);
     bot.stop().await;
 }
+
+/// The fake's 429 is Discord's: the JSON body with `retry_after` and `global`, and the rate
+/// limit headers serenity's ratelimiter reads (`Retry-After`, `X-RateLimit-*`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fakes_429_carries_discords_body_and_headers() {
+    let fake = FakeDiscord::start(FakeOptions::default()).await;
+    fake.rate_limit_next("GET", "/users/@me", 1.5, true);
+    let url = format!("{}/api/v10/users/@me", fake.api_base());
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let h = r.headers().clone();
+    let header = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    assert_eq!(header("retry-after").as_deref(), Some("2"));
+    assert_eq!(header("x-ratelimit-remaining").as_deref(), Some("0"));
+    assert_eq!(header("x-ratelimit-reset-after").as_deref(), Some("1.500"));
+    assert_eq!(header("x-ratelimit-global").as_deref(), Some("true"));
+    assert_eq!(header("x-ratelimit-scope").as_deref(), Some("global"));
+    assert!(header("x-ratelimit-limit").is_some() && header("x-ratelimit-bucket").is_some());
+    let reset: f64 = header("x-ratelimit-reset").unwrap().parse().unwrap();
+    assert!(reset > 1.0e9, "{reset}");
+    let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "You are being rate limited.", "retry_after": 1.5, "global": true})
+    );
+    // One-shot: the next request is answered normally.
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
+}
