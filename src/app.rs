@@ -22,7 +22,7 @@ use crate::store::{
     Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
     TicketFilter, Updated,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -35,6 +35,9 @@ pub use crate::engine::ids::UserKey;
 pub struct Origin {
     pub user: UserKey,
     pub request: Option<String>,
+    /// Whether the scam shield screens this member's text: a member who is not staff, in a
+    /// public support channel (or the terminal). DMs to the bot and staff are not screened.
+    pub screen: bool,
 }
 
 impl From<UserKey> for Origin {
@@ -42,6 +45,7 @@ impl From<UserKey> for Origin {
         Origin {
             user,
             request: None,
+            screen: false,
         }
     }
 }
@@ -191,7 +195,13 @@ pub struct App {
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: std::hash::RandomState,
     pace: Mutex<HashMap<UserKey, Pace>>,
+    /// Display names already reported to the moderators, by member and name (bounded).
+    names_reported: Mutex<HashSet<(UserKey, u64)>>,
 }
+
+/// How many reported display names are remembered; past it the memory starts over (a name
+/// may then be reported a second time, which beats growing without bound).
+const NAMES_REPORTED_MAX: usize = 10_000;
 
 impl App {
     /// An app over a fresh in-memory store.
@@ -209,6 +219,7 @@ impl App {
                 .collect(),
             hasher: std::hash::RandomState::new(),
             pace: Mutex::new(HashMap::new()),
+            names_reported: Mutex::new(HashSet::new()),
         }
     }
 
@@ -295,12 +306,38 @@ impl App {
         }
     }
 
+    /// A member's display name, when it imitates one of `protected` (the bot's or the support
+    /// role's name) or a brand's staff, and has not been reported before: the adapter reports
+    /// it to the moderators. Each member and name is reported once.
+    pub fn impersonating_name(
+        &self,
+        user: UserKey,
+        name: &str,
+        protected: &[&str],
+    ) -> Option<crate::engine::scam::NameFlag> {
+        let flag = self.engine.content.scam.check_name(name, protected)?;
+        let key = (user, crate::engine::content::pack_hash(name));
+        let mut seen = self
+            .names_reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.contains(&key) {
+            return None;
+        }
+        if seen.len() >= NAMES_REPORTED_MAX {
+            seen.clear();
+        }
+        seen.insert(key);
+        Some(flag)
+    }
+
     /// One input from one member, start to finish: the one turn boundary that the Discord bot,
     /// the terminal and the tests call. In this order:
     ///
     /// 1. the sensitive-data guard, on every message before anything else, so a card number is
     ///    flagged (and removed by the adapter) even for a member who is flooding or whose
-    ///    ticket a human has; nothing of it is stored;
+    ///    ticket a human has; nothing of it is stored; then the scam shield, for a screened
+    ///    origin (see [`Origin::screen`]): a flagged message is not answered or stored;
     /// 2. hand-off: while the member has an open ticket, the bot stays quiet, except for a
     ///    pointer to the ticket (at most once an hour for typed messages);
     /// 3. the per-member cooldown, for typed messages only (a button press answers a question
@@ -321,6 +358,16 @@ impl App {
                     effects: vec![Effect::Sensitive(secret)],
                     ..Turn::silent()
                 });
+            }
+            if origin.screen {
+                if let Some(flag) = self.engine.content.scam.check(text) {
+                    // Not answered, not stored, no cooldown: the adapter warns the channel
+                    // and tells the moderators.
+                    return Ok(Turn {
+                        effects: vec![Effect::Scam(flag)],
+                        ..Turn::silent()
+                    });
+                }
             }
         }
         let _guard = self.lock(user).await;

@@ -50,6 +50,14 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     tickets: RawTickets,
+    #[serde(default)]
+    scam: RawScam,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScam {
+    delete: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +160,9 @@ pub struct Config {
     pub tickets: TicketSettings,
     /// `[tickets] log_channel`: where closed-ticket transcripts are posted.
     pub ticket_log_channel: Option<ChannelId>,
+    /// `[scam] delete`: remove a message the scam shield flags (needs Manage Messages).
+    /// Off by default: a flag is a suspicion, and the moderators decide.
+    pub scam_delete: bool,
 }
 
 impl Default for Config {
@@ -450,6 +461,7 @@ impl Config {
             store_durability,
             tickets,
             ticket_log_channel: raw.tickets.log_channel,
+            scam_delete: raw.scam.delete.unwrap_or(false),
         })
     }
 

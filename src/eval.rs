@@ -231,3 +231,179 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+/// One line of a scam set: `{"text": ..., "scam": true|false, "kind": "impersonation" |
+/// "credentials" | "link" | null}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScamLabelled {
+    pub text: String,
+    pub scam: bool,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// Whether a JSONL file is a scam set (its first object has a `scam` field) rather than an
+/// intent corpus.
+pub fn is_scam_set(src: &str) -> bool {
+    src.lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v.get("scam").is_some())
+}
+
+/// Parses a scam set; every bad line is reported, not just the first.
+pub fn parse_scam_jsonl(file: &str, src: &str) -> Result<Vec<ScamLabelled>, Vec<EvalError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in src.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| EvalError::Line {
+            file: file.to_string(),
+            line: i + 1,
+            message,
+        };
+        match serde_json::from_str::<ScamLabelled>(line) {
+            Ok(l) => match l.kind.as_deref() {
+                Some(k) if crate::engine::scam::ScamKind::from_key(k).is_none() => {
+                    errors.push(err(format!(
+                        "unknown kind `{k}` (impersonation, credentials or link)"
+                    )))
+                }
+                Some(_) if !l.scam => {
+                    errors.push(err("a kind on a line that is not a scam".into()))
+                }
+                _ => out.push(l),
+            },
+            Err(e) => errors.push(err(e.to_string())),
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.push(EvalError::Empty {
+            file: file.to_string(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// How the scam shield does on a labelled set: recall on scams, false alarms on ordinary
+/// lines, and which rule caught what.
+#[derive(Clone, Debug)]
+pub struct ScamReport {
+    pub lines: usize,
+    pub scams: usize,
+    pub caught: usize,
+    /// Caught with the labelled kind (of those caught that have one).
+    pub kind_agrees: usize,
+    pub kind_labelled: usize,
+    pub ordinary: usize,
+    pub false_alarms: usize,
+    /// Flags per rule, in rule order of first use.
+    pub per_rule: Vec<(String, usize)>,
+    /// Missed scams: (text, labelled kind).
+    pub missed: Vec<(String, Option<String>)>,
+    /// Ordinary lines flagged: (text, rule).
+    pub false_flags: Vec<(String, String)>,
+}
+
+impl ScamReport {
+    pub fn recall(&self) -> f64 {
+        ratio(self.caught, self.scams)
+    }
+
+    pub fn false_alarm_rate(&self) -> f64 {
+        ratio(self.false_alarms, self.ordinary)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Runs the shield the bot runs ([`crate::engine::scam::Shield::check`]) over every line.
+pub fn evaluate_scam(engine: &Engine, lines: &[ScamLabelled]) -> ScamReport {
+    let shield = &engine.content.scam;
+    let mut r = ScamReport {
+        lines: lines.len(),
+        scams: 0,
+        caught: 0,
+        kind_agrees: 0,
+        kind_labelled: 0,
+        ordinary: 0,
+        false_alarms: 0,
+        per_rule: Vec::new(),
+        missed: Vec::new(),
+        false_flags: Vec::new(),
+    };
+    for l in lines {
+        let flag = shield.check(&l.text);
+        if let Some(f) = &flag {
+            match r.per_rule.iter_mut().find(|(k, _)| *k == f.rule) {
+                Some((_, n)) => *n += 1,
+                None => r.per_rule.push((f.rule.clone(), 1)),
+            }
+        }
+        // Mistakes are listed redacted: a labelled line may hold a made-up card number.
+        let shown = || crate::engine::sensitive::redact(&l.text).into_owned();
+        if l.scam {
+            r.scams += 1;
+            match &flag {
+                Some(f) => {
+                    r.caught += 1;
+                    if let Some(k) = &l.kind {
+                        r.kind_labelled += 1;
+                        r.kind_agrees += usize::from(f.kind.key() == k);
+                    }
+                }
+                None => r.missed.push((shown(), l.kind.clone())),
+            }
+        } else {
+            r.ordinary += 1;
+            if let Some(f) = &flag {
+                r.false_alarms += 1;
+                r.false_flags.push((shown(), f.rule.clone()));
+            }
+        }
+    }
+    r
+}
+
+impl fmt::Display for ScamReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "lines:                 {}", self.lines)?;
+        writeln!(
+            f,
+            "scam recall:           {:.3} ({} of {} scams flagged)",
+            self.recall(),
+            self.caught,
+            self.scams
+        )?;
+        writeln!(
+            f,
+            "false alarms:          {:.4} ({} of {} ordinary lines flagged)",
+            self.false_alarm_rate(),
+            self.false_alarms,
+            self.ordinary
+        )?;
+        writeln!(
+            f,
+            "kind agrees:           {} of {} flagged scams with a kind",
+            self.kind_agrees, self.kind_labelled
+        )?;
+        writeln!(f, "flags per rule:")?;
+        for (rule, n) in &self.per_rule {
+            writeln!(f, "  {rule:<20} {n}")?;
+        }
+        Ok(())
+    }
+}

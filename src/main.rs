@@ -84,9 +84,11 @@ enum Command {
         #[command(flatten)]
         sources: Sources,
     },
-    /// Score the classifier on a labelled JSONL corpus at production thresholds.
+    /// Score the classifier (or the scam shield) on a labelled JSONL file at production
+    /// thresholds.
     Eval {
-        /// Labelled corpus: one JSON object per line, {"text": ..., "intent": "id" or null}.
+        /// Labelled corpus: one JSON object per line, {"text": ..., "intent": "id" or null};
+        /// or a scam set, {"text": ..., "scam": true|false, "kind": ...}, scored on the shield.
         file: PathBuf,
         #[command(flatten)]
         sources: Sources,
@@ -199,6 +201,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = load_app(&sources)?;
             let src = read_text_capped(&file, CORPUS_BYTES_MAX)
                 .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
+            if eval::is_scam_set(&src) {
+                return eval_scam(&app.engine, &file, &src, mistakes);
+            }
             let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
                 Ok(l) => l,
                 Err(errors) => {
@@ -461,11 +466,46 @@ fn classify(engine: &Engine) -> anyhow::Result<()> {
             sensitive::Secret::Code => "code",
             sensitive::Secret::Password => "password",
         }));
+        // What the scam shield would do with the line in a support channel.
+        json["scam"] = match engine.content.scam.check(&line) {
+            Some(f) => {
+                serde_json::json!({"rule": f.rule, "kind": f.kind.key(), "reason": f.reason})
+            }
+            None => serde_json::Value::Null,
+        };
         serde_json::to_writer(&mut out, &json).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// `eval` over a scam set: the shield's recall and false alarms.
+fn eval_scam(engine: &Engine, file: &Path, src: &str, mistakes: bool) -> anyhow::Result<ExitCode> {
+    let lines = match eval::parse_scam_jsonl(&file.display().to_string(), src) {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in errors {
+                say(format_args!("{e}"));
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = eval::evaluate_scam(engine, &lines);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write!(out, "{report}")?;
+    if mistakes {
+        writeln!(out, "\nmissed scams (labelled kind):")?;
+        for (text, kind) in &report.missed {
+            writeln!(out, "  {}: {text}", kind.as_deref().unwrap_or("-"))?;
+        }
+        writeln!(out, "\nfalse alarms (rule):")?;
+        for (text, rule) in &report.false_flags {
+            writeln!(out, "  {rule}: {text}")?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn round(x: f32) -> f64 {

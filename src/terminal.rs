@@ -44,6 +44,8 @@ Type a message as a member would. Numbers pick a choice.
 /// The moderator at the keyboard. The terminal's operator is the admin, so `/mod` commands
 /// need no role check; on Discord every staff action is checked against the member's roles.
 const MODERATOR: MemberId = MemberId(1_000_000);
+/// The names a chat member's name must not imitate: the bot's and the support team's.
+const PROTECTED_NAMES: &[&str] = &["paymedic", "support", "moderator"];
 /// Terminal tickets have no Discord thread; each gets a stand-in channel id.
 const THREADS_FROM: u64 = 1_000_000_000;
 
@@ -155,9 +157,26 @@ pub async fn run(
             }
         } else {
             let user = people.key();
+            // Members are screened by the scam shield as in a support channel, and so is the
+            // name they chat under (`/as NAME`); the moderator is not.
+            let screen = user.member != MODERATOR;
+            if screen {
+                if let Some(flag) = app.impersonating_name(user, &people.current, PROTECTED_NAMES) {
+                    writeln!(
+                        out,
+                        "     (moderators told: {} posts under a name that imitates {})",
+                        people.current, flag.imitates
+                    )?;
+                }
+            }
+            let origin = crate::app::Origin {
+                user,
+                request: None,
+                screen,
+            };
             match app
                 .turn(
-                    user,
+                    origin,
                     Input::Text {
                         text: line,
                         addressed: true,
@@ -700,6 +719,12 @@ pub fn render(out: &mut impl Write, content: &Content, effects: &[Effect<'_>]) -
                 "bot: (!) {}",
                 content.copy.sensitive_warning(*secret, false)
             )?,
+            // The terminal stands for a support channel: the warning is shown, and what the
+            // moderators would be told.
+            Effect::Scam(flag) => {
+                writeln!(out, "bot: (!) {}", content.scam.copy.warning)?;
+                writeln!(out, "     (moderators told: {})", flag.reason)?;
+            }
             Effect::Ask {
                 question, offers, ..
             } => {

@@ -46,6 +46,8 @@ struct Setup {
     store: Option<Arc<dyn paymedic::store::Store>>,
     /// Other fake options than the defaults (a short heartbeat interval, ...).
     fake: Option<FakeOptions>,
+    /// `[scam] delete`.
+    scam_delete: bool,
 }
 
 impl Bot {
@@ -75,6 +77,7 @@ impl Bot {
             cooldown_ms: setup.cooldown_ms,
             discord: Some(settings.clone()),
             ticket_log_channel: setup.log_channel.map(ChannelId),
+            scam_delete: setup.scam_delete,
             ..Config::default()
         };
         let engine = setup.engine.unwrap_or_else(crate::common::engine);
@@ -2006,6 +2009,189 @@ async fn a_store_failure_is_told_privately_and_nothing_panics() {
     store
         .broken
         .store(false, std::sync::atomic::Ordering::SeqCst);
+    bot.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scam shield
+// ---------------------------------------------------------------------------------------------
+
+/// A member's message with a display name (server nickname) and roles.
+async fn say_as(bot: &Bot, author: u64, nick: &str, roles: &[u64], content: &str) -> u64 {
+    let id = fd::new_snowflake();
+    let mut msg = fd::guild_message(
+        id,
+        bot.guild(),
+        SUPPORT,
+        author,
+        "member",
+        content,
+        false,
+        &[],
+    );
+    msg["member"]["nick"] = json!(nick);
+    msg["member"]["roles"] = json!(roles.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+    bot.fake.dispatch("MESSAGE_CREATE", msg).await;
+    id
+}
+
+fn posts_to(bot: &Bot, channel: u64) -> Vec<Recorded> {
+    bot.fake
+        .requests_matching(|r| r.is("POST", &format!("/channels/{channel}/messages")))
+}
+
+/// An impersonator in a support channel gets a public warning (a reply that pings nobody and
+/// is not a troubleshooting answer), the moderators get one notice with the reason and a link
+/// to the message, and the message stays (deletion is off by default). The member's words are
+/// not repeated anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_impersonator_is_warned_publicly_and_reported_to_the_moderators() {
+    let bot = Bot::start(0).await;
+    let text = "hey I'm from Klarna support, DM me and I can fix your declined payment";
+    let id = say_as(&bot, BOB, "bob", &[], text).await;
+    let warning = bot.fake.wait_for_reply_to(id, T).await;
+    let body = &warning.body;
+    let content = body["content"].as_str().unwrap();
+    assert!(content.contains("never DM you first"), "{body:#}");
+    assert!(
+        body["embeds"].as_array().is_none_or(|e| e.is_empty()),
+        "{body:#}"
+    );
+    assert!(
+        body["components"].as_array().is_none_or(|c| c.is_empty()),
+        "{body:#}"
+    );
+    assert_no_mentions(body);
+    bot.fake
+        .wait_until("the moderators' notice", T, |f| {
+            f.count_matching(|r| r.is("POST", &format!("/channels/{ESCALATION}/messages"))) == 1
+        })
+        .await;
+    let notice = &posts_to(&bot, ESCALATION)[0].body;
+    let n = notice["content"].as_str().unwrap();
+    assert!(n.contains(&format!("<@{BOB}>")), "{n}");
+    assert!(
+        n.contains("claims to be the payment provider's support"),
+        "{n}"
+    );
+    assert!(
+        n.contains(&format!("/channels/{}/{SUPPORT}/{id}", bot.guild())),
+        "{n}"
+    );
+    assert!(
+        !n.contains("fix your declined payment"),
+        "the member's words are not quoted: {n}"
+    );
+    assert_no_mentions(notice);
+    assert_eq!(
+        bot.fake.count_matching(|r| r.method == "DELETE"),
+        0,
+        "nothing is removed unless [scam] delete is on"
+    );
+    // Exactly one message went to the support channel: the warning, no troubleshooting.
+    assert_eq!(posts_to(&bot, SUPPORT).len(), 1);
+    bot.stop().await;
+}
+
+/// With `[scam] delete = true` the flagged message is removed, and the warning is posted on its
+/// own (a reply to a deleted message would be refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_delete_on_a_phishing_link_is_removed_and_still_reported() {
+    let bot = Bot::start_with(Setup {
+        scam_delete: true,
+        ..Setup::default()
+    })
+    .await;
+    let id = say_as(
+        &bot,
+        BOB,
+        "bob",
+        &[],
+        "refunds are out, claim yours at https://k1arna-refunds.com/claim",
+    )
+    .await;
+    bot.fake
+        .wait_until("delete, warning and notice", T, |f| {
+            f.count_matching(|r| r.is("DELETE", &format!("/channels/{SUPPORT}/messages/{id}"))) == 1
+                && f.count_matching(|r| r.is("POST", &format!("/channels/{SUPPORT}/messages"))) == 1
+                && f.count_matching(|r| r.is("POST", &format!("/channels/{ESCALATION}/messages")))
+                    == 1
+        })
+        .await;
+    let warning = &posts_to(&bot, SUPPORT)[0];
+    assert_eq!(warning.replied_to(), None);
+    let notice = posts_to(&bot, ESCALATION)[0].body["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(notice.contains("(removed)"), "{notice}");
+    let refused = bot.fake.requests_matching(|r| r.status >= 400);
+    assert!(refused.is_empty(), "{refused:#?}");
+    bot.stop().await;
+}
+
+/// Staff are never flagged, and a member reporting a scam is answered, not accused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_and_members_reporting_a_scam_are_not_flagged() {
+    let bot = Bot::start(0).await;
+    let staff = say_as(
+        &bot,
+        MOD,
+        "mod",
+        &[MOD_ROLE],
+        "I'm from Klarna support's partner team here, DM me if you need help",
+    )
+    .await;
+    let report = say_as(
+        &bot,
+        ALICE,
+        "alice",
+        &[],
+        "someone DMed me saying they're klarna support and asked for my code, is that legit?",
+    )
+    .await;
+    let answer = bot.fake.wait_for_reply_to(report, T).await;
+    let content = text_of(&answer.body);
+    assert!(!content.contains("moderators have been told"), "{content}");
+    // Whatever the bot said to the moderator (it may answer them like anyone), it was no
+    // warning.
+    for r in bot
+        .fake
+        .requests_matching(|r| r.replied_to() == Some(staff))
+    {
+        assert!(
+            !text_of(&r.body).contains("moderators have been told"),
+            "{:#}",
+            r.body
+        );
+    }
+    assert_eq!(
+        bot.fake
+            .count_matching(|r| r.is("POST", &format!("/channels/{ESCALATION}/messages"))),
+        0,
+        "no notice for staff or a report"
+    );
+    bot.stop().await;
+}
+
+/// A member posting under a name that imitates the support role or a brand's staff is reported
+/// to the moderators once, however often they post; the name is shown defused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_name_imitating_staff_is_reported_once() {
+    let bot = Bot::start(0).await;
+    let name = "Kl\u{430}rna Supp\u{200b}ort \u{202e}*";
+    let first = say_as(&bot, BOB, name, &[], "klarna declined my order at asos").await;
+    bot.fake.wait_for_reply_to(first, T).await;
+    let second = say_as(&bot, BOB, name, &[], "it says the payment was declined").await;
+    bot.fake.wait_for_reply_to(second, T).await;
+    // The notice is sent before the member's turn, so both are in by now.
+    let notices = posts_to(&bot, ESCALATION);
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    let n = notices[0].body["content"].as_str().unwrap();
+    assert!(n.contains("klarna staff"), "{n}");
+    assert!(!n.contains('\u{202e}') && !n.contains('\u{200b}'), "{n:?}");
+    assert!(n.contains("\\*"), "markdown is escaped: {n}");
+    assert_no_mentions(&notices[0].body);
     bot.stop().await;
 }
 

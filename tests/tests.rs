@@ -16,6 +16,7 @@ mod discord_fake;
 mod phrasings;
 mod properties;
 mod redaction;
+mod scam;
 mod store_contract;
 mod tickets;
 mod transcripts;

@@ -87,6 +87,7 @@ async fn turn(ctx: Context<'_>, input: Input<'_>) -> Result<(), Error> {
     let origin = Origin {
         user,
         request: Some(tickets::request_key(ctx)),
+        screen: false,
     };
     let out = data.outbox(ctx.http());
     let mut to = To::command(ctx);

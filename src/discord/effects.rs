@@ -95,6 +95,8 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
             // Carried out by the message handler itself (remove, then warn): it never reaches
             // a rendered reply, and has no text of its own here.
             Effect::Sensitive(_) => {}
+            // Likewise: the scam warning and the moderators' notice are sent by the outbox.
+            Effect::Scam(_) => {}
             Effect::Ask {
                 question,
                 offers,

@@ -38,7 +38,7 @@ pub mod tickets;
 
 use crate::app::{self, App, Origin};
 use crate::config::DiscordConfig;
-use crate::engine::ids::{ChannelId as TChannelId, MemberId};
+use crate::engine::ids::{ChannelId as TChannelId, GuildId, MemberId, RoleId};
 use crate::engine::Input;
 use convert::StaffButton;
 use effects::no_mentions;
@@ -59,6 +59,9 @@ pub struct Data {
     pub app: Arc<App>,
     pub discord: DiscordConfig,
     pub bot_id: UserId,
+    /// Names a member's display name must not imitate: the bot's, and the support and
+    /// moderator roles' (the scam shield reports a member who does).
+    pub protected_names: Vec<String>,
     /// Bounds concurrent REST sends. Without it a burst opens one HTTP connection per
     /// in-flight reply, and memory grows with the burst. Shared with the timer task.
     sends: Arc<Semaphore>,
@@ -226,10 +229,12 @@ pub async fn run(
                     }
                 }
                 tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
+                let protected_names = protected_names(&ctx.http, &setup_discord, &ready.user).await;
                 let data = Data {
                     app: setup_app,
                     discord: setup_discord,
                     bot_id: ready.user.id,
+                    protected_names,
                     sends: setup_sends,
                 };
                 // Before any event is handled (poise holds them until setup returns), so no
@@ -455,9 +460,20 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
     let text = convert::strip_mention(&msg.content, data.bot_id.get());
+    // The scam shield screens members, not staff, in the support channels (a DM to the bot
+    // reaches nobody else).
+    let screen = support && !dm && !is_staff(data, msg);
+    if screen {
+        let shown = display_name(msg);
+        let protected: Vec<&str> = data.protected_names.iter().map(String::as_str).collect();
+        if let Some(flag) = data.app.impersonating_name(user, shown, &protected) {
+            out.name_notice(&Posted::of(msg), shown, &flag).await;
+        }
+    }
     let origin = Origin {
         user,
         request: Some(msg.id.to_string()),
+        screen,
     };
     let input = Input::Text {
         text: &text,
@@ -477,6 +493,62 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
     tracing::debug!(member = user.member.get(), ?intent, "answering message");
     out.turn(&mut To::message(msg), user.member, turn).await
+}
+
+/// Whether a message's author is staff (a moderator role or the support role), from the roles
+/// the message carries.
+fn is_staff(data: &Data, msg: &Message) -> bool {
+    let (Some(guild), Some(member)) = (msg.guild_id, msg.member.as_ref()) else {
+        return false;
+    };
+    let roles: Vec<RoleId> = member.roles.iter().map(|r| RoleId(r.get())).collect();
+    data.app
+        .staff(MemberId(msg.author.id.get()), GuildId(guild.get()), &roles)
+        .is_some()
+}
+
+/// The name a message shows its author under: the server nickname, the global display name,
+/// or the username.
+fn display_name(msg: &Message) -> &str {
+    msg.member
+        .as_ref()
+        .and_then(|m| m.nick.as_deref())
+        .or(msg.author.global_name.as_deref())
+        .unwrap_or(&msg.author.name)
+}
+
+/// The names display names must not imitate: the bot's, and the support and moderator roles'
+/// in the configured guilds (one request per guild at start-up; a failure only shortens the
+/// list).
+async fn protected_names(
+    http: &serenity::Http,
+    discord: &DiscordConfig,
+    bot: &serenity::CurrentUser,
+) -> Vec<String> {
+    let mut names = vec![bot.name.clone()];
+    names.extend(bot.global_name.clone());
+    let staff: Vec<u64> = discord
+        .moderator_roles
+        .iter()
+        .chain(discord.support_role.iter())
+        .map(|r| r.get())
+        .collect();
+    for g in &discord.guild_ids {
+        match http.get_guild_roles(serenity::GuildId::new(g.get())).await {
+            Ok(roles) => names.extend(
+                roles
+                    .into_iter()
+                    .filter(|r| staff.contains(&r.id.get()))
+                    .map(|r| r.name),
+            ),
+            Err(e) => {
+                tracing::warn!(guild = g.get(), error = %e, "could not read the staff roles' names for the scam shield")
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// An edited message: the secrets guard runs on the new text too, in any channel, since a
@@ -555,6 +627,7 @@ async fn conversation_press(
     let origin = Origin {
         user,
         request: Some(press.id.to_string()),
+        screen: false,
     };
     let input = Input::Choose {
         choice: id.choice,

@@ -38,6 +38,8 @@ use crate::app::{self, App, Changed, Fired, TicketNote, Turn};
 use crate::config::DiscordConfig;
 use crate::engine::content::Copy;
 use crate::engine::ids::{ChannelId as TChannelId, MemberId, MessageId as TMessageId};
+use crate::engine::limits::MESSAGE_CONTENT_LENGTH_MAX;
+use crate::engine::scam::{NameFlag, ScamFlag};
 use crate::engine::sensitive::Secret;
 use crate::engine::tickets::{Ticket, TicketStatus, Timer};
 use crate::engine::Effect;
@@ -53,6 +55,42 @@ use serenity::{
 use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::Semaphore;
+
+/// Characters of a member's display name shown to the moderators.
+const NAME_SHOWN_MAX: usize = 64;
+
+/// A link to a posted message (noting when it was removed).
+fn message_link(msg: &Posted, removed: bool) -> String {
+    let guild = msg
+        .guild
+        .map_or_else(|| "@me".to_string(), |g| g.to_string());
+    let link = format!(
+        "https://discord.com/channels/{guild}/{}/{}",
+        msg.channel, msg.id
+    );
+    if removed {
+        format!("{link} (removed)")
+    } else {
+        link
+    }
+}
+
+/// A member-chosen name made safe to show: control, invisible and direction characters
+/// dropped, markdown and mention characters escaped, and at most [`NAME_SHOWN_MAX`] characters.
+fn defused(name: &str) -> String {
+    let mut out = String::new();
+    for c in name
+        .chars()
+        .filter(|c| !c.is_control() && !crate::engine::scam::is_invisible(*c))
+        .take(NAME_SHOWN_MAX)
+    {
+        if "\\*_~`|>#[]()<@:".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// What went wrong, said to a member or moderator who is waiting on an interaction.
 pub const SOMETHING_WENT_WRONG: &str = "Sorry, something went wrong on my side. Please try again.";
@@ -664,6 +702,13 @@ impl<'a> Outbox<'a> {
         if let (Some(secret), Some(posted)) = (secret, to.posted()) {
             return self.remove_and_warn(&posted, secret).await;
         }
+        let scam = turn.effects.iter().find_map(|e| match e {
+            Effect::Scam(flag) => Some(flag),
+            _ => None,
+        });
+        if let (Some(flag), Some(posted)) = (scam, to.posted()) {
+            return self.scam_warning(&posted, flag).await;
+        }
         let reply = render(owner.get(), &turn.effects);
         if let Some(note) = &turn.ticket {
             // Opening a thread (or waiting for the one another press is opening) can take
@@ -803,6 +848,97 @@ impl<'a> Outbox<'a> {
             "warned a member about posting a secret"
         );
         Ok(())
+    }
+
+    /// A message the scam shield flagged: removed when `[scam] delete` is on (and the bot may),
+    /// a public warning in the channel, and a notice to the moderators with a link to the
+    /// message and the rule's reason. The warning names and pings nobody: it is for everyone
+    /// reading the channel. The member's words are neither logged nor quoted.
+    pub async fn scam_warning(&self, msg: &Posted, flag: &ScamFlag) -> Result<(), Error> {
+        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
+        let removed = self.app.config.scam_delete
+            && {
+                let deleted = self
+                    .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
+                        msg.channel.delete_message(self.http, msg.id)
+                    })
+                    .await;
+                match deleted {
+                    Ok(()) => true,
+                    Err(e) if e.logged => false,
+                    Err(e) => {
+                        tracing::warn!(
+                            channel = msg.channel.get(),
+                            member = msg.author.get(),
+                            error = %e,
+                            "could not remove a message the scam shield flagged (does the bot have Manage Messages?)"
+                        );
+                        false
+                    }
+                }
+            };
+        let copy = &self.app.engine.content.scam.copy;
+        let mut m = CreateMessage::new()
+            .content(copy.warning.clone())
+            .allowed_mentions(no_mentions());
+        if !removed {
+            let mut reference = serenity::MessageReference::from((msg.channel, msg.id));
+            reference.guild_id = msg.guild;
+            m = m.reference_message(reference.fail_if_not_exists(false));
+        }
+        self.post_logged(msg.channel, Some(msg.author.get()), m, "scam warning")
+            .await;
+        let link = message_link(msg, removed);
+        let notice = copy
+            .notice
+            .replace("{member}", &format!("<@{}>", msg.author))
+            .replace("{reason}", &flag.reason)
+            .replace("{link}", &link);
+        self.notify_moderators(notice, msg.author.get(), "scam notice")
+            .await;
+        tracing::info!(
+            channel = msg.channel.get(),
+            member = msg.author.get(),
+            rule = %flag.rule,
+            kind = flag.kind.key(),
+            removed,
+            "the scam shield flagged a message"
+        );
+        Ok(())
+    }
+
+    /// Tells the moderators, once, that a member posts under a name imitating the bot, a staff
+    /// role or a brand's staff. The name is shown defused: no invisible or direction
+    /// characters, no markdown, at most [`NAME_SHOWN_MAX`] characters.
+    pub async fn name_notice(&self, msg: &Posted, name: &str, flag: &NameFlag) {
+        let copy = &self.app.engine.content.scam.copy;
+        let notice = copy
+            .name_notice
+            .replace("{member}", &format!("<@{}>", msg.author))
+            .replace("{name}", &defused(name))
+            .replace("{imitates}", &defused(&flag.imitates))
+            .replace("{link}", &message_link(msg, false));
+        self.notify_moderators(notice, msg.author.get(), "display-name notice")
+            .await;
+        tracing::info!(
+            channel = msg.channel.get(),
+            member = msg.author.get(),
+            "reported a display name that imitates staff"
+        );
+    }
+
+    /// A notice about `member` in the escalation channel, pinging nobody; logged if it can't
+    /// be posted.
+    async fn notify_moderators(&self, text: String, member: u64, what: &str) {
+        let Some(channel) = self.discord.escalation_channel else {
+            tracing::warn!("the {what} has nowhere to go: discord.escalation_channel is not set");
+            return;
+        };
+        let m = CreateMessage::new()
+            .content(truncate(&text, MESSAGE_CONTENT_LENGTH_MAX))
+            .allowed_mentions(no_mentions());
+        self.post_logged(ChannelId::new(channel.get()), Some(member), m, what)
+            .await;
     }
 
     // ---------------------------------------------------------------------------------------

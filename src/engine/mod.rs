@@ -9,6 +9,7 @@ pub mod dialogue;
 pub mod ids;
 pub mod limits;
 pub mod nlu;
+pub mod scam;
 pub mod sensitive;
 pub mod tickets;
 

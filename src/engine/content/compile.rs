@@ -7,7 +7,7 @@
 //! [`EXAMPLES_PER_INTENT_MIN`] examples, a `next` that names no step, unreachable steps,
 //! missing required intents, and text longer than Discord accepts.
 
-use super::raw::{RawContent, RawIntent, RawOption, RawStep};
+use super::raw::{RawContent, RawIntent, RawOption, RawScam, RawStep};
 use super::{
     numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
     IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, YesMeans,
@@ -19,6 +19,7 @@ use crate::engine::limits::{
 };
 use crate::engine::nlu::normalize::Normalizer;
 use crate::engine::nlu::{ascii_classes, empty_matcher, matcher, matcher_patterns, Matcher};
+use crate::engine::scam::{self, Rule, ScamCopy, ScamKind, Shield};
 use std::collections::HashMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -219,6 +220,10 @@ impl<'a> Cx<'a> {
             }
         }
         let matcher = self.matcher(&intents, domain.as_deref());
+        let scam = match &raw.scam {
+            Some(raw) => self.scam(raw),
+            None => Shield::default(),
+        };
         if intents.len() > usize::from(u16::MAX) {
             self.err(0..0, ErrorKind::Invalid("too many intents".into()));
         }
@@ -233,6 +238,7 @@ impl<'a> Cx<'a> {
             margin,
             domain,
             matcher,
+            scam,
             pack_hash: 0,
         })
     }
@@ -702,6 +708,179 @@ impl<'a> Cx<'a> {
     }
 
     /// Like [`Cx::phrases`], for a list that may be empty.
+    /// `[scam]`: brands and domains are checked for shape, every regex on its own (with
+    /// `{brand}` expanded) so an error points at it, and the texts against Discord's limits.
+    fn scam(&mut self, raw: &RawScam) -> Shield {
+        let m = MESSAGE_CONTENT_LENGTH_MAX;
+        let mut brands = Vec::new();
+        for b in &raw.brands {
+            let v = b.get_ref().trim();
+            if v.len() < 3
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            {
+                self.err(
+                    b.span(),
+                    ErrorKind::Invalid(format!(
+                        "brand `{v}` must be one lowercase word of 3 or more letters or digits"
+                    )),
+                );
+                continue;
+            }
+            brands.push(v.to_string());
+        }
+        let official_domains = self.hosts(&raw.official_domains, "official domain");
+        let shorteners = self.hosts(&raw.shorteners, "shortener");
+        let staff_words: Vec<String> = raw
+            .staff_words
+            .iter()
+            .map(|w| scam::fold_words(w.get_ref()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let brand_alt = format!("(?:{})", brands.join("|"));
+        let expand = |p: &str| p.replace("{brand}", &brand_alt);
+        let checked = |cx: &mut Self, list: &[Spanned<String>]| -> Vec<String> {
+            let mut out = Vec::new();
+            for p in list {
+                // ASCII classes, as the classifier's: the words form is lowercase words, and
+                // Unicode `\w` makes a set of gap patterns too big to compile.
+                let full = ascii_classes(&expand(p.get_ref()));
+                match regex::RegexBuilder::new(&full).size_limit(1 << 20).build() {
+                    Ok(_) => out.push(format!("(?:{full})")),
+                    Err(e) => cx.err(p.span(), ErrorKind::BadRegex(regex_reason(&e))),
+                }
+            }
+            out
+        };
+        let mut rules = Vec::new();
+        let mut rule_patterns = Vec::new();
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        for r in &raw.rules {
+            let key = r.id.get_ref().clone();
+            if let Some(&first_line) = ids.get(&key) {
+                self.err(
+                    r.id.span(),
+                    ErrorKind::Duplicate {
+                        what: "scam rule id",
+                        id: key,
+                        first_line,
+                    },
+                );
+                continue;
+            }
+            ids.insert(key.clone(), self.line(&r.id.span()));
+            let kind = ScamKind::from_key(r.kind.get_ref());
+            if kind.is_none() {
+                self.err(
+                    r.kind.span(),
+                    ErrorKind::Invalid(format!(
+                        "scam rule kind `{}` must be impersonation, credentials or link",
+                        r.kind.get_ref()
+                    )),
+                );
+            }
+            let reason = self.text(&r.reason, &format!("scam rule `{key}` reason"), 200);
+            if r.patterns.is_empty() {
+                self.err(
+                    r.id.span(),
+                    ErrorKind::Invalid(format!("scam rule `{key}` needs patterns")),
+                );
+            }
+            let patterns = checked(self, &r.patterns);
+            let also = checked(self, &r.also);
+            let also = if also.is_empty() {
+                None
+            } else {
+                match regex::RegexBuilder::new(&also.join("|"))
+                    .size_limit(8 << 20)
+                    .build()
+                {
+                    Ok(re) => Some(re),
+                    Err(e) => {
+                        self.err(
+                            r.id.span(),
+                            ErrorKind::BadRegex(format!(
+                                "scam rule `{key}` `also` together: {}",
+                                regex_reason(&e)
+                            )),
+                        );
+                        None
+                    }
+                }
+            };
+            if let (Some(kind), false) = (kind, patterns.is_empty()) {
+                rules.push(Rule {
+                    key,
+                    kind,
+                    reason,
+                    needs_link: r.needs_link,
+                    also,
+                });
+                rule_patterns.push(patterns.join("|"));
+            }
+        }
+        let reporting = checked(self, &raw.reporting);
+        let set = |cx: &mut Self, patterns: &[String], what: &str| {
+            if patterns.is_empty() {
+                return None;
+            }
+            match regex::RegexSetBuilder::new(patterns)
+                .size_limit(8 << 20)
+                .build()
+            {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    cx.err(
+                        0..0,
+                        ErrorKind::BadRegex(format!("{what} together: {}", regex_reason(&e))),
+                    );
+                    None
+                }
+            }
+        };
+        let rule_set = set(self, &rule_patterns, "scam rules");
+        let reporting = set(self, &reporting, "scam.reporting");
+        let copy = ScamCopy {
+            warning: self.text(&raw.warning, "scam.warning", m),
+            notice: self.text(&raw.notice, "scam.notice", m),
+            name_notice: self.text(&raw.name_notice, "scam.name_notice", m),
+        };
+        let mut shield = Shield {
+            rules,
+            rule_set,
+            reporting,
+            brands,
+            brand_skeletons: Vec::new(),
+            official_domains,
+            shorteners,
+            staff_words,
+            copy,
+        };
+        shield.brand_skeletons = shield.brands.iter().map(|b| scam::skeleton(b)).collect();
+        shield
+    }
+
+    /// Host names (`example.com`), lowercase; each bad one is reported.
+    fn hosts(&mut self, list: &[Spanned<String>], what: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in list {
+            let v = d.get_ref().trim();
+            let hosts = scam::hosts(v);
+            if hosts.len() != 1 || hosts[0] != v {
+                self.err(
+                    d.span(),
+                    ErrorKind::Invalid(format!(
+                        "{what} `{v}` must be a lowercase host name like `example.com`"
+                    )),
+                );
+                continue;
+            }
+            out.push(v.to_string());
+        }
+        out
+    }
+
     fn phrases_opt(&mut self, list: &[Spanned<String>], n: &Normalizer, what: &str) -> Vec<String> {
         if list.is_empty() {
             return Vec::new();

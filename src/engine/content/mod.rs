@@ -93,6 +93,8 @@ pub struct Content {
     /// if there is one, then each intent's patterns (intent order, then pattern order), then
     /// each intent's negative patterns (same order).
     pub matcher: crate::engine::nlu::Matcher,
+    /// The scam shield, from `[scam]` (flags nothing without it).
+    pub scam: crate::engine::scam::Shield,
     /// [`compile::pack_hash`] of the source this was compiled from.
     pub pack_hash: u64,
 }

@@ -19,6 +19,8 @@ pub struct RawContent {
     pub copy: RawCopy,
     pub controls: RawControls,
     pub out_of_scope: RawOutOfScope,
+    /// `[scam]`: the scam and impersonation shield. Without it, nothing is screened.
+    pub scam: Option<RawScam>,
     #[serde(default, rename = "intent")]
     pub intents: Vec<RawIntent>,
 }
@@ -137,4 +139,49 @@ pub struct RawOption {
     /// Regexes over the normalized opening message that answer this step before it is asked.
     #[serde(default)]
     pub when: Vec<Spanned<String>>,
+}
+
+/// `[scam]`: what the scam shield looks for, and what it says.
+#[derive(Debug, Deserialize)]
+pub struct RawScam {
+    /// Brand names impersonators imitate (lowercase, e.g. "klarna").
+    #[serde(default)]
+    pub brands: Vec<Spanned<String>>,
+    /// Hosts that are really the brands' own; their subdomains are too.
+    #[serde(default)]
+    pub official_domains: Vec<Spanned<String>>,
+    /// Link-shortener hosts: a short link in a message that names a brand is flagged.
+    #[serde(default)]
+    pub shorteners: Vec<Spanned<String>>,
+    /// Words that, beside a brand in a display name, claim to be its staff.
+    #[serde(default)]
+    pub staff_words: Vec<Spanned<String>>,
+    /// Regexes over the folded words of a message that mark a report or a warning, which is
+    /// never flagged.
+    #[serde(default)]
+    pub reporting: Vec<Spanned<String>>,
+    pub warning: Spanned<String>,
+    pub notice: Spanned<String>,
+    pub name_notice: Spanned<String>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RawScamRule>,
+}
+
+/// One `[[scam.rule]]`.
+#[derive(Debug, Deserialize)]
+pub struct RawScamRule {
+    pub id: Spanned<String>,
+    /// "impersonation", "credentials" or "link".
+    pub kind: Spanned<String>,
+    /// Why a match is flagged, as the moderators read it.
+    pub reason: Spanned<String>,
+    /// Only when the message also links to a host that is not official.
+    #[serde(default)]
+    pub needs_link: bool,
+    /// Regexes over the folded words; `{brand}` stands for any of the brands.
+    pub patterns: Vec<Spanned<String>>,
+    /// When set, one of these must match somewhere in the message too (an offer beside a
+    /// "DM me", a secret beside a "paste it here").
+    #[serde(default)]
+    pub also: Vec<Spanned<String>>,
 }

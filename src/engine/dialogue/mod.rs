@@ -190,6 +190,10 @@ pub enum Effect<'c> {
     /// the text is not classified, stored or echoed. Adapters remove the member's message where
     /// they can and warn them with [`crate::engine::content::Copy::sensitive_warning`].
     Sensitive(Secret),
+    /// The scam shield flagged the message (impersonating support, asking for credentials, a
+    /// lookalike link). Nothing else happens: adapters post
+    /// [`crate::engine::scam::ScamCopy::warning`] and tell the moderators why.
+    Scam(crate::engine::scam::ScamFlag),
     /// A question with choices (buttons in Discord, numbers in the terminal).
     Ask {
         question: &'c str,

@@ -1,0 +1,665 @@
+//! The scam and impersonation shield: spotting messages that impersonate support, fish for
+//! credentials or link to lookalike sites, and display names that imitate the bot, the
+//! support team or a payment brand.
+//!
+//! Everything it knows comes from the content pack's `[scam]` section (compiled in
+//! `content/compile.rs`): rules of regexes over the folded text, the brands impersonators
+//! imitate, the official domains, and the phrases that mark a member's report or warning
+//! ("someone DMed me saying they're support, is that legit?") rather than a scam. Links are
+//! checked here in code, against the brands: a host that is not an official domain (or a
+//! subdomain of one) but names a brand, or comes within an edit or a confusable character of
+//! one (`k1arna.com`, `klarna-support.help`, `klárna.com`), is a lookalike.
+//!
+//! A false accusation is worse than a miss, so a message that reads as a report or a warning
+//! is never flagged, and staff are never screened (the app decides who is screened).
+//!
+//! Text is compared in two folded forms:
+//! - [`Shield::words`]: NFKC, lowercase, confusable letters mapped to Latin (Cyrillic `а`,
+//!   Greek `ο`), marks stripped, zero-width characters dropped, apostrophes dropped, every other non-alphanumeric run a
+//!   single space, and each word that imitates a brand replaced by the brand (`k1arna` →
+//!   `klarna`). Rules and report phrases match this.
+//! - [`skeleton`]: the words form with digits and letters that look alike mapped to one
+//!   prototype (`0`→`o`, `1`/`i`→`l`, `rn`→`m`, `vv`→`w`) and marks stripped, no spaces.
+//!   Brands, hosts and names are compared in this form.
+
+use regex::RegexSet;
+use unicode_normalization::UnicodeNormalization;
+
+/// What a flagged message does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScamKind {
+    /// Claims to be support, staff or the provider, or offers help by direct message.
+    Impersonation,
+    /// Asks others for codes, passwords, card numbers or logins.
+    Credentials,
+    /// Links to a site that imitates a brand.
+    Link,
+}
+
+impl ScamKind {
+    /// The key used in the content pack and in JSON output.
+    pub fn key(self) -> &'static str {
+        match self {
+            ScamKind::Impersonation => "impersonation",
+            ScamKind::Credentials => "credentials",
+            ScamKind::Link => "link",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ScamKind> {
+        match key {
+            "impersonation" => Some(ScamKind::Impersonation),
+            "credentials" => Some(ScamKind::Credentials),
+            "link" => Some(ScamKind::Link),
+            _ => None,
+        }
+    }
+}
+
+/// The rule id the built-in lookalike-link check reports under.
+pub const LOOKALIKE_RULE: &str = "lookalike_link";
+/// The rule id for an account handle named like a brand's staff (`@Kl4rnaHelp_7781`).
+pub const HANDLE_RULE: &str = "brand_handle";
+/// The rule id for a shortened link in a message that names a brand.
+pub const SHORT_LINK_RULE: &str = "short_link";
+
+/// One `[[scam.rule]]`, compiled.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub key: String,
+    pub kind: ScamKind,
+    /// Why it was flagged, for the moderators ("offers support by direct message").
+    pub reason: String,
+    /// Only when the message also holds a link to a host that is not official.
+    pub needs_link: bool,
+    /// Only when this matches somewhere in the message too.
+    pub also: Option<regex::Regex>,
+}
+
+/// Why a message was flagged. `reason` is for the moderators; it may quote the host of a
+/// lookalike link, never the member's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScamFlag {
+    pub rule: String,
+    pub kind: ScamKind,
+    pub reason: String,
+}
+
+/// Why a display name was flagged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameFlag {
+    /// What the name imitates: the bot's or the role's name, or "`brand` staff".
+    pub imitates: String,
+}
+
+/// The bot's own lines for the shield.
+#[derive(Clone, Debug, Default)]
+pub struct ScamCopy {
+    /// The public reply to a flagged message.
+    pub warning: String,
+    /// To the moderators: `{member}`, `{reason}` and `{link}` are filled in.
+    pub notice: String,
+    /// To the moderators about a display name: `{member}`, `{name}`, `{imitates}`, `{link}`.
+    pub name_notice: String,
+}
+
+/// The compiled `[scam]` section. [`Shield::default`] flags nothing (a pack without the
+/// section).
+#[derive(Clone, Debug, Default)]
+pub struct Shield {
+    pub rules: Vec<Rule>,
+    /// One pattern per rule, in rule order, over [`words`] (with `{brand}` expanded).
+    pub(crate) rule_set: Option<RegexSet>,
+    /// Phrases that make a message a report or a warning, over [`words`].
+    pub(crate) reporting: Option<RegexSet>,
+    /// Brand names, lowercase ASCII (`klarna`), with their skeletons.
+    pub brands: Vec<String>,
+    pub(crate) brand_skeletons: Vec<String>,
+    /// Official hosts, lowercase (`klarna.com`); their subdomains are official too.
+    pub official_domains: Vec<String>,
+    /// Link shorteners (`bit.ly`): a short link in a message naming a brand is flagged.
+    pub shorteners: Vec<String>,
+    /// Words that, beside a brand in a display name, claim to be its staff (`support`).
+    pub staff_words: Vec<String>,
+    pub copy: ScamCopy,
+}
+
+impl Shield {
+    /// Whether the pack has a `[scam]` section with anything to check.
+    pub fn is_active(&self) -> bool {
+        !self.brands.is_empty() || !self.rules.is_empty()
+    }
+
+    /// The first reason to flag `text`, or `None`. Order: a report or warning is never
+    /// flagged; then the rules in file order; then lookalike links.
+    pub fn check(&self, text: &str) -> Option<ScamFlag> {
+        if !self.is_active() {
+            return None;
+        }
+        let text = cap(text);
+        let words = self.words(text);
+        if self.reporting.as_ref().is_some_and(|r| r.is_match(&words)) {
+            return None;
+        }
+        let hosts = hosts(text);
+        let unofficial: Vec<&str> = hosts
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !self.is_official(h))
+            .collect();
+        if let Some(set) = &self.rule_set {
+            let hit = set.matches(&words).iter().find(|&i| {
+                let r = &self.rules[i];
+                (!r.needs_link || !unofficial.is_empty())
+                    && r.also.as_ref().is_none_or(|a| a.is_match(&words))
+            });
+            if let Some(i) = hit {
+                let r = &self.rules[i];
+                return Some(ScamFlag {
+                    rule: r.key.clone(),
+                    kind: r.kind,
+                    reason: r.reason.clone(),
+                });
+            }
+        }
+        for host in &unofficial {
+            if let Some(brand) = self.imitated_brand(host) {
+                return Some(ScamFlag {
+                    rule: LOOKALIKE_RULE.to_string(),
+                    kind: ScamKind::Link,
+                    reason: format!("links to {host}, which imitates {brand} but is not theirs"),
+                });
+            }
+        }
+        if let Some(brand) = self.brand_handle(text) {
+            return Some(ScamFlag {
+                rule: HANDLE_RULE.to_string(),
+                kind: ScamKind::Impersonation,
+                reason: format!("points members to an account named like {brand} staff"),
+            });
+        }
+        let short = unofficial
+            .iter()
+            .find(|h| self.shorteners.iter().any(|s| s == *h));
+        if let Some(host) = short {
+            if let Some(brand) = self.brands.iter().find(|b| {
+                words
+                    .split(' ')
+                    .any(|w| w == b.as_str() || (b.len() >= 5 && w.contains(b.as_str())))
+            }) {
+                return Some(ScamFlag {
+                    rule: SHORT_LINK_RULE.to_string(),
+                    kind: ScamKind::Link,
+                    reason: format!("names {brand} and hides where its {host} link goes"),
+                });
+            }
+        }
+        None
+    }
+
+    /// Whether a display name imitates one of `protected` (the bot's name, the support role's
+    /// name) or claims to be a brand's staff ("Klarna Support", "kIarna_help"). Names that
+    /// merely mention a brand ("klarnafan") are fine.
+    pub fn check_name(&self, name: &str, protected: &[&str]) -> Option<NameFlag> {
+        let skel = skeleton(name);
+        if skel.is_empty() {
+            return None;
+        }
+        for p in protected {
+            let ps = skeleton(p);
+            if ps.chars().count() >= 3 && (skel == ps || (ps.len() >= 5 && near(&skel, &ps))) {
+                return Some(NameFlag {
+                    imitates: p.to_string(),
+                });
+            }
+        }
+        let words: Vec<String> = fold_words(name).split(' ').map(skeleton).collect();
+        let staff_word = |w: &String| self.staff_words.iter().any(|s| skeleton(s) == *w);
+        for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
+            // "Klarna", "KlarnaSupport", "k l a r n a help", "Support-K1arna"; or the brand
+            // beside a staff word: "Klarna Customer Support".
+            let fused = skel == *bs || self.fused_near(&skel, bs);
+            let beside = words.iter().any(|w| contains_near(w, bs)) && words.iter().any(staff_word);
+            if fused || beside {
+                return Some(NameFlag {
+                    imitates: format!("{brand} staff"),
+                });
+            }
+        }
+        None
+    }
+
+    /// Whether `host` is an official domain or a subdomain of one.
+    pub fn is_official(&self, host: &str) -> bool {
+        self.official_domains.iter().any(|d| {
+            host == d
+                || host
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+    }
+
+    /// The brand a (non-official) host imitates, if any: a label or hyphen-separated part
+    /// that is a brand or within one edit of it after folding confusables, or a brand's name
+    /// run into other words (`klarnasupport`).
+    pub fn imitated_brand(&self, host: &str) -> Option<&str> {
+        // The last label is the top-level domain; a brand there (`shop.klarna`) is unusual
+        // but still counts.
+        for part in host.split(['.', '-', '_']).filter(|p| !p.is_empty()) {
+            let s = skeleton(part);
+            for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
+                if contains_near(&s, bs) || self.fused_near(&s, bs) {
+                    return Some(brand);
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether `skel` is staff words run into something near the brand (`afteгpayhelp`,
+    /// `myk1arnasupport`): once staff words are cut off either end (up to four), what is left
+    /// is within one edit of the brand. A near brand fused with any other word (`afterparty`)
+    /// is not enough.
+    fn fused_near(&self, skel: &str, brand: &str) -> bool {
+        let words: Vec<String> = self
+            .staff_words
+            .iter()
+            .map(|w| skeleton(w))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut stage = vec![skel.to_string()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in &stage {
+                for w in &words {
+                    for rest in [s.strip_prefix(w.as_str()), s.strip_suffix(w.as_str())]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if near(rest, brand) {
+                            return true;
+                        }
+                        if rest.len() > brand.len() && !next.iter().any(|n| n == rest) {
+                            next.push(rest.to_string());
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                return false;
+            }
+            stage = next;
+        }
+        false
+    }
+
+    /// A handle-like token (with `@`, `_` or digits, as account names have) that is a brand
+    /// run into staff words (`@klarna_helpdesk_x00x`, `KlarnaCare_0000`, `Kl4rnaHelp_7781`):
+    /// the brand it imitates. Plain words (`klarna`, `klarnahelp`) are not handles.
+    pub fn brand_handle(&self, text: &str) -> Option<&str> {
+        for token in text.split(|c: char| c.is_whitespace() || ",;:()[]<>\"'!?".contains(c)) {
+            let handle_like = token.starts_with('@')
+                || token.contains('_')
+                || token.chars().any(|c| c.is_ascii_digit());
+            if !handle_like || token.contains('/') || token.contains('.') {
+                continue;
+            }
+            let skel = skeleton(token);
+            let cut: String = skel
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_string();
+            for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
+                let has_brand = cut.contains(bs.as_str()) || self.fused_near(&cut, bs);
+                let staffy = self
+                    .staff_words
+                    .iter()
+                    .any(|w| w.len() >= 4 && cut.contains(skeleton(w).as_str()));
+                if has_brand && staffy && cut != *bs {
+                    return Some(brand);
+                }
+            }
+        }
+        None
+    }
+
+    /// `text` in the words form, with brand lookalikes replaced by the brand.
+    pub fn words(&self, text: &str) -> String {
+        let plain = fold_words(text);
+        if self.brands.is_empty() {
+            return plain;
+        }
+        let mut out = String::with_capacity(plain.len());
+        for (i, w) in plain.split(' ').enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            let s = skeleton(w);
+            match self
+                .brands
+                .iter()
+                .zip(&self.brand_skeletons)
+                .find(|(b, bs)| w != b.as_str() && s.len() >= 4 && near(&s, bs))
+            {
+                Some((b, _)) => out.push_str(b),
+                None => out.push_str(w),
+            }
+        }
+        out
+    }
+}
+
+/// At most this many characters of a message are screened (like the classifier's cap).
+const SCREEN_CHARS_MAX: usize = 2000;
+
+fn cap(text: &str) -> &str {
+    match text.char_indices().nth(SCREEN_CHARS_MAX) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// Maps a confusable letter (Cyrillic, Greek, Latin variants) to the Latin one it imitates.
+fn latin(c: char) -> char {
+    match c {
+        'а' | 'α' | 'ɑ' => 'a',
+        'в' | 'β' => 'b',
+        'с' | 'ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' | 'ε' | 'ё' => 'e',
+        'һ' | 'н' => 'h',
+        'і' | 'ι' | 'ı' | 'ї' => 'i',
+        'ј' => 'j',
+        'к' | 'κ' => 'k',
+        'ӏ' | 'ⅼ' => 'l',
+        'м' => 'm',
+        'п' | 'η' => 'n',
+        'о' | 'ο' | 'σ' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'г' => 'r',
+        'ѕ' => 's',
+        'т' | 'τ' => 't',
+        'υ' | 'μ' => 'u',
+        'ν' | 'ѵ' => 'v',
+        'ԝ' | 'ω' => 'w',
+        'х' | 'χ' => 'x',
+        'у' | 'γ' => 'y',
+        'ᴢ' => 'z',
+        other => other,
+    }
+}
+
+/// Zero-width and direction-control characters, which hide inside words (and turn a name's
+/// text around when shown).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{ad}'
+    )
+}
+
+/// NFKC, lowercase, confusables to Latin, invisible characters dropped: the common first pass.
+fn fold_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.nfkc()
+        .filter(|c| !is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .map(latin)
+}
+
+/// The words form (see the module doc), without the brand pass.
+pub fn fold_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    // Marks stripped too ("café" is "cafe"), so rules' ASCII `\w` spans every Latin word.
+    let folded: String = fold_chars(text).collect();
+    for c in folded
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    {
+        if c == '\'' || c == '’' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+/// The skeleton (see the module doc): what a string looks like, for comparing names.
+pub fn skeleton(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in fold_chars(text).collect::<String>().nfkd() {
+        if unicode_normalization::char::is_combining_mark(c) || !c.is_alphanumeric() {
+            continue;
+        }
+        s.push(match c {
+            '0' => 'o',
+            '1' | 'i' | '!' | '|' => 'l',
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            '8' => 'b',
+            other => other,
+        });
+    }
+    s.replace("rn", "m").replace("vv", "w").replace("cl", "d")
+}
+
+/// Within one edit (insert, delete, substitute, or swap of neighbours) for names of 5 or
+/// more characters; exact for shorter ones. Two edits would make `afterparty` a lookalike of
+/// `afterpay`.
+fn near(a: &str, b: &str) -> bool {
+    let max = usize::from(b.chars().count() >= 5);
+    a == b || (max > 0 && distance(a, b, max) <= max)
+}
+
+/// Whether `hay` holds `brand` itself (run into other words, for names of 5 or more) or is,
+/// as a whole, near it.
+fn contains_near(hay: &str, brand: &str) -> bool {
+    if near(hay, brand) {
+        return true;
+    }
+    brand.len() >= 5 && hay.contains(brand)
+}
+
+/// Optimal-string-alignment distance, giving up (returning `max + 1`) once it must exceed
+/// `max`.
+fn distance(a: &str, b: &str, max: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return max + 1;
+    }
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let mut row_min = usize::MAX;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return max + 1;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The hosts of the links and bare domains in `text` (`https://k1arna.com/x`, `klarna.com`,
+/// `support@klarna-help.net`), folded (NFKC, lowercase, invisible characters dropped) but with
+/// their letters kept as written, so `klárna.com` is not mistaken for `klarna.com`.
+pub fn hosts(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfkc()
+        .filter(|c| !is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    let mut out = Vec::new();
+    for token in folded.split(|c: char| c.is_whitespace() || "<>()[]\"'`,;!?*|".contains(c)) {
+        let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+        let rest = token.split_once("://").map(|(_, r)| r).unwrap_or(token);
+        let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
+        let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
+        let host = host.trim_end_matches('.');
+        if is_host(host) && !out.iter().any(|h| h == host) {
+            out.push(host.to_string());
+        }
+    }
+    out
+}
+
+/// Whether `s` looks like a domain name: two or more labels of letters, digits and hyphens,
+/// ending in a top-level domain of two or more letters.
+fn is_host(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    if labels.len() < 2 || s.len() > 253 {
+        return false;
+    }
+    let tld = labels[labels.len() - 1];
+    let tld_ok = tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic);
+    tld_ok
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.chars().count() <= 63
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shield() -> Shield {
+        let brands = vec!["klarna".to_string(), "afterpay".to_string()];
+        Shield {
+            brand_skeletons: brands.iter().map(|b| skeleton(b)).collect(),
+            brands,
+            official_domains: vec!["klarna.com".into(), "afterpay.com".into()],
+            staff_words: vec!["support".into(), "help".into(), "team".into()],
+            ..Shield::default()
+        }
+    }
+
+    #[test]
+    fn lookalike_hosts_are_flagged_and_official_ones_are_not() {
+        let s = shield();
+        for bad in [
+            "go to k1arna.com now",
+            "https://klarna-support.help/login",
+            "kIarna.com/refund",
+            "visit klárna.com",
+            "secure-klarna-login.xyz",
+            "afteгpayhelp.com",
+            "supportk1arna.net",
+            "http://klarna.com.verify-account.io/x",
+            "mail support@klarna-help.net",
+            "klarnasupport.net",
+            "afterpay-refunds.net",
+            "aftrepay.com",
+            "klаrna.com (cyrillic a)",
+            "klarna.co",
+        ] {
+            let f = s.check(bad);
+            assert!(
+                f.as_ref().is_some_and(|f| f.kind == ScamKind::Link),
+                "{bad}: {f:?}"
+            );
+        }
+        for ok in [
+            "klarna.com",
+            "https://www.klarna.com/uk/customer-service/",
+            "app.klarna.com",
+            "asos.com and nike.com",
+            "my order from zalando.de",
+            "version 10.12.3",
+            "i paid 12.50 at the shop",
+            "e.g. the app",
+            "afterparty.com tonight",
+        ] {
+            assert_eq!(s.check(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn names_imitating_the_bot_the_role_or_brand_staff_are_flagged() {
+        let s = shield();
+        let protected = ["paymedic", "Support"];
+        for bad in [
+            "paymedic",
+            "PayMedic",
+            "paymed1c",
+            "Klarna Support",
+            "kIarna_help",
+            "KLARNA",
+            "Klarna Team ✓",
+            "support",
+            "ѕupport",
+            "k l a r n a support",
+            "Klarma Support",
+        ] {
+            assert!(s.check_name(bad, &protected).is_some(), "{bad}");
+        }
+        for ok in [
+            "klarnafan99",
+            "sam",
+            "helpful hannah",
+            "afterparty",
+            "Mo",
+            "Jimmy Klarna",
+            "happy klarna user",
+        ] {
+            assert_eq!(s.check_name(ok, &protected), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn words_fold_confusables_and_brand_lookalikes() {
+        let s = shield();
+        assert_eq!(
+            s.words("I'm from K1arna SUPPORT!!"),
+            "im from klarna support"
+        );
+        assert_eq!(s.words("klаrna\u{200b} help"), "klarna help");
+        assert_eq!(s.words("karma is real"), "karma is real");
+    }
+
+    #[test]
+    fn distance_counts_edits_and_swaps() {
+        assert_eq!(distance("klarna", "klarna", 2), 0);
+        assert_eq!(distance("klarna", "klarma", 2), 1);
+        assert_eq!(distance("klarna", "kalrna", 2), 1);
+        assert_eq!(distance("klarna", "klarnaa", 2), 1);
+        assert_eq!(distance("abc", "xyz", 1), 2);
+    }
+
+    #[test]
+    fn an_empty_shield_flags_nothing() {
+        let s = Shield::default();
+        assert_eq!(
+            s.check("I'm klarna support, dm me your code at k1arna.com"),
+            None
+        );
+        assert_eq!(s.check_name("Klarna Support", &[]), None);
+    }
+}

@@ -1,0 +1,324 @@
+//! The scam shield: the `[scam]` section's checks, generated classes of scams and of ordinary
+//! messages, the app's screening, and the labelled set's figures.
+
+use crate::common::{app, block_on, engine, member, pack};
+use paymedic::app::Origin;
+use paymedic::engine::content::{compile, ErrorKind};
+use paymedic::engine::scam::ScamKind;
+use paymedic::engine::{Effect, Input, Timestamp};
+use proptest::prelude::*;
+use std::sync::LazyLock;
+
+static ENGINE: LazyLock<paymedic::engine::Engine> = LazyLock::new(engine);
+
+fn flag(text: &str) -> Option<paymedic::engine::scam::ScamFlag> {
+    ENGINE.content.scam.check(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content checks
+// ---------------------------------------------------------------------------------------------
+
+fn line_of(src: &str, needle: &str) -> usize {
+    let at = src
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in pack"));
+    src[..at].matches('\n').count() + 1
+}
+
+#[test]
+fn every_mistake_in_the_scam_section_is_reported_at_its_line() {
+    let src = pack()
+        .replace(
+            "brands = [\"klarna\",",
+            "brands = [\"Klarna Inc\", \"klarna\",",
+        )
+        .replace(
+            "\"klarna.com\", \"klarna.net\",",
+            "\"https://klarna.com/\", \"klarna.net\",",
+        )
+        .replace(
+            "id = \"dm_offer\"\nkind = \"impersonation\"",
+            "id = \"dm_offer\"\nkind = \"spam\"",
+        )
+        .replace("id = \"asks_credentials\"", "id = \"claims_support\"")
+        .replace(
+            "patterns = [\n  '\\b(verify|confirm",
+            "patterns = [\n  '(unclosed',\n  '\\b(verify|confirm",
+        );
+    let errors = match compile("test.toml", &src) {
+        Ok(_) => panic!("the broken pack compiled"),
+        Err(e) => e.0,
+    };
+    let at = |needle: &str| line_of(&src, needle);
+    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| {
+        errors
+            .iter()
+            .any(|e| e.location.line == line && pred(&e.kind))
+    };
+    assert!(
+        has(
+            at("\"Klarna Inc\""),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("brand"))
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            at("\"https://klarna.com/\""),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("official domain"))
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            at("kind = \"spam\""),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("kind `spam`"))
+        ),
+        "{errors:#?}"
+    );
+    let second = src.rfind("id = \"claims_support\"").unwrap();
+    let second_line = src[..second].matches('\n').count() + 1;
+    assert!(
+        has(second_line, &|k| matches!(
+            k,
+            ErrorKind::Duplicate {
+                what: "scam rule id",
+                ..
+            }
+        )),
+        "{errors:#?}"
+    );
+    assert!(
+        has(at("'(unclosed'"), &|k| matches!(k, ErrorKind::BadRegex(_))),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn a_pack_without_a_scam_section_screens_nothing() {
+    let src = pack();
+    let start = src.find("[scam]").unwrap();
+    let end = src.find("[out_of_scope]").unwrap();
+    // Keep the comment block that precedes [out_of_scope] out of the cut's way.
+    let cut = format!(
+        "{}{}",
+        &src[..start],
+        &src[src[..end].rfind("# ----").unwrap()..]
+    );
+    let content = compile("test.toml", &cut).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!content.scam.is_active());
+    assert_eq!(
+        content.scam.check("I'm Klarna support, DM me your code"),
+        None
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated classes
+// ---------------------------------------------------------------------------------------------
+
+const BRANDS: [&str; 4] = ["klarna", "afterpay", "clearpay", "affirm"];
+
+/// A brand as an impersonator might write it: any case, and maybe one lookalike character.
+fn disguised_brand() -> impl Strategy<Value = String> {
+    (0..BRANDS.len(), any::<bool>(), 0usize..8, 0usize..6).prop_map(|(b, upper, pos, how)| {
+        let brand = BRANDS[b];
+        let mut chars: Vec<char> = brand.chars().collect();
+        let i = pos % chars.len();
+        let swap = match (chars[i], how) {
+            ('a', 0) => Some('а'), // Cyrillic a
+            ('a', 1) => Some('4'),
+            ('l', 0 | 1) => Some('1'),
+            ('l', 2) => Some('I'),
+            ('e', 0) => Some('е'), // Cyrillic e
+            ('o', _) => Some('0'),
+            ('i', _) => Some('1'),
+            ('r', 0) => Some('г'), // Cyrillic ge
+            ('k', 0) => Some('κ'), // Greek kappa
+            ('p', 0) => Some('р'), // Cyrillic er
+            _ => None,
+        };
+        if let Some(c) = swap {
+            chars[i] = c;
+        }
+        let s: String = chars.into_iter().collect();
+        if upper {
+            let mut c = s.chars();
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+        } else {
+            s
+        }
+    })
+}
+
+fn pick(options: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    (0..options.len()).prop_map(move |i| options[i])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// "Hi, I'm from Klarna support, DM me and I can fix your payment", in many wordings and
+    /// spellings.
+    #[test]
+    fn claims_to_be_support_are_flagged(
+        greet in pick(&["", "hi all, ", "Hello! ", "hey guys ", "good news: "]),
+        claim in pick(&["I'm from {b} support", "this is the official {b} team", "i am a {b} customer service agent", "I work with {b} support", "we are {b} security"]),
+        cta in pick(&[", DM me and I can fix your payment", ". dm me for help", " - message me privately and i will sort it", ", add me and I can unlock your account", ". Inbox me so I can resolve it"]),
+        brand in disguised_brand(),
+    ) {
+        let text = format!("{greet}{}{cta}", claim.replace("{b}", &brand));
+        let f = flag(&text);
+        prop_assert!(f.as_ref().is_some_and(|f| f.kind == ScamKind::Impersonation), "{text}: {f:?}");
+    }
+
+    /// Asking others for codes, passwords, card numbers or logins.
+    #[test]
+    fn asks_for_credentials_are_flagged(
+        lead in pick(&["", "to verify, ", "quick fix: ", "no worries, ", "ok "]),
+        ask in pick(&["send me your", "dm me your", "give me your", "just tell me your", "share with me your", "pm me the"]),
+        what in pick(&["verification code", "otp", "password", "card number", "login details", "cvv", "one time code"]),
+        tail in pick(&["", " and I'll sort it", " so i can check", " please", " asap"]),
+    ) {
+        let text = format!("{lead}{ask} {what}{tail}");
+        let f = flag(&text);
+        prop_assert!(f.as_ref().is_some_and(|f| f.kind == ScamKind::Credentials), "{text}: {f:?}");
+    }
+
+    /// A link to a host that names or imitates a brand but isn't an official domain.
+    #[test]
+    fn lookalike_links_are_flagged(
+        brand in disguised_brand(),
+        before in pick(&["", "secure-", "my", "login-", "www."]),
+        after in pick(&["", "-support", "-refunds", "help", "-verify"]),
+        tld in pick(&["com", "net", "help", "xyz", "support", "co"]),
+        scheme in pick(&["", "https://", "http://"]),
+        path in pick(&["", "/login", "/claim?id=7"]),
+        lead in pick(&["check ", "here: ", "go to ", ""]),
+    ) {
+        let host = format!("{before}{brand}{after}.{tld}").to_lowercase();
+        let shield = &ENGINE.content.scam;
+        prop_assume!(!shield.is_official(&host));
+        let text = format!("{lead}{scheme}{host}{path}");
+        let f = flag(&text);
+        prop_assert!(f.is_some(), "{text}");
+    }
+
+    /// Official domains and their subdomains, in ordinary sentences, are never flagged.
+    #[test]
+    fn official_links_are_not_flagged(
+        sub in pick(&["", "www.", "app.", "help.", "cdn.eu."]),
+        domain in pick(&["klarna.com", "afterpay.com", "clearpay.co.uk", "affirm.com"]),
+        path in pick(&["", "/us/customer-service", "/uk/", "/login"]),
+        scheme in pick(&["", "https://"]),
+        sentence in pick(&["the help page is {l}", "i found it on {l} under payments", "{l} has a chat", "is {l} down for anyone?"]),
+    ) {
+        let text = sentence.replace("{l}", &format!("{scheme}{sub}{domain}{path}"));
+        prop_assert_eq!(flag(&text), None, "{}", text);
+    }
+
+    /// A member reporting what a scammer said is never accused, whatever the scammer said.
+    #[test]
+    fn reports_of_scams_are_not_flagged(
+        who in pick(&["someone", "a guy", "some account", "this person"]),
+        did in pick(&["dmed me", "messaged me", "sent me a friend request", "texted me"]),
+        saying in pick(&["saying they're klarna support", "claiming to be from afterpay", "asking for my verification code", "with a link to k1arna.com"]),
+        ask in pick(&[", is this legit?", ". scam right?", " - should i reply?", ". what do i do", ""]),
+    ) {
+        let text = format!("{who} {did} {saying}{ask}");
+        prop_assert_eq!(flag(&text), None, "{}", text);
+    }
+
+    /// Ordinary talk about codes, links and support.
+    #[test]
+    fn ordinary_talk_about_codes_links_and_support_is_not_flagged(
+        text in pick(&[
+            "where do I enter the {c} {b} sent me",
+            "{b} sent me a {c} but it expired",
+            "i never got the {c} from {b}, what now",
+            "does {b} support reply by email or chat",
+            "can a mod help me with my {b} payment",
+            "i used a promo code at checkout and {b} declined",
+            "the tracking link from the shop doesnt work",
+            "how do i contact {b} support?",
+            "can someone dm me, i need help with {b}",
+            "i'll dm you the store link later",
+            "my {b} password reset email never came",
+            "{b} asked me to verify my identity in the app",
+        ]),
+        brand in pick(&["klarna", "Klarna", "afterpay", "affirm"]),
+        code in pick(&["verification code", "6 digit code", "otp", "sms code"]),
+    ) {
+        let text = text.replace("{b}", brand).replace("{c}", code);
+        prop_assert_eq!(flag(&text), None, "{}", text);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------------------------
+
+/// A screened member's scam gets the shield's effect and nothing else: no answer, nothing
+/// stored. The same text unscreened (staff, a DM) goes through the normal turn.
+#[test]
+fn the_app_screens_only_screened_origins_and_stores_nothing_of_a_flagged_message() {
+    let app = app();
+    let text = "I'm from Klarna support, DM me and I can fix your declined payment";
+    let alice = member(5, 1);
+    let screened = Origin {
+        user: alice,
+        request: None,
+        screen: true,
+    };
+    let turn = block_on(app.turn(
+        screened,
+        Input::Text {
+            text,
+            addressed: true,
+        },
+        Timestamp(1),
+    ))
+    .unwrap();
+    assert!(
+        matches!(turn.effects.as_slice(), [Effect::Scam(f)] if f.rule == "claims_support"),
+        "{:?}",
+        turn.effects
+    );
+    assert!(block_on(app.store().session(alice)).unwrap().is_none());
+    let bob = member(5, 2);
+    let turn = block_on(app.turn(
+        bob,
+        Input::Text {
+            text,
+            addressed: true,
+        },
+        Timestamp(1),
+    ))
+    .unwrap();
+    assert!(
+        !turn.effects.iter().any(|e| matches!(e, Effect::Scam(_))),
+        "{:?}",
+        turn.effects
+    );
+}
+
+/// The same name is reported once per member; another member with it is reported too.
+#[test]
+fn an_imitating_name_is_reported_once_per_member() {
+    let app = app();
+    let protected = ["paymedic", "Support"];
+    assert!(app
+        .impersonating_name(member(1, 1), "Klarna Support", &protected)
+        .is_some());
+    assert!(app
+        .impersonating_name(member(1, 1), "Klarna Support", &protected)
+        .is_none());
+    assert!(app
+        .impersonating_name(member(1, 2), "Klarna Support", &protected)
+        .is_some());
+    assert!(app
+        .impersonating_name(member(1, 3), "sam", &protected)
+        .is_none());
+}
