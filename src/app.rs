@@ -885,6 +885,33 @@ impl App {
         Ok(fired)
     }
 
+    /// The adapter found a ticket's thread deleted (Discord answered 10003): an active ticket
+    /// of that thread closes like an auto-close, with `reason`, so its member is back with the
+    /// bot instead of handed off to a thread nobody can see. `None`: no active ticket there.
+    pub async fn thread_gone(
+        &self,
+        thread: ChannelId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Option<Changed>, StoreError> {
+        for _ in 0..RETRIES {
+            let Some(t) = self.store.ticket_by_thread(thread).await? else {
+                return Ok(None);
+            };
+            if !t.status.is_active() {
+                return Ok(None);
+            }
+            let (next, event) = t.close_by_bot(reason, now);
+            match self.commit_change(t, next, event, now).await {
+                Ok(Some(changed)) => return Ok(Some(changed)),
+                Ok(None) => continue,
+                Err(ActionError::Store(e)) => return Err(e),
+                Err(ActionError::Refused(_)) => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// `/forget-me`: closes the member's open ticket ("closed at the member's request"), then
     /// deletes their conversations and feedback and removes them from stored tickets.
     pub async fn forget(&self, user: UserKey, now: Timestamp) -> Result<ForgetReport, StoreError> {

@@ -23,8 +23,10 @@
 //!   commit).
 //! - [`discord`]: the serenity/poise adapter: event routing and start-up, `convert` (Discord
 //!   types and component ids), `effects` (rendering), `outbox` (the one place anything is sent,
-//!   for messages, buttons, modals and commands), `tickets` (private threads, the packet, staff
-//!   actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
+//!   for messages, buttons, modals and commands), `retry` (what a REST error leads to: retry
+//!   with backoff, give up and log, log once per channel; the fault counts), `dedupe` (each
+//!   gateway event handled once, even when Discord replays it), `tickets` (private threads,
+//!   the packet, staff actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
 //! - [`terminal`]: `paymedic chat`, the terminal adapter, with `/mod` commands for the ticket
 //!   life.

@@ -44,6 +44,8 @@ struct Setup {
     half_open: bool,
     /// Another store than a fresh in-memory one.
     store: Option<Arc<dyn paymedic::store::Store>>,
+    /// Other fake options than the defaults (a short heartbeat interval, ...).
+    fake: Option<FakeOptions>,
     /// `[scam] delete`.
     scam_delete: bool,
 }
@@ -58,7 +60,7 @@ impl Bot {
     }
 
     async fn start_with(setup: Setup) -> Bot {
-        let fake = FakeDiscord::start(FakeOptions::default()).await;
+        let fake = FakeDiscord::start(setup.fake.clone().unwrap_or_default()).await;
         let settings = DiscordConfig {
             guild_ids: fake
                 .options()
@@ -2221,3 +2223,6 @@ async fn a_message_edited_into_a_scam_is_flagged() {
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     bot.stop().await;
 }
+
+/// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
+mod faults;

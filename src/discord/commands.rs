@@ -89,10 +89,17 @@ async fn turn(ctx: Context<'_>, input: Input<'_>) -> Result<(), Error> {
         request: Some(tickets::request_key(ctx)),
         screen: false,
     };
-    let turn = data.app.turn(origin, input, app::now()).await?;
-    data.outbox(ctx.http())
-        .turn(&mut To::command(ctx), user.member, turn)
-        .await
+    let out = data.outbox(ctx.http());
+    let mut to = To::command(ctx);
+    // A slow store must not make the command miss Discord's 3 seconds.
+    let turn = out
+        .in_time(
+            &mut to,
+            ctx.command().ephemeral,
+            data.app.turn(origin, input, app::now()),
+        )
+        .await??;
+    out.turn(&mut to, user.member, turn).await
 }
 
 /// Answers a check, and keeps it for the hand-off packet (which check, and its verdict).
@@ -104,11 +111,16 @@ async fn checked(
     match verdict {
         Ok(text) => {
             let user = convert::user_key(ctx.guild_id().map(|g| g.get()), ctx.author().id.get());
-            let noted = ctx
-                .data()
-                .app
-                .note_check(user, &format!("/check {which}: {text}"), app::now())
-                .await;
+            let data = ctx.data();
+            let note = format!("/check {which}: {text}");
+            let noted = data
+                .outbox(ctx.http())
+                .in_time(
+                    &mut To::command(ctx),
+                    true,
+                    data.app.note_check(user, &note, app::now()),
+                )
+                .await?;
             if let Err(e) = noted {
                 // The answer needs no store: give it anyway; only the packet misses the check.
                 tracing::warn!(member = user.member.get(), error = %e, "could not keep a check for the packet");
@@ -262,13 +274,18 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             .map(|_| ())
         }
         poise::FrameworkError::Command { error, ctx, .. } => {
-            tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            // A send the outbox gave up on, or a missing permission, is logged there already.
+            if !super::retry::already_logged(error.as_ref()) {
+                tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            }
             ctx.send(ephemeral(super::outbox::SOMETHING_WENT_WRONG))
                 .await
                 .map(|_| ())
         }
         poise::FrameworkError::EventHandler { error, event, .. } => {
-            tracing::error!(event = event.snake_case_name(), %error, "event handler failed");
+            if !super::retry::already_logged(error.as_ref()) {
+                tracing::error!(event = event.snake_case_name(), %error, "event handler failed");
+            }
             Ok(())
         }
         _ => {

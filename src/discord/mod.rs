@@ -19,11 +19,21 @@
 //! locking and reopening ticket threads). At start-up the bot computes its permissions in the
 //! escalation channel and logs a warning naming any that are missing; a thread it can't create
 //! is handled anyway (the ticket fails and a plain request is posted).
+//!
+//! # Faults
+//!
+//! Serenity resumes the gateway session after a drop (close 4000, or 1006: the connection
+//! gone without a close frame); after missed heartbeat ACKs it starts a new session. Events
+//! Discord replays after a resume are handled once (`dedupe`, checked in the [`Gate`]). REST
+//! errors are retried, given up and logged by the outbox (`retry`); slow interactions are
+//! deferred before Discord's 3 seconds run out (`outbox::Outbox::in_time`).
 
 mod commands;
 pub mod convert;
+pub mod dedupe;
 pub mod effects;
 pub mod outbox;
+pub mod retry;
 pub mod tickets;
 
 use crate::app::{self, App, Origin};
@@ -240,6 +250,7 @@ pub async fn run(
         .framework(Gate {
             inner: framework,
             permits: Semaphore::new(HANDLERS_IN_FLIGHT),
+            seen: dedupe::Seen::default(),
         })
         .await
         .map_err(|e| match e {
@@ -299,6 +310,7 @@ pub async fn run(
     timers.abort();
     trimmer.abort();
     signal.abort();
+    tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
     match result {
         Ok(()) => Ok(()),
         Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)) => {
@@ -353,9 +365,13 @@ async fn check_token(http: &serenity::Http) -> Result<(), RunError> {
 /// future is large (it carries command parsing and error handling state), and in a burst of
 /// 1000 messages a thousand of them would sit in memory at once, waiting their turn. Here each
 /// waiting event holds only itself: poise's future is created once the event's turn comes.
+///
+/// It also drops an event it has handled before (a replay after a gateway RESUME), before it
+/// takes a place in the queue.
 struct Gate {
     inner: poise::Framework<Data, Error>,
     permits: Semaphore,
+    seen: dedupe::Seen,
 }
 
 #[serenity::async_trait]
@@ -365,6 +381,13 @@ impl serenity::Framework for Gate {
     }
 
     async fn dispatch(&self, ctx: serenity::Context, event: FullEvent) {
+        if let Some(id) = dedupe::EventId::of(&event) {
+            if !self.seen.first(id) {
+                retry::STATS.replay_dropped();
+                tracing::info!(event = ?id, "dropped an event handled before (replayed by Discord)");
+                return;
+            }
+        }
         // The semaphore is never closed, so this only fails if it were; then run anyway.
         let _permit = self.permits.acquire().await.ok();
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
@@ -633,7 +656,10 @@ async fn conversation_press(
         choice: id.choice,
         shown_at: id.at,
     };
-    let turn = out.app.turn(origin, input, app::now()).await?;
+    // A slow store must not make the press miss Discord's 3 seconds.
+    let turn = out
+        .in_time(to, false, out.app.turn(origin, input, app::now()))
+        .await??;
     out.turn(to, user.member, turn).await
 }
 

@@ -17,9 +17,21 @@
 //! Every call here runs after the store committed what it reports ("commit before you speak"):
 //! a send that fails is logged, and only the route and status are logged, never a message's
 //! content.
+//!
+//! Every request goes through [`Outbox::call`], which applies `super::retry`: 429, 5xx and
+//! network errors are retried with a bounded backoff (messages carry an enforced nonce, so a
+//! retried POST that Discord had carried out doesn't post twice); a request given up is
+//! logged once, as an error naming the member and channel; a missing permission or a deleted
+//! channel is logged once per channel. A ticket thread found deleted closes its ticket, so
+//! the member is back with the bot instead of handed off to a thread nobody can see.
+//!
+//! Interactions must be answered within 3 seconds. Work that awaits the store before the
+//! first answer runs under [`Outbox::in_time`]: answered directly when it is done within
+//! [`DEFER_AFTER`], otherwise deferred first and answered by follow-up.
 
 use super::convert::truncate;
 use super::effects::{no_mentions, only_role, only_user, render, request_embed, role_and_user};
+use super::retry::{self, Failure, Repeat, SendError, STATS};
 use super::tickets::{packet_content, packet_embed, rating_row, staff_rows, thread_name};
 use super::{Context, Error};
 use crate::app::{self, App, Changed, Fired, TicketNote, Turn};
@@ -40,6 +52,8 @@ use serenity::{
     CreateInteractionResponseMessage, CreateMessage, CreateModal, CreateThread, EditMessage,
     EditThread, Http, Message, ModalInteraction, UserId,
 };
+use std::future::Future;
+use std::pin::Pin;
 use tokio::sync::Semaphore;
 
 /// Characters of a member's display name shown to the moderators.
@@ -85,6 +99,51 @@ pub const SOMETHING_WENT_WRONG: &str = "Sorry, something went wrong on my side. 
 /// still creating it, before they get the ticket's number instead of a link.
 const THREAD_WAIT: std::time::Duration = std::time::Duration::from_millis(2500);
 
+/// How long after its creation an interaction may go unanswered before it is deferred.
+/// Discord waits 3 seconds for the first answer; the other 1.5 s are for the deferral's own
+/// round trip, scheduling on a busy host, and a host clock that runs behind Discord's (the
+/// creation time is read from the interaction's id: see [`received_at`]).
+pub const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Why a ticket is closed when its thread is found deleted.
+const THREAD_GONE_REASON: &str = "its thread was deleted";
+
+/// Who a request concerns, for the log line when it is given up: ids only.
+#[derive(Clone, Copy, Debug, Default)]
+struct About {
+    member: Option<u64>,
+    channel: Option<u64>,
+}
+
+impl About {
+    fn new(member: Option<u64>, channel: Option<u64>) -> About {
+        About { member, channel }
+    }
+}
+
+/// When an interaction began, for its 3 seconds: its id's timestamp is when Discord created
+/// it, so the time it spent in the gateway and in the handler queue counts too. The age is
+/// capped at [`DEFER_AFTER`]: a host clock ahead of Discord's only makes the deferral come
+/// sooner, and one behind it counts from now, as without the id.
+fn received_at(snowflake: u64) -> tokio::time::Instant {
+    const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+    let created_ms = (snowflake >> 22).saturating_add(DISCORD_EPOCH_MS);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let age = std::time::Duration::from_millis(now_ms.saturating_sub(created_ms)).min(DEFER_AFTER);
+    let now = tokio::time::Instant::now();
+    now.checked_sub(age).unwrap_or(now)
+}
+
+/// A message as sent: with allowed mentions set by the caller, and here an enforced nonce, so
+/// that a retry of a POST Discord already carried out gets the first message back instead of
+/// posting a second.
+fn once(m: CreateMessage) -> CreateMessage {
+    m.nonce(serenity::Nonce::String(retry::nonce()))
+        .enforce_nonce(true)
+}
+
 /// Sends for one event: Discord's HTTP client, the app, the settings, and the bound on
 /// concurrent sends.
 #[derive(Clone, Copy)]
@@ -101,8 +160,13 @@ pub struct To<'a> {
     kind: ToKind<'a>,
     /// An interaction was answered or deferred: what follows are follow-ups.
     responded: bool,
+    /// The interaction was deferred with a "thinking…" message, which some answer must
+    /// replace; a press acknowledged without one (type 6) owes nothing more.
+    thinking: bool,
     /// Something was sent (a deferral doesn't count).
     sent: bool,
+    /// When the interaction began (see [`received_at`]), for [`DEFER_AFTER`].
+    received: tokio::time::Instant,
 }
 
 #[derive(Clone, Copy)]
@@ -131,10 +195,36 @@ impl<'a> To<'a> {
     }
 
     fn of(kind: ToKind<'a>) -> To<'a> {
+        let id = match kind {
+            ToKind::Message(_) => None,
+            ToKind::Press(i) => Some(i.id.get()),
+            ToKind::Modal(i) => Some(i.id.get()),
+            ToKind::Command(poise::Context::Application(a)) => Some(a.interaction.id.get()),
+            ToKind::Command(poise::Context::Prefix(_)) => None,
+        };
         To {
             kind,
             responded: false,
+            thinking: false,
             sent: false,
+            received: id.map_or_else(tokio::time::Instant::now, received_at),
+        }
+    }
+
+    /// How long the handler may still work before the interaction must be deferred.
+    pub fn time_left(&self) -> std::time::Duration {
+        DEFER_AFTER.saturating_sub(self.received.elapsed())
+    }
+
+    /// The member and channel, for logs.
+    fn about(&self) -> About {
+        match self.kind {
+            ToKind::Message(m) => About::new(Some(m.author.id.get()), Some(m.channel_id.get())),
+            ToKind::Press(i) => About::new(Some(i.user.id.get()), Some(i.channel_id.get())),
+            ToKind::Modal(i) => About::new(Some(i.user.id.get()), Some(i.channel_id.get())),
+            ToKind::Command(ctx) => {
+                About::new(Some(ctx.author().id.get()), Some(ctx.channel_id().get()))
+            }
         }
     }
 
@@ -241,6 +331,9 @@ pub enum Closing {
     Inactive,
     /// The member asked to be forgotten: no transcript, nothing sent to them.
     Forgotten,
+    /// The thread was deleted: nothing is posted in it; the member is told, the transcript
+    /// kept.
+    ThreadGone,
 }
 
 /// A ticket's link for the member: its thread, or its number while it has none.
@@ -268,8 +361,142 @@ impl<'a> Outbox<'a> {
         &self.app.engine.content.copy
     }
 
-    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'a>, Error> {
-        Ok(self.sends.acquire().await?)
+    /// Runs one request to Discord with the retry policy of `super::retry`, holding a send
+    /// permit during each try (not while it waits to retry). `what` names the request in the
+    /// logs; `done` is what a retry that finds the work already done (40060, 10008, after a
+    /// failure Discord may have acted on) returns.
+    async fn call<T, F, Fut>(
+        &self,
+        what: &'static str,
+        about: About,
+        repeat: Repeat,
+        done: Option<fn() -> T>,
+        mut f: F,
+    ) -> Result<T, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = serenity::Result<T>>,
+    {
+        let mut attempt: u32 = 0;
+        let mut maybe_applied = false;
+        loop {
+            attempt += 1;
+            let result = {
+                // The semaphore is never closed; if it were, go ahead without a permit.
+                let _permit = self.sends.acquire().await.ok();
+                f().await
+            };
+            let e = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let failure = Failure::of(&e);
+            if maybe_applied
+                && matches!(failure, Failure::AlreadyAnswered | Failure::UnknownMessage)
+            {
+                if let Some(done) = done {
+                    return Ok(done());
+                }
+            }
+            maybe_applied |= failure.maybe_applied();
+            match retry::wait_before_retry(failure, repeat, attempt, retry::jitter()) {
+                Some(wait) => {
+                    STATS.retried(failure);
+                    tracing::warn!(
+                        member = about.member,
+                        channel = about.channel,
+                        what,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        ?failure,
+                        counts = %STATS.snapshot(),
+                        "Discord answered an error; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                None if failure.is_transient() => {
+                    STATS.gave_up();
+                    tracing::error!(
+                        member = about.member,
+                        channel = about.channel,
+                        what,
+                        attempts = attempt,
+                        ?failure,
+                        counts = %STATS.snapshot(),
+                        "gave up on a request to Discord"
+                    );
+                    return Err(SendError::new(e, true));
+                }
+                None => {
+                    let logged = match (failure, about.channel) {
+                        (Failure::NoPermission(code), Some(channel)) => {
+                            STATS.undeliverable(failure);
+                            if retry::first_in_channel(channel, what) {
+                                tracing::warn!(
+                                    channel,
+                                    member = about.member,
+                                    what,
+                                    code,
+                                    counts = %STATS.snapshot(),
+                                    "the bot lacks a permission for this in the channel (needs View Channel and Send Messages, or Manage Messages to remove); logged once per channel"
+                                );
+                            }
+                            true
+                        }
+                        (Failure::UnknownChannel, Some(channel)) => {
+                            STATS.undeliverable(failure);
+                            if retry::first_in_channel(channel, what) {
+                                tracing::warn!(
+                                    channel,
+                                    member = about.member,
+                                    what,
+                                    counts = %STATS.snapshot(),
+                                    "the channel or thread was deleted; logged once per channel"
+                                );
+                            }
+                            true
+                        }
+                        _ => false,
+                    };
+                    return Err(SendError::new(e, logged));
+                }
+            }
+        }
+    }
+
+    /// Runs `work` (a store call, a turn) for an interaction that has not been answered yet:
+    /// if it is done within [`DEFER_AFTER`] of the interaction's creation, the caller answers
+    /// directly; otherwise the interaction is deferred first, so it never misses Discord's
+    /// 3 seconds, and the answer goes out as a follow-up. A press is acknowledged without a
+    /// "thinking…" message (its follow-ups keep their own visibility); a modal or command is
+    /// deferred, `ephemeral` or not.
+    pub async fn in_time<T>(
+        &self,
+        to: &mut To<'_>,
+        ephemeral: bool,
+        work: impl Future<Output = T>,
+    ) -> Result<T, Error> {
+        if !to.is_interaction() || to.responded {
+            return Ok(work.await);
+        }
+        let mut work = std::pin::pin!(work);
+        match tokio::time::timeout(to.time_left(), &mut work).await {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                tracing::debug!(
+                    member = to.about().member,
+                    "slow interaction: deferring before the answer"
+                );
+                match to.kind {
+                    ToKind::Press(_) => {
+                        self.respond(to, CreateInteractionResponse::Acknowledge)
+                            .await?
+                    }
+                    _ => self.defer(to, ephemeral).await?,
+                }
+                Ok(work.await)
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -278,7 +505,7 @@ impl<'a> Outbox<'a> {
 
     /// Sends one message of a reply where `to` points.
     pub async fn send(&self, to: &mut To<'_>, p: Piece) -> Result<(), Error> {
-        let _permit = self.permit().await?;
+        let about = to.about();
         match to.kind {
             ToKind::Message(msg) => {
                 let mut m = CreateMessage::new()
@@ -293,7 +520,11 @@ impl<'a> Outbox<'a> {
                 if !p.rows.is_empty() {
                     m = m.components(p.rows);
                 }
-                msg.channel_id.send_message(self.http, m).await?;
+                let m = once(m);
+                self.call("reply", about, Repeat::Safe, None, || {
+                    msg.channel_id.send_message(self.http, m.clone())
+                })
+                .await?;
             }
             ToKind::Command(ctx) => {
                 let mut r = CreateReply::default().allowed_mentions(no_mentions());
@@ -309,7 +540,10 @@ impl<'a> Outbox<'a> {
                 if p.ephemeral {
                     r = r.ephemeral(true);
                 }
-                ctx.send(r).await?;
+                self.call("command reply", about, Repeat::Safe, None, || async {
+                    ctx.send(r.clone()).await.map(|_| ())
+                })
+                .await?;
             }
             ToKind::Press(_) | ToKind::Modal(_) if !to.responded => {
                 let mut m = CreateInteractionResponseMessage::new()
@@ -340,24 +574,42 @@ impl<'a> Outbox<'a> {
                 if !p.rows.is_empty() {
                     f = f.components(p.rows);
                 }
-                match to.kind {
-                    ToKind::Press(i) => i.create_followup(self.http, f).await?,
-                    ToKind::Modal(i) => i.create_followup(self.http, f).await?,
-                    _ => unreachable!("only interactions have follow-ups"),
-                };
+                self.call("follow-up", about, Repeat::Safe, None, || async {
+                    match to.kind {
+                        ToKind::Press(i) => i.create_followup(self.http, f.clone()).await,
+                        ToKind::Modal(i) => i.create_followup(self.http, f.clone()).await,
+                        _ => unreachable!("only interactions have follow-ups"),
+                    }
+                })
+                .await?;
             }
         }
         to.sent = true;
         Ok(())
     }
 
+    /// The interaction's first answer. Repeating it is safe: Discord refuses a second one
+    /// (40060), which after a failure Discord may have acted on means the first went through.
     async fn respond(&self, to: &mut To<'_>, r: CreateInteractionResponse) -> Result<(), Error> {
-        match to.kind {
-            ToKind::Press(i) => i.create_response(self.http, r).await?,
-            ToKind::Modal(i) => i.create_response(self.http, r).await?,
-            ToKind::Message(_) | ToKind::Command(_) => {}
-        }
+        let thinking = matches!(r, CreateInteractionResponse::Defer(_));
+        let about = to.about();
+        let kind = to.kind;
+        self.call(
+            "interaction answer",
+            about,
+            Repeat::Safe,
+            Some(|| ()),
+            || async {
+                match kind {
+                    ToKind::Press(i) => i.create_response(self.http, r.clone()).await,
+                    ToKind::Modal(i) => i.create_response(self.http, r.clone()).await,
+                    ToKind::Message(_) | ToKind::Command(_) => Ok(()),
+                }
+            },
+        )
+        .await?;
         to.responded = true;
+        to.thinking = thinking;
         Ok(())
     }
 
@@ -371,16 +623,20 @@ impl<'a> Outbox<'a> {
         match to.kind {
             ToKind::Message(_) => Ok(()),
             ToKind::Command(ctx) => {
-                if ephemeral {
-                    ctx.defer_ephemeral().await?;
-                } else {
-                    ctx.defer().await?;
-                }
+                let about = to.about();
+                self.call("deferral", about, Repeat::Safe, Some(|| ()), || async {
+                    if ephemeral {
+                        ctx.defer_ephemeral().await
+                    } else {
+                        ctx.defer().await
+                    }
+                })
+                .await?;
                 to.responded = true;
+                to.thinking = true;
                 Ok(())
             }
             ToKind::Press(_) | ToKind::Modal(_) => {
-                let _permit = self.permit().await?;
                 let m = CreateInteractionResponseMessage::new().ephemeral(ephemeral);
                 self.respond(to, CreateInteractionResponse::Defer(m)).await
             }
@@ -389,7 +645,6 @@ impl<'a> Outbox<'a> {
 
     /// Opens a modal in answer to a button press (it must be the press's first answer).
     pub async fn modal(&self, to: &mut To<'_>, modal: CreateModal) -> Result<(), Error> {
-        let _permit = self.permit().await?;
         self.respond(to, CreateInteractionResponse::Modal(modal))
             .await?;
         to.sent = true;
@@ -403,10 +658,11 @@ impl<'a> Outbox<'a> {
         }
         match to.kind {
             ToKind::Press(_) if !to.responded => {
-                let _permit = self.permit().await?;
                 self.respond(to, CreateInteractionResponse::Acknowledge)
                     .await
             }
+            // Acknowledged without "thinking…" (a slow press): nothing more is owed.
+            ToKind::Press(_) if !to.thinking => Ok(()),
             ToKind::Message(_) => Ok(()),
             // A command or modal always gets words, never a silent "application did not
             // respond"; and a deferral must be followed by something.
@@ -424,7 +680,9 @@ impl<'a> Outbox<'a> {
             return;
         }
         if let Err(e) = self.send(to, Piece::ephemeral(SOMETHING_WENT_WRONG)).await {
-            tracing::warn!(error = %e, "could not tell the member something went wrong");
+            if !retry::already_logged(e.as_ref()) {
+                tracing::warn!(error = %e, "could not tell the member something went wrong");
+            }
         }
     }
 
@@ -548,10 +806,16 @@ impl<'a> Outbox<'a> {
     /// vanished. When the message stays, the warning replies to it, without failing if the
     /// member deletes it first.
     pub async fn remove_and_warn(&self, msg: &Posted, secret: Secret) -> Result<(), Error> {
+        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
         let removed = if msg.guild.is_some() {
-            let _permit = self.permit().await?;
-            match msg.channel.delete_message(self.http, msg.id).await {
+            let deleted = self
+                .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
+                    msg.channel.delete_message(self.http, msg.id)
+                })
+                .await;
+            match deleted {
                 Ok(()) => true,
+                Err(e) if e.logged => false,
                 Err(e) => {
                     // The error names the route, never the message's content.
                     tracing::warn!(
@@ -575,7 +839,7 @@ impl<'a> Outbox<'a> {
             reference.guild_id = msg.guild;
             m = m.reference_message(reference.fail_if_not_exists(false));
         }
-        self.post(msg.channel, m).await?;
+        self.post(msg.channel, Some(msg.author.get()), m).await?;
         tracing::info!(
             channel = msg.channel.get(),
             member = msg.author.get(),
@@ -591,11 +855,17 @@ impl<'a> Outbox<'a> {
     /// message and the rule's reason. The warning names and pings nobody: it is for everyone
     /// reading the channel. The member's words are neither logged nor quoted.
     pub async fn scam_warning(&self, msg: &Posted, flag: &ScamFlag) -> Result<(), Error> {
+        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
         let removed = self.app.config.scam_delete
             && {
-                let _permit = self.permit().await?;
-                match msg.channel.delete_message(self.http, msg.id).await {
+                let deleted = self
+                    .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
+                        msg.channel.delete_message(self.http, msg.id)
+                    })
+                    .await;
+                match deleted {
                     Ok(()) => true,
+                    Err(e) if e.logged => false,
                     Err(e) => {
                         tracing::warn!(
                             channel = msg.channel.get(),
@@ -616,14 +886,16 @@ impl<'a> Outbox<'a> {
             reference.guild_id = msg.guild;
             m = m.reference_message(reference.fail_if_not_exists(false));
         }
-        self.post_logged(msg.channel, m, "scam warning").await;
+        self.post_logged(msg.channel, Some(msg.author.get()), m, "scam warning")
+            .await;
         let link = message_link(msg, removed);
         let notice = copy
             .notice
             .replace("{member}", &format!("<@{}>", msg.author))
             .replace("{reason}", &flag.reason)
             .replace("{link}", &link);
-        self.notify_moderators(notice, "scam notice").await;
+        self.notify_moderators(notice, msg.author.get(), "scam notice")
+            .await;
         tracing::info!(
             channel = msg.channel.get(),
             member = msg.author.get(),
@@ -646,7 +918,8 @@ impl<'a> Outbox<'a> {
             .replace("{name}", &defused(name))
             .replace("{imitates}", &defused(&flag.imitates))
             .replace("{link}", &message_link(msg, false));
-        self.notify_moderators(notice, "display-name notice").await;
+        self.notify_moderators(notice, msg.author.get(), "display-name notice")
+            .await;
         tracing::info!(
             channel = msg.channel.get(),
             member = msg.author.get(),
@@ -654,8 +927,9 @@ impl<'a> Outbox<'a> {
         );
     }
 
-    /// A notice in the escalation channel, pinging nobody; logged if it can't be posted.
-    async fn notify_moderators(&self, text: String, what: &str) {
+    /// A notice about `member` in the escalation channel, pinging nobody; logged if it can't
+    /// be posted.
+    async fn notify_moderators(&self, text: String, member: u64, what: &str) {
         let Some(channel) = self.discord.escalation_channel else {
             tracing::warn!("the {what} has nowhere to go: discord.escalation_channel is not set");
             return;
@@ -663,7 +937,7 @@ impl<'a> Outbox<'a> {
         let m = CreateMessage::new()
             .content(truncate(&text, MESSAGE_CONTENT_LENGTH_MAX))
             .allowed_mentions(no_mentions());
-        self.post_logged(ChannelId::new(channel.get()), m, what)
+        self.post_logged(ChannelId::new(channel.get()), Some(member), m, what)
             .await;
     }
 
@@ -671,22 +945,69 @@ impl<'a> Outbox<'a> {
     // Tickets
     // ---------------------------------------------------------------------------------------
 
-    /// Posts a message in a channel or thread.
-    async fn post(&self, channel: ChannelId, m: CreateMessage) -> Result<Message, Error> {
-        let _permit = self.permit().await?;
-        Ok(channel.send_message(self.http, m).await?)
+    /// Posts a message in a channel or thread (for `member`, named in the log if it fails).
+    async fn post(
+        &self,
+        channel: ChannelId,
+        member: Option<u64>,
+        m: CreateMessage,
+    ) -> Result<Message, SendError> {
+        let m = once(m);
+        let about = About::new(member, Some(channel.get()));
+        self.call("post", about, Repeat::Safe, None, || {
+            channel.send_message(self.http, m.clone())
+        })
+        .await
     }
 
     /// Posts, and logs a failure instead of returning it: for posts after a commit, where the
-    /// rest of the work must still happen.
-    async fn post_logged(&self, channel: ChannelId, m: CreateMessage, what: &str) -> bool {
-        match self.post(channel, m).await {
+    /// rest of the work must still happen. A ticket thread found deleted closes its ticket.
+    async fn post_logged(
+        &self,
+        channel: ChannelId,
+        member: Option<u64>,
+        m: CreateMessage,
+        what: &str,
+    ) -> bool {
+        match self.post(channel, member, m).await {
             Ok(_) => true,
             Err(e) => {
-                tracing::warn!(channel = channel.get(), error = %e, "could not post the {what}");
+                if !e.logged {
+                    tracing::warn!(channel = channel.get(), error = %e, "could not post the {what}");
+                }
+                if e.failure == Failure::UnknownChannel {
+                    self.thread_gone(channel).await;
+                }
                 false
             }
         }
+    }
+
+    /// A channel was found deleted: if it was an active ticket's thread, the ticket closes
+    /// ("its thread was deleted"), the member is told and back with the bot, and the
+    /// transcript (kept in the store) goes to the log channel. Otherwise nothing.
+    fn thread_gone(&self, thread: ChannelId) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let thread = TChannelId(thread.get());
+            match self
+                .app
+                .thread_gone(thread, THREAD_GONE_REASON, app::now())
+                .await
+            {
+                Ok(Some(changed)) => {
+                    tracing::warn!(
+                        ticket = changed.ticket.id.get(),
+                        thread = thread.get(),
+                        "a ticket's thread was deleted; the ticket is closed"
+                    );
+                    self.closed(&changed, &Closing::ThreadGone).await;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(thread = thread.get(), error = %e, "could not close the ticket of a deleted thread")
+                }
+            }
+        })
     }
 
     /// Opens a new ticket's private thread in the escalation channel and posts its packet as
@@ -732,15 +1053,16 @@ impl<'a> Outbox<'a> {
             .kind(ChannelType::PrivateThread)
             .invitable(false)
             .auto_archive_duration(AutoArchiveDuration::OneWeek);
-        let thread = {
-            let _permit = self.permit().await.map_err(|e| e.to_string())?;
-            ChannelId::new(parent.get())
-                .create_thread(self.http, builder)
-                .await
-                .map_err(|e| {
-                    format!("could not create a private thread (needs Create Private Threads): {e}")
-                })?
-        };
+        // A repeat could make a second thread: retried only when Discord did nothing.
+        let about = About::new(Some(t.member.get()), Some(parent.get()));
+        let thread = self
+            .call("create a thread", about, Repeat::IfUnapplied, None, || {
+                ChannelId::new(parent.get()).create_thread(self.http, builder.clone())
+            })
+            .await
+            .map_err(|e| {
+                format!("could not create a private thread (needs Create Private Threads): {e}")
+            })?;
         match self.post_packet(thread.id, t).await {
             Ok(m) => Ok((TChannelId(thread.id.get()), TMessageId(m.id.get()))),
             Err(e) => {
@@ -796,8 +1118,13 @@ impl<'a> Outbox<'a> {
             .content(content)
             .embed(request_embed(t, source))
             .allowed_mentions(mentions);
-        self.post_logged(ChannelId::new(channel.get()), m, "plain request")
-            .await;
+        self.post_logged(
+            ChannelId::new(channel.get()),
+            Some(t.member.get()),
+            m,
+            "plain request",
+        )
+        .await;
     }
 
     /// The packet, as the thread's first message: the embed, the staff buttons, and the
@@ -809,7 +1136,7 @@ impl<'a> Outbox<'a> {
             .embed(packet_embed(t))
             .components(staff_rows(t))
             .allowed_mentions(role_and_user(role, t.member.get()));
-        self.post(thread, m).await
+        Ok(self.post(thread, Some(t.member.get()), m).await?)
     }
 
     /// The packet edited in place to show the ticket's state (who has it, closed) and the
@@ -823,16 +1150,23 @@ impl<'a> Outbox<'a> {
             .embed(packet_embed(t))
             .components(staff_rows(t))
             .allowed_mentions(no_mentions());
-        let result = match self.permit().await {
-            Ok(_permit) => ChannelId::new(thread.get())
-                .edit_message(self.http, serenity::MessageId::new(msg.get()), edit)
-                .await
-                .map(|_| ())
-                .map_err(Error::from),
-            Err(e) => Err(e),
-        };
+        let about = About::new(Some(t.member.get()), Some(thread.get()));
+        let result = self
+            .call("edit the packet", about, Repeat::Safe, None, || {
+                ChannelId::new(thread.get()).edit_message(
+                    self.http,
+                    serenity::MessageId::new(msg.get()),
+                    edit.clone(),
+                )
+            })
+            .await;
         if let Err(e) = result {
-            tracing::warn!(ticket = t.id.get(), error = %e, "could not edit the packet");
+            if !e.logged {
+                tracing::warn!(ticket = t.id.get(), error = %e, "could not edit the packet");
+            }
+            if e.failure == Failure::UnknownChannel {
+                self.thread_gone(ChannelId::new(thread.get())).await;
+            }
         }
     }
 
@@ -859,35 +1193,38 @@ impl<'a> Outbox<'a> {
             .content(content)
             .add_file(file)
             .allowed_mentions(no_mentions());
-        self.post_logged(ChannelId::new(log.get()), m, "transcript")
+        self.post_logged(ChannelId::new(log.get()), None, m, "transcript")
             .await;
     }
 
     /// Archives and locks a ticket's thread: the history stays, nobody writes in it, and only
     /// staff with Manage Threads can open it again. Threads are never deleted.
     async fn archive(&self, thread: ChannelId) {
-        let result = match self.permit().await {
-            Ok(_permit) => thread
-                .edit_thread(self.http, EditThread::new().archived(true).locked(true))
-                .await
-                .map(|_| ())
-                .map_err(Error::from),
-            Err(e) => Err(e),
-        };
+        let about = About::new(None, Some(thread.get()));
+        let result = self
+            .call("archive a thread", about, Repeat::Safe, None, || async {
+                thread
+                    .edit_thread(self.http, EditThread::new().archived(true).locked(true))
+                    .await
+                    .map(|_| ())
+            })
+            .await;
         if let Err(e) = result {
-            tracing::warn!(thread = thread.get(), error = %e, "could not archive and lock a ticket thread (needs Manage Threads)");
+            if !e.logged {
+                tracing::warn!(thread = thread.get(), error = %e, "could not archive and lock a ticket thread (needs Manage Threads)");
+            }
         }
     }
 
     /// A direct message to a member. Fails when they closed their DMs (403, 50007).
-    async fn dm(&self, member: MemberId, m: CreateMessage) -> Result<Message, Error> {
-        let channel = {
-            let _permit = self.permit().await?;
-            UserId::new(member.get())
-                .create_dm_channel(self.http)
-                .await?
-        };
-        self.post(channel.id, m).await
+    async fn dm(&self, member: MemberId, m: CreateMessage) -> Result<Message, SendError> {
+        let about = About::new(Some(member.get()), None);
+        let channel = self
+            .call("open a DM", about, Repeat::Safe, None, || {
+                UserId::new(member.get()).create_dm_channel(self.http)
+            })
+            .await?;
+        self.post(channel.id, Some(member.get()), m).await
     }
 
     /// Tells a member, by DM, that a moderator opened a ticket for them. Best effort: the
@@ -908,8 +1245,11 @@ impl<'a> Outbox<'a> {
     /// order, since nothing can be posted in a locked thread.
     pub async fn closed(&self, c: &Changed, how: &Closing) {
         let t = &c.ticket;
-        self.edit_packet(t).await;
-        let thread = t.thread.map(|c| ChannelId::new(c.get()));
+        let gone = matches!(how, Closing::ThreadGone);
+        if !gone {
+            self.edit_packet(t).await;
+        }
+        let thread = t.thread.map(|c| ChannelId::new(c.get())).filter(|_| !gone);
         let note = match how {
             Closing::Closed { by, reason } => format!("Closed by <@{by}>: {reason}"),
             Closing::HandedBack { by } => {
@@ -917,6 +1257,7 @@ impl<'a> Outbox<'a> {
             }
             Closing::Inactive => "Closed: nobody wrote here for a while.".to_string(),
             Closing::Forgotten => "Closed at the member's request.".to_string(),
+            Closing::ThreadGone => String::new(),
         };
         if let Some(thread) = thread {
             let m = CreateMessage::new()
@@ -925,7 +1266,8 @@ impl<'a> Outbox<'a> {
                     crate::engine::limits::MESSAGE_CONTENT_LENGTH_MAX,
                 ))
                 .allowed_mentions(no_mentions());
-            self.post_logged(thread, m, "closing note").await;
+            self.post_logged(thread, Some(t.member.get()), m, "closing note")
+                .await;
         }
         if !matches!(how, Closing::Forgotten) && t.member != MemberId::FORGOTTEN {
             let rate = matches!(how, Closing::Closed { .. });
@@ -971,8 +1313,13 @@ impl<'a> Outbox<'a> {
                 .content(format!("<@{}> {text}", t.member))
                 .components(rows)
                 .allowed_mentions(no_mentions());
-            self.post_logged(ChannelId::new(thread.get()), m, "closing notice")
-                .await;
+            self.post_logged(
+                ChannelId::new(thread.get()),
+                Some(t.member.get()),
+                m,
+                "closing notice",
+            )
+            .await;
         }
     }
 
@@ -982,22 +1329,26 @@ impl<'a> Outbox<'a> {
         let Some(thread) = t.thread.map(|c| ChannelId::new(c.get())) else {
             return;
         };
-        let result = match self.permit().await {
-            Ok(_permit) => thread
-                .edit_thread(self.http, EditThread::new().archived(false).locked(false))
-                .await
-                .map(|_| ())
-                .map_err(Error::from),
-            Err(e) => Err(e),
-        };
+        let about = About::new(Some(t.member.get()), Some(thread.get()));
+        let result = self
+            .call("reopen a thread", about, Repeat::Safe, None, || async {
+                thread
+                    .edit_thread(self.http, EditThread::new().archived(false).locked(false))
+                    .await
+                    .map(|_| ())
+            })
+            .await;
         if let Err(e) = result {
-            tracing::warn!(thread = thread.get(), error = %e, "could not reopen a ticket thread");
+            if !e.logged {
+                tracing::warn!(thread = thread.get(), error = %e, "could not reopen a ticket thread");
+            }
         }
         self.edit_packet(t).await;
         let m = CreateMessage::new()
             .content(format!("Reopened by <@{by}>."))
             .allowed_mentions(no_mentions());
-        self.post_logged(thread, m, "reopen note").await;
+        self.post_logged(thread, Some(t.member.get()), m, "reopen note")
+            .await;
     }
 
     /// A ticket timer that fired (already recorded): the SLA reminder pings only the support
@@ -1025,7 +1376,8 @@ impl<'a> Outbox<'a> {
                 let m = CreateMessage::new()
                     .content(content)
                     .allowed_mentions(mentions);
-                self.post_logged(thread, m, "SLA reminder").await;
+                self.post_logged(thread, Some(t.member.get()), m, "SLA reminder")
+                    .await;
             }
             Timer::InactivityWarning => {
                 let minutes = settings.warn_before_ms / 60_000;
@@ -1034,9 +1386,47 @@ impl<'a> Outbox<'a> {
                         "This ticket has been quiet for a while. It closes by itself in about {minutes} minutes unless someone writes here."
                     ))
                     .allowed_mentions(no_mentions());
-                self.post_logged(thread, m, "inactivity warning").await;
+                self.post_logged(thread, Some(t.member.get()), m, "inactivity warning")
+                    .await;
             }
             Timer::AutoClose => self.closed(&f.changed, &Closing::Inactive).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snowflake_at(ms: u64) -> u64 {
+        (ms - 1_420_070_400_000) << 22
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+
+    /// The time since Discord created an interaction counts against its window, capped: an
+    /// old id (or a clock far ahead) defers at once, an id from the future (a clock behind)
+    /// gets the whole [`DEFER_AFTER`].
+    #[test]
+    fn an_interactions_age_counts_against_its_window() {
+        let slack = std::time::Duration::from_millis(200);
+        for spent_ms in [0u64, 300, 1000, 1400] {
+            let left = DEFER_AFTER
+                .saturating_sub(received_at(snowflake_at(now_ms() - spent_ms)).elapsed());
+            let expected = DEFER_AFTER - std::time::Duration::from_millis(spent_ms);
+            assert!(
+                left <= expected && left + slack >= expected,
+                "{spent_ms} ms: {left:?} left"
+            );
+        }
+        let old = received_at(snowflake_at(now_ms() - 60_000));
+        assert!(old.elapsed() >= DEFER_AFTER);
+        let future = received_at(snowflake_at(now_ms() + 60_000));
+        assert!(future.elapsed() < slack);
     }
 }

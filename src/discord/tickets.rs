@@ -309,12 +309,14 @@ pub async fn staff_button(
     };
     let action = match button {
         StaffButton::Close => {
-            let open = out
-                .app
-                .store()
-                .ticket(id)
-                .await?
-                .is_some_and(|t| t.status == TicketStatus::Open);
+            // A modal must be the first answer, so it can't follow a deferral: when the store
+            // is slow, the modal opens anyway and the submit checks again (`act` refuses a
+            // ticket that isn't open).
+            let open = match tokio::time::timeout(to.time_left(), out.app.store().ticket(id)).await
+            {
+                Ok(t) => t?.is_some_and(|t| t.status == TicketStatus::Open),
+                Err(_) => true,
+            };
             if !open {
                 let text = format!("Ticket #{id} is not open.");
                 return out.send(to, Piece::ephemeral(text)).await;
@@ -381,7 +383,9 @@ pub async fn rate_press(
     solved: bool,
 ) -> Result<(), Error> {
     let member = MemberId(press.user.id.get());
-    let taken = out.app.rate(id, member, solved, app::now()).await?;
+    let taken = out
+        .in_time(to, true, out.app.rate(id, member, solved, app::now()))
+        .await??;
     let text = if taken {
         out.app.engine.content.copy.rate_thanks.clone()
     } else {
@@ -581,6 +585,8 @@ async fn staff_command(
     let Some(staff) = staff_of(ctx).await else {
         return refuse(ctx).await;
     };
+    // Deferred before the store is asked anything: a slow store must not miss 3 seconds.
+    ctx.defer_ephemeral().await?;
     let Some(id) = which_ticket(ctx, number).await? else {
         ctx.send(ephemeral(
             "Give the ticket's number, or run this inside the ticket's thread.",
@@ -588,7 +594,6 @@ async fn staff_command(
         .await?;
         return Ok(());
     };
-    ctx.defer_ephemeral().await?;
     let data = ctx.data();
     let out = data.outbox(ctx.http());
     let text = act(&out, staff, id, action).await?;
@@ -660,6 +665,7 @@ pub async fn ticket_list(ctx: Context<'_>) -> Result<(), Error> {
     if staff_of(ctx).await.is_none() {
         return refuse(ctx).await;
     }
+    ctx.defer_ephemeral().await?;
     let guild = GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let mut open = ctx
         .data()

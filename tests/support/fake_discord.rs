@@ -35,6 +35,21 @@
 //!   (400, 40060) or one that was never dispatched (404, 10062), a follow-up before the interaction
 //!   was acknowledged (404, 10015), unknown messages (404, 10008).
 //! - [`FakeDiscord::fail_next`] injects a one-shot error answer on any route.
+//! - Faults, for the bot's resilience tests:
+//!   - gateway: [`FakeDiscord::close_session`] (a close frame with a code),
+//!     [`FakeDiscord::drop_connection`] (TCP gone without a close frame: the client sees 1006),
+//!     [`FakeDiscord::stop_heartbeat_acks`] (a zombie connection), and, as Discord does, a
+//!     RESUME replays the dispatches after the client's `seq` before RESUMED;
+//!     [`FakeDiscord::replay_on_next_resume`] replays the last N as well, so the bot sees the
+//!     same event twice;
+//!   - REST: [`FakeDiscord::fail_next_times`] (N× 500/502, then the real answer),
+//!     [`FakeDiscord::fail_next_applied`] (the request takes effect, the answer is an error:
+//!     a 502 from a proxy after Discord did the work), [`FakeDiscord::rate_limit_next`] (429
+//!     with Discord's body and `Retry-After`/`X-RateLimit-*` headers),
+//!     [`FakeDiscord::delete_channel`] (404, 10003 on every route of it) and
+//!     [`FakeDiscord::deny_send`] (403, 50013 on its messages);
+//!   - `enforce_nonce` is honoured: a message POST whose nonce the bot already used in that
+//!     channel gets the first message back, not a second one.
 //!
 //! Replies come back in any order (serenity spawns a task per event): match them by
 //! `message_reference.message_id`, by channel, or by interaction token, never by arrival order.
@@ -209,6 +224,8 @@ pub struct RecordedFile {
 enum Outgoing {
     Text(String),
     Close(u16, String),
+    /// Drop the TCP connection without a close frame (the client sees 1006).
+    Drop,
 }
 
 struct Live {
@@ -231,6 +248,20 @@ struct Override {
     path_contains: String,
     status: u16,
     body: Value,
+    /// Extra response headers (a 429's `Retry-After`, `X-RateLimit-*`).
+    headers: Vec<(String, String)>,
+    /// The request is carried out as usual, and only the answer is replaced.
+    applied: bool,
+}
+
+/// How many dispatches of a session the fake keeps for replay after a RESUME.
+const REPLAY_LOG_MAX: usize = 512;
+
+/// One dispatch sent on a session, kept for replay.
+struct Sent {
+    seq: u64,
+    frame: String,
+    at: Instant,
 }
 
 #[derive(Default)]
@@ -252,6 +283,15 @@ struct State {
     ready_count: usize,
     client_ops: Vec<Value>,
     client_close_codes: Vec<Option<u16>>,
+    /// Dispatches of the current session, oldest first (at most [`REPLAY_LOG_MAX`]).
+    sent: std::collections::VecDeque<Sent>,
+    /// The next RESUME replays at least this many of the last dispatches.
+    replay_next: usize,
+    /// Dispatches replayed after RESUMEs.
+    replayed: usize,
+    /// Heartbeats on this connection are not acknowledged.
+    no_ack_conn: Option<u64>,
+    unacked_heartbeats: usize,
     // REST registries
     command_puts: usize,
     commands: HashMap<Option<u64>, Vec<Value>>,
@@ -266,6 +306,12 @@ struct State {
     closed_dms: HashSet<u64>,
     interactions: HashMap<String, InteractionRec>,
     overrides: Vec<Override>,
+    /// Channels deleted: every route of theirs answers 404, 10003.
+    deleted_channels: HashSet<u64>,
+    /// Channels where the bot lacks Send Messages: a message POST answers 403, 50013.
+    no_send: HashSet<u64>,
+    /// Messages created with `enforce_nonce`, by (channel, nonce).
+    nonces: HashMap<(u64, String), u64>,
 }
 
 struct Inner {
@@ -451,12 +497,20 @@ impl FakeDiscord {
                     blank_content_without_intent(event, &mut data, intents, opts.bot_user_id);
                 }
                 let seq = st.seq + 1;
-                let frame = json!({"op": 0, "s": seq, "t": event, "d": data});
-                if live.tx.send(Outgoing::Text(frame.to_string())).is_err() {
+                let frame = json!({"op": 0, "s": seq, "t": event, "d": data}).to_string();
+                if live.tx.send(Outgoing::Text(frame.clone())).is_err() {
                     st.live = None;
                     return None;
                 }
                 st.seq = seq;
+                if st.sent.len() == REPLAY_LOG_MAX {
+                    st.sent.pop_front();
+                }
+                st.sent.push_back(Sent {
+                    seq,
+                    frame,
+                    at: Instant::now(),
+                });
                 learn_from_dispatch(st, &opts, event, &data);
                 Some(Ok(seq))
             })
@@ -495,6 +549,59 @@ impl FakeDiscord {
         })
         .await;
         self.inner.bump();
+    }
+
+    /// Drops the live session's TCP connection without a close frame, as a network failure
+    /// does: the client reads end-of-stream (close code 1006) and, in serenity, RESUMEs. The
+    /// session stays resumable.
+    pub async fn drop_connection(&self) {
+        self.wait_state("a live gateway session to drop", DEFAULT_TIMEOUT, |st| {
+            let live = st.live.take()?;
+            let _ = live.tx.send(Outgoing::Drop);
+            Some(())
+        })
+        .await;
+        self.inner.bump();
+    }
+
+    /// Stops acknowledging heartbeats on the live connection (a zombie connection: the socket
+    /// is up, nothing answers). Serenity notices at its next heartbeat, one interval later,
+    /// and reconnects. Heartbeats on later connections are acknowledged again.
+    pub async fn stop_heartbeat_acks(&self) {
+        self.wait_state("a live gateway session", DEFAULT_TIMEOUT, |st| {
+            let conn = st.live.as_ref()?.conn;
+            st.no_ack_conn = Some(conn);
+            Some(())
+        })
+        .await;
+    }
+
+    /// Heartbeats left unacknowledged by [`FakeDiscord::stop_heartbeat_acks`].
+    pub fn unacked_heartbeats(&self) -> usize {
+        self.inner.lock().unacked_heartbeats
+    }
+
+    /// Makes the next successful RESUME replay the last `n` dispatches of the session (with
+    /// their sequence numbers) even if the client had them: the bot sees those events twice,
+    /// as after a resume from an older `seq`.
+    pub fn replay_on_next_resume(&self, n: usize) {
+        self.inner.lock().replay_next = n;
+    }
+
+    /// Dispatches replayed after RESUMEs so far.
+    pub fn replayed_count(&self) -> usize {
+        self.inner.lock().replayed
+    }
+
+    /// When the dispatch with sequence number `seq` (as [`FakeDiscord::dispatch`] returned it)
+    /// was handed to the connection, on the fake's clock (the clock of [`Recorded::at`]).
+    pub fn dispatched_at(&self, seq: u64) -> Option<Instant> {
+        self.inner
+            .lock()
+            .sent
+            .iter()
+            .find(|s| s.seq == seq)
+            .map(|s| s.at)
     }
 
     /// Every REST request so far, in arrival order.
@@ -610,7 +717,103 @@ impl FakeDiscord {
             path_contains: path_contains.to_string(),
             status,
             body,
+            headers: Vec::new(),
+            applied: false,
         });
+    }
+
+    /// [`FakeDiscord::fail_next`] `n` times in a row: the next `n` matching requests fail,
+    /// the one after gets the real answer.
+    pub fn fail_next_times(
+        &self,
+        method: &str,
+        path_contains: &str,
+        n: usize,
+        status: u16,
+        body: Value,
+    ) {
+        for _ in 0..n {
+            self.fail_next(method, path_contains, status, body.clone());
+        }
+    }
+
+    /// The next matching request is carried out (a message is created, ...), but answered
+    /// with `status` and `body`: a gateway error after Discord did the work.
+    pub fn fail_next_applied(&self, method: &str, path_contains: &str, status: u16, body: Value) {
+        self.inner.lock().overrides.push(Override {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_string(),
+            status,
+            body,
+            headers: Vec::new(),
+            applied: true,
+        });
+    }
+
+    /// The next matching request gets a 429 as Discord sends it: the body
+    /// `{"message": "You are being rate limited.", "retry_after": <s>, "global": <g>}` and the
+    /// headers `Retry-After` (whole seconds, rounded up), `X-RateLimit-Limit`,
+    /// `X-RateLimit-Remaining: 0`, `X-RateLimit-Reset`, `X-RateLimit-Reset-After`,
+    /// `X-RateLimit-Bucket`, `X-RateLimit-Scope`, and `X-RateLimit-Global: true` when global.
+    pub fn rate_limit_next(
+        &self,
+        method: &str,
+        path_contains: &str,
+        retry_after: f64,
+        global: bool,
+    ) {
+        let reset = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+            + retry_after;
+        let mut headers = vec![
+            (
+                "retry-after".to_string(),
+                format!("{}", retry_after.ceil() as u64),
+            ),
+            ("x-ratelimit-limit".to_string(), "5".to_string()),
+            ("x-ratelimit-remaining".to_string(), "0".to_string()),
+            ("x-ratelimit-reset".to_string(), format!("{reset:.3}")),
+            (
+                "x-ratelimit-reset-after".to_string(),
+                format!("{retry_after:.3}"),
+            ),
+            (
+                "x-ratelimit-bucket".to_string(),
+                "fakebucket0000000000000000000000".to_string(),
+            ),
+            (
+                "x-ratelimit-scope".to_string(),
+                if global { "global" } else { "user" }.to_string(),
+            ),
+        ];
+        if global {
+            headers.push(("x-ratelimit-global".to_string(), "true".to_string()));
+        }
+        self.inner.lock().overrides.push(Override {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_string(),
+            status: 429,
+            body: json!({"message": "You are being rate limited.", "retry_after": retry_after,
+                         "global": global}),
+            headers,
+            applied: false,
+        });
+    }
+
+    /// Deletes a channel or thread: from now on every route of it answers 404 with code
+    /// 10003 ("Unknown Channel"), as on Discord.
+    pub fn delete_channel(&self, id: u64) {
+        let mut st = self.inner.lock();
+        st.channels.remove(&id);
+        st.deleted_channels.insert(id);
+    }
+
+    /// Takes Send Messages from the bot in a channel: a message POST there answers 403 with
+    /// code 50013 ("Missing Permissions").
+    pub fn deny_send(&self, channel: u64) {
+        self.inner.lock().no_send.insert(channel);
     }
 
     /// Number of IDENTIFYs received.
@@ -680,6 +883,19 @@ impl FakeDiscord {
     /// A message the fake knows (dispatched, or sent/edited by the bot).
     pub fn message(&self, id: u64) -> Option<Value> {
         self.inner.lock().messages.get(&id).cloned()
+    }
+
+    /// Messages the fake knows in `channel` (dispatched, or sent by the bot), oldest first.
+    pub fn messages_in(&self, channel: u64) -> Vec<Value> {
+        let st = self.inner.lock();
+        let mut v: Vec<(u64, Value)> = st
+            .messages
+            .iter()
+            .filter(|(_, m)| id_of(&m["channel_id"]) == Some(channel))
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        v.sort_by_key(|m| m.0);
+        v.into_iter().map(|(_, m)| m).collect()
     }
 
     /// The current original response of the interaction with `token`, if any.
@@ -1126,6 +1342,8 @@ async fn gateway_session(inner: Arc<Inner>, mut socket: WebSocket, query: String
                     }
                     closing_deadline = Some(Instant::now() + Duration::from_secs(5));
                 },
+                // Leaving the loop drops the socket: no close frame, the TCP stream just ends.
+                Some(Outgoing::Drop) => break,
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline), if closing_deadline.is_some() => break,
@@ -1161,7 +1379,11 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
     match op {
         1 => {
             st.heartbeat_count += 1;
-            send(json!({"op": 11, "s": null, "t": null, "d": null}));
+            if st.no_ack_conn == Some(conn) {
+                st.unacked_heartbeats += 1;
+            } else {
+                send(json!({"op": 11, "s": null, "t": null, "d": null}));
+            }
         }
         2 => {
             let d = v["d"].clone();
@@ -1171,6 +1393,7 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
             let session_id = format!("fake-session-{}", st.session_count);
             st.session_id = Some(session_id.clone());
             st.seq = 0;
+            st.sent.clear();
             st.live = Some(Live {
                 conn,
                 tx: tx.clone(),
@@ -1218,11 +1441,27 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
                 st.session_id.is_some() && d["session_id"].as_str() == st.session_id.as_deref();
             if ok {
                 st.resume_count += 1;
-                st.resume_seqs.push(d["seq"].as_u64().unwrap_or(0));
+                let from = d["seq"].as_u64().unwrap_or(0);
+                st.resume_seqs.push(from);
                 st.live = Some(Live {
                     conn,
                     tx: tx.clone(),
                 });
+                // As Discord does: what the client missed (after its seq), in order, then
+                // RESUMED. A forced replay adds the last N even if the client had them.
+                let forced = std::mem::take(&mut st.replay_next);
+                let keep_from = st.sent.len().saturating_sub(forced);
+                let replay: Vec<String> = st
+                    .sent
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| s.seq > from || *i >= keep_from)
+                    .map(|(_, s)| s.frame.clone())
+                    .collect();
+                st.replayed += replay.len();
+                for frame in replay {
+                    let _ = tx.send(Outgoing::Text(frame));
+                }
                 st.seq += 1;
                 let s = st.seq;
                 send(json!({"op": 0, "s": s, "t": "RESUMED", "d": {"_trace": []}}));
@@ -1258,6 +1497,7 @@ async fn rest_route(
     let mut problems = Vec::new();
     let (body_json, files) = parse_body(&ctype, &body, &mut problems);
     let method_s = method.as_str().to_ascii_uppercase();
+    let mut extra_headers: Vec<(String, String)> = Vec::new();
 
     let (status, response) = {
         let mut st = inner.lock();
@@ -1265,23 +1505,25 @@ async fn rest_route(
         let ov = st
             .overrides
             .iter()
-            .position(|o| o.method == method_s && path.contains(&o.path_contains));
+            .position(|o| o.method == method_s && path.contains(&o.path_contains))
+            .map(|i| st.overrides.remove(i));
+        let mut req = Req {
+            inner: &inner,
+            method: &method_s,
+            path: &path,
+            query: &query,
+            body: &body_json,
+            files: &files,
+        };
         let (status, response) = match ov {
-            Some(i) => {
-                let o = st.overrides.remove(i);
+            Some(o) => {
+                if o.applied {
+                    let _ = route_with_faults(&mut req, &mut st);
+                }
+                extra_headers = o.headers;
                 (o.status, o.body)
             }
-            None => {
-                let mut req = Req {
-                    inner: &inner,
-                    method: &method_s,
-                    path: &path,
-                    query: &query,
-                    body: &body_json,
-                    files: &files,
-                };
-                route(&mut req, &mut st)
-            }
+            None => route_with_faults(&mut req, &mut st),
         };
         let index = st.requests.len();
         st.requests.push(Recorded {
@@ -1300,7 +1542,7 @@ async fn rest_route(
     inner.bump();
 
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status == 204 || response.is_null() {
+    let mut resp = if status == 204 || response.is_null() {
         code.into_response()
     } else {
         (
@@ -1309,7 +1551,33 @@ async fn rest_route(
             response.to_string(),
         )
             .into_response()
+    };
+    for (k, v) in extra_headers {
+        if let (Ok(k), Ok(v)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            header::HeaderValue::from_str(&v),
+        ) {
+            resp.headers_mut().insert(k, v);
+        }
     }
+    resp
+}
+
+/// [`route`], after the channel faults: a deleted channel answers 404 (10003) on every route
+/// of it, a channel without Send Messages answers 403 (50013) to a message POST.
+fn route_with_faults(req: &mut Req<'_>, st: &mut State) -> Answer {
+    let rest = req.path.strip_prefix(API_PREFIX).unwrap_or(req.path);
+    if let ["channels", c, more @ ..] = segments(rest).as_slice() {
+        if let Ok(c) = c.parse::<u64>() {
+            if st.deleted_channels.contains(&c) {
+                return discord_error(404, 10003, "Unknown Channel");
+            }
+            if req.method == "POST" && more == ["messages"] && st.no_send.contains(&c) {
+                return discord_error(403, 50013, "Missing Permissions");
+            }
+        }
+    }
+    route(req, st)
 }
 
 struct Req<'a> {
@@ -1524,6 +1792,21 @@ fn route(req: &mut Req<'_>, st: &mut State) -> Answer {
             if is_archived_thread(&ch) {
                 return discord_error(400, 50083, "Thread is archived");
             }
+            // enforce_nonce: the same nonce from the bot in this channel gets the first
+            // message back (Discord keeps nonces for a few minutes).
+            let nonce = match &req.body["nonce"] {
+                Value::String(n) => Some(n.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+            .filter(|_| req.body["enforce_nonce"] == json!(true));
+            if let Some(n) = &nonce {
+                if let Some(first) = st.nonces.get(&(c, n.clone())) {
+                    if let Some(m) = st.messages.get(first) {
+                        return ok(m.clone());
+                    }
+                }
+            }
             let guild_id = id_of(&ch["guild_id"]);
             if let Some(mid) = id_of(&req.body["message_reference"]["message_id"]) {
                 let known = st
@@ -1552,8 +1835,11 @@ fn route(req: &mut Req<'_>, st: &mut State) -> Answer {
                 0,
             );
             check::<m::Message>(st, "Message", &msg);
-            st.messages
-                .insert(id_of(&msg["id"]).unwrap_or(0), msg.clone());
+            let mid = id_of(&msg["id"]).unwrap_or(0);
+            st.messages.insert(mid, msg.clone());
+            if let Some(n) = nonce {
+                st.nonces.insert((c, n), mid);
+            }
             ok(msg)
         }
         ("POST", ["channels", _, "messages", "bulk-delete"]) => {
