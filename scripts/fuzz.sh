@@ -82,7 +82,10 @@ for t in $TARGETS; do
 		-print_final_stats=1 "${extra[@]}" >"$log" 2>&1
 	rc=$?
 	set -e
-	took=$(($(date +%s) - start))
+	# Seconds spent fuzzing, as libFuzzer reports them (the wall time also counts the build).
+	took=$(grep -oE '^Done [0-9]+ runs in [0-9]+ second' "$log" | grep -oE '[0-9]+ second' |
+		grep -oE '[0-9]+' | tail -1)
+	took=${took:-$(($(date +%s) - start))}
 	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
 	runs=${runs:-$(grep -oE '^Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -1)}
 	runs=${runs:-0}

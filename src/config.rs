@@ -553,9 +553,10 @@ mod tests {
         assert_eq!(ok.idle_timeout_ms, 10080 * 60_000);
     }
 
-    /// Found by the config fuzz target (`fuzz/fuzz_targets/config.rs`): a ticket timer above
-    /// zero but under a millisecond passed the "more than 0" check and became 0 ms, so every
-    /// ticket was overdue and auto-closed at once.
+    /// Found with the config fuzz target (`fuzz/fuzz_targets/config.rs`), whose invariant
+    /// flagged `sla_minutes = 1e-9`: a ticket timer above zero but under a millisecond passed
+    /// the "more than 0" check and became 0 ms, so every ticket was overdue and auto-closed at
+    /// once.
     #[test]
     fn a_ticket_timer_under_a_millisecond_is_refused() {
         for setting in ["sla_minutes", "auto_close_hours", "reopen_days"] {
