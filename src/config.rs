@@ -370,7 +370,9 @@ impl Config {
                 "only ios and android are known platforms".into(),
             ));
         }
-        // Ticket timers: each checked in the unit it is written in, and more than zero.
+        // Ticket timers: each checked in the unit it is written in, and more than zero once
+        // in milliseconds too (1e-9 minutes is more than zero, but 0 ms would make every ticket
+        // overdue at once).
         let span = |setting: &str, v: Option<f64>, default: f64, unit: &str, ms: f64, max: f64| {
             let v = v.unwrap_or(default);
             if !(v > 0.0 && v <= max) {
@@ -381,7 +383,15 @@ impl Config {
                     ),
                 ));
             }
-            Ok((v * ms) as u64)
+            let total = (v * ms) as u64;
+            // (Retention is counted in days, `ms` 1: it is checked for whole days below.)
+            if total == 0 && ms > 1.0 {
+                return Err(bad(
+                    setting,
+                    format!("{v} {unit} is less than a millisecond"),
+                ));
+            }
+            Ok(total)
         };
         let auto_close_ms = span(
             "tickets.auto_close_hours",
@@ -553,6 +563,38 @@ mod tests {
         assert!(err.to_string().contains("0 to 604800 seconds"), "{err}");
         let ok = Config::parse("c.toml", "[bot]\nidle_timeout_minutes = 10080\n").unwrap();
         assert_eq!(ok.idle_timeout_ms, 10080 * 60_000);
+    }
+
+    /// Found with the config fuzz target (`fuzz/fuzz_targets/config.rs`), whose invariant
+    /// flagged `sla_minutes = 1e-9`: a ticket timer above zero but under a millisecond passed
+    /// the "more than 0" check and became 0 ms, so every ticket was overdue and auto-closed at
+    /// once.
+    #[test]
+    fn a_ticket_timer_under_a_millisecond_is_refused() {
+        for setting in ["sla_minutes", "auto_close_hours", "reopen_days"] {
+            let src = format!("[tickets]\n{setting} = 1e-9\n");
+            let err = Config::parse("c.toml", &src).unwrap_err().to_string();
+            assert!(err.contains(&format!("tickets.{setting}")), "{err}");
+            assert!(err.contains("less than a millisecond"), "{err}");
+        }
+        let err = Config::parse("c.toml", "[store]\nretention_days = 0.5\n").unwrap_err();
+        assert!(err.to_string().contains("whole number of days"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// Any accepted ticket timer is at least a millisecond, and the inactivity warning
+        /// comes before the auto-close.
+        #[test]
+        fn accepted_ticket_timers_are_never_zero(
+            setting in proptest::sample::select(vec!["sla_minutes", "auto_close_hours", "reopen_days"]),
+            v in proptest::prop_oneof![0.0..1e-3f64, 1e-12..1e-6f64, 0.0..100.0f64],
+        ) {
+            if let Ok(c) = Config::parse("c.toml", &format!("[tickets]\n{setting} = {v:e}\n")) {
+                let t = c.tickets;
+                proptest::prop_assert!(t.sla_ms > 0 && t.auto_close_ms > 0 && t.reopen_ms > 0);
+                proptest::prop_assert!(t.warn_before_ms < t.auto_close_ms);
+            }
+        }
     }
 
     #[test]
