@@ -50,6 +50,15 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     tickets: RawTickets,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    channel_replies_per_10s: Option<i64>,
+    waiting_messages_max: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,7 +161,36 @@ pub struct Config {
     pub tickets: TicketSettings,
     /// `[tickets] log_channel`: where closed-ticket transcripts are posted.
     pub ticket_log_channel: Option<ChannelId>,
+    /// `[limits]`: the per-channel reply cap and the overload bound.
+    pub limits: Limits,
 }
+
+/// `[limits]`: how much the bot says in one channel, and how much it queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Replies allowed in one server channel in any 10 seconds; 0 turns the cap off. DMs are
+    /// not capped (the per-member cooldown covers them).
+    pub channel_replies_per_10s: u32,
+    /// Member messages waiting to be handled beyond which new ones are shed.
+    pub waiting_messages_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            channel_replies_per_10s: DEFAULT_CHANNEL_REPLIES,
+            waiting_messages_max: DEFAULT_WAITING_MESSAGES,
+        }
+    }
+}
+
+/// `[limits] channel_replies_per_10s` when unset.
+pub const DEFAULT_CHANNEL_REPLIES: u32 = 20;
+/// `[limits] waiting_messages_max` when unset: at about 2 KB a waiting message, 2000 of them
+/// hold a few MB, and the bot works through them in about 1.5 s.
+pub const DEFAULT_WAITING_MESSAGES: usize = 2000;
+/// The most `[limits] waiting_messages_max` may be.
+const WAITING_MESSAGES_MAX: i64 = 100_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -426,6 +464,32 @@ impl Config {
                 ))
             }
         };
+        let count = |setting: &str, v: Option<i64>, default: i64, min: i64, max: i64| {
+            let v = v.unwrap_or(default);
+            if !(min..=max).contains(&v) {
+                return Err(bad(
+                    setting,
+                    format!("{v} is out of range: allowed is {min} to {max}"),
+                ));
+            }
+            Ok(v)
+        };
+        let limits = Limits {
+            channel_replies_per_10s: count(
+                "limits.channel_replies_per_10s",
+                raw.limits.channel_replies_per_10s,
+                i64::from(DEFAULT_CHANNEL_REPLIES),
+                0,
+                i64::from(crate::engine::throttle::CAP_PER_WINDOW_MAX),
+            )? as u32,
+            waiting_messages_max: count(
+                "limits.waiting_messages_max",
+                raw.limits.waiting_messages_max,
+                DEFAULT_WAITING_MESSAGES as i64,
+                1,
+                WAITING_MESSAGES_MAX,
+            )? as usize,
+        };
         let discord = raw.discord.map(|d| DiscordConfig {
             guild_ids: d.guild_ids,
             support_channels: d.support_channels,
@@ -450,6 +514,7 @@ impl Config {
             store_durability,
             tickets,
             ticket_log_channel: raw.tickets.log_channel,
+            limits,
         })
     }
 
@@ -541,6 +606,44 @@ mod tests {
         assert!(err.to_string().contains("0 to 604800 seconds"), "{err}");
         let ok = Config::parse("c.toml", "[bot]\nidle_timeout_minutes = 10080\n").unwrap();
         assert_eq!(ok.idle_timeout_ms, 10080 * 60_000);
+    }
+
+    #[test]
+    fn limits_are_checked_with_the_setting_named() {
+        let c = Config::parse("c.toml", "").unwrap();
+        assert_eq!(c.limits, Limits::default());
+        let c = Config::parse(
+            "c.toml",
+            "[limits]\nchannel_replies_per_10s = 0\nwaiting_messages_max = 50\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits.channel_replies_per_10s, 0);
+        assert_eq!(c.limits.waiting_messages_max, 50);
+        for (src, setting, range) in [
+            (
+                "channel_replies_per_10s = -1",
+                "limits.channel_replies_per_10s",
+                "0 to 1000",
+            ),
+            (
+                "channel_replies_per_10s = 5000",
+                "limits.channel_replies_per_10s",
+                "0 to 1000",
+            ),
+            (
+                "waiting_messages_max = 0",
+                "limits.waiting_messages_max",
+                "1 to 100000",
+            ),
+        ] {
+            let err = Config::parse("c.toml", &format!("[limits]\n{src}\n")).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(setting) && msg.contains(range), "{msg}");
+        }
+        let err = Config::parse("c.toml", "[limits]\nchannel_replies_per_10s = 2.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2:"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod limits;
 pub mod nlu;
 pub mod sensitive;
+pub mod throttle;
 pub mod tickets;
 
 pub use content::{Content, ContentErrors, IntentId, StepId};
