@@ -11,6 +11,14 @@
 //! reminder, inactivity warning, auto-close) and the retention purge; at start-up, tickets a
 //! crash left half-open get their thread or are failed.
 //!
+//! # Load
+//!
+//! Every queue here is bounded, and overload is shed by policy rather than by memory: events
+//! wait at the [`Gate`] in two bounded lanes (messages; interactions), each message first asks
+//! the channel reply cap ([`App::reserve_reply`]), and sends go through the outbox's few
+//! permits. Each member message ends in exactly one [`Bucket`] of the app's tally, logged at
+//! shutdown (see the README's "Load and abuse").
+//!
 //! # Permissions
 //!
 //! Invite the bot with: View Channels, Send Messages, Read Message History, Embed Links,
