@@ -4,7 +4,8 @@
 //! build) with `DISCORD_API_BASE` pointing at the fake on 127.0.0.1, so its RSS is its own.
 //! Latency is from the moment the fake sends MESSAGE_CREATE to the moment it has read the
 //! bot's reply POST (both on the fake's clock). Each message comes from a different member, so
-//! the per-user cooldown never applies.
+//! the per-user cooldown never applies, and the channel reply cap is off (every message goes
+//! to one support channel; `benches/load.rs` measures the bot with its caps on).
 
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
@@ -61,7 +62,7 @@ async fn main() {
     std::fs::write(
         &config,
         format!(
-            "[discord]\nguild_ids = [{guild}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n\n[bot]\ncooldown_seconds = 0\n\n[store]\nsynchronous = \"{sync}\"\n"
+            "[discord]\nguild_ids = [{guild}]\nsupport_channels = [{SUPPORT}]\nescalation_channel = {ESCALATION}\n\n[bot]\ncooldown_seconds = 0\n\n[limits]\nchannel_replies_per_10s = 0\n\n[store]\nsynchronous = \"{sync}\"\n"
         ),
     )
     .unwrap();

@@ -12,6 +12,7 @@ use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::dialogue::Outcome;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId};
 use crate::engine::sensitive;
+use crate::engine::throttle::{CapVerdict, ReplyCap};
 use crate::engine::tickets::{
     mask, EventKind, NewTicket, Packet, Refusal, StaffAction, Ticket, TicketEvent, TicketStatus,
     Timer, FORGET_REASON, INACTIVE_REASON, RECENT_MAX,
@@ -24,6 +25,7 @@ use crate::store::{
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -57,6 +59,17 @@ pub struct Turn<'a> {
     pub classification: Option<Classification>,
     /// The member's ticket, when this turn concerns it.
     pub ticket: Option<TicketNote>,
+    /// Set when the per-member cooldown decided this turn (a notice, or silence).
+    pub cooldown: Option<Cooldown>,
+}
+
+/// What the per-member cooldown did to a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cooldown {
+    /// Too fast: the turn is the one gentle notice.
+    Notice,
+    /// Too fast, and already told: the turn is silent.
+    Silenced,
 }
 
 impl Turn<'_> {
@@ -65,6 +78,7 @@ impl Turn<'_> {
             effects: Vec::new(),
             classification: None,
             ticket: None,
+            cooldown: None,
         }
     }
 
@@ -197,6 +211,92 @@ pub struct App {
     pace: Mutex<HashMap<UserKey, Pace>>,
     /// Display names already reported to the moderators, by member and name (bounded).
     names_reported: Mutex<HashSet<(UserKey, u64)>>,
+    cap: Mutex<ReplyCap>,
+    tally: Tally,
+}
+
+/// What became of a member message the bot was asked to answer. Each message lands in
+/// exactly one bucket, so the counts add up to the messages seen (see [`Tally`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Answered (including a pointer to the member's open ticket).
+    Answered,
+    /// Too fast for the per-member cooldown: got the one gentle notice.
+    CooldownNotice,
+    /// Too fast, already told: nothing sent.
+    CooldownSilenced,
+    /// Nothing to say (chatter in a support channel, a member whose ticket has them).
+    Quiet,
+    /// Over the channel's reply cap: nothing sent.
+    ChannelCapped,
+    /// Shed under overload before it was handled: nothing sent.
+    Shed,
+    /// Held card or login details: removed (where possible) and the member warned.
+    SecretRemoved,
+    /// A store or send failure (logged).
+    Failed,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 8] = [
+        Bucket::Answered,
+        Bucket::CooldownNotice,
+        Bucket::CooldownSilenced,
+        Bucket::Quiet,
+        Bucket::ChannelCapped,
+        Bucket::Shed,
+        Bucket::SecretRemoved,
+        Bucket::Failed,
+    ];
+
+    /// The bucket's name in logs and the bench.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Answered => "answered",
+            Bucket::CooldownNotice => "cooldown_notice",
+            Bucket::CooldownSilenced => "cooldown_silenced",
+            Bucket::Quiet => "quiet",
+            Bucket::ChannelCapped => "channel_capped",
+            Bucket::Shed => "shed",
+            Bucket::SecretRemoved => "secret_removed",
+            Bucket::Failed => "failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Counts of what became of member messages, by [`Bucket`], since start-up. The Discord
+/// adapter adds one per message it was asked to answer; the load bench reads them from the
+/// log line the bot writes at shutdown.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: [AtomicU64; Bucket::ALL.len()],
+}
+
+impl Tally {
+    pub fn add(&self, b: Bucket) {
+        self.counts[b.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self, b: Bucket) -> u64 {
+        self.counts[b.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn total(&self) -> u64 {
+        Bucket::ALL.iter().map(|b| self.get(*b)).sum()
+    }
+
+    /// `answered=3 cooldown_notice=1 ...`, every bucket in [`Bucket::ALL`] order.
+    pub fn line(&self) -> String {
+        Bucket::ALL
+            .iter()
+            .map(|b| format!("{}={}", b.name(), self.get(*b)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// How many reported display names are remembered; past it the memory starts over (a name
@@ -212,7 +312,6 @@ impl App {
     pub fn with_store(engine: Engine, config: Config, store: Arc<dyn Store>) -> App {
         App {
             engine,
-            config,
             store,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -220,6 +319,9 @@ impl App {
             hasher: std::hash::RandomState::new(),
             pace: Mutex::new(HashMap::new()),
             names_reported: Mutex::new(HashSet::new()),
+            cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
+            tally: Tally::default(),
+            config,
         }
     }
 
@@ -265,6 +367,28 @@ impl App {
                 Admit::Yes
             }
         }
+    }
+
+    /// The per-channel reply cap (`[limits] channel_replies_per_10s`): may the bot reply in
+    /// `channel` at `now`? A `Send` counts the reply; [`App::release_reply`] gives it back
+    /// when nothing was said after all. See [`crate::engine::throttle`].
+    pub fn reserve_reply(&self, channel: ChannelId, now: Timestamp) -> CapVerdict {
+        self.cap
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reserve(channel, now)
+    }
+
+    pub fn release_reply(&self, channel: ChannelId, at: Timestamp) {
+        self.cap
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .release(channel, at);
+    }
+
+    /// What became of member messages so far.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     fn unanswered(&self, user: UserKey, now: Timestamp) {
@@ -397,10 +521,16 @@ impl App {
                 Admit::Notice => {
                     return Ok(Turn {
                         effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
+                        cooldown: Some(Cooldown::Notice),
                         ..Turn::silent()
                     })
                 }
-                Admit::Drop => return Ok(Turn::silent()),
+                Admit::Drop => {
+                    return Ok(Turn {
+                        cooldown: Some(Cooldown::Silenced),
+                        ..Turn::silent()
+                    })
+                }
             }
         }
         let step = self.engine.step(session, input, now);
@@ -464,6 +594,7 @@ impl App {
             effects,
             classification: step.classification,
             ticket,
+            cooldown: None,
         })
     }
 
@@ -1002,6 +1133,10 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, p| now.0.saturating_sub(p.last_answered.0) < cooldown);
+        self.cap
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sweep(now);
         let idle = self.engine.settings.idle_timeout_ms;
         self.store
             .expire_sessions(Timestamp(now.0.saturating_sub(idle)))

@@ -52,12 +52,21 @@ struct RawConfig {
     tickets: RawTickets,
     #[serde(default)]
     scam: RawScam,
+    #[serde(default)]
+    limits: RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScam {
     delete: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    channel_replies_per_10s: Option<i64>,
+    waiting_messages_max: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,7 +172,36 @@ pub struct Config {
     /// `[scam] delete`: remove a message the scam shield flags (needs Manage Messages).
     /// Off by default: a flag is a suspicion, and the moderators decide.
     pub scam_delete: bool,
+    /// `[limits]`: the per-channel reply cap and the overload bound.
+    pub limits: Limits,
 }
+
+/// `[limits]`: how much the bot says in one channel, and how much it queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Replies allowed in one server channel in any 10 seconds; 0 turns the cap off. DMs are
+    /// not capped (the per-member cooldown covers them).
+    pub channel_replies_per_10s: u32,
+    /// Member messages waiting to be handled beyond which new ones are shed.
+    pub waiting_messages_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            channel_replies_per_10s: DEFAULT_CHANNEL_REPLIES,
+            waiting_messages_max: DEFAULT_WAITING_MESSAGES,
+        }
+    }
+}
+
+/// `[limits] channel_replies_per_10s` when unset.
+pub const DEFAULT_CHANNEL_REPLIES: u32 = 20;
+/// `[limits] waiting_messages_max` when unset: at about 2 KB a waiting message, 2000 of them
+/// hold a few MB, and the bot works through them in about 1.5 s.
+pub const DEFAULT_WAITING_MESSAGES: usize = 2000;
+/// The most `[limits] waiting_messages_max` may be.
+const WAITING_MESSAGES_MAX: i64 = 100_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -447,6 +485,32 @@ impl Config {
                 ))
             }
         };
+        let count = |setting: &str, v: Option<i64>, default: i64, min: i64, max: i64| {
+            let v = v.unwrap_or(default);
+            if !(min..=max).contains(&v) {
+                return Err(bad(
+                    setting,
+                    format!("{v} is out of range: allowed is {min} to {max}"),
+                ));
+            }
+            Ok(v)
+        };
+        let limits = Limits {
+            channel_replies_per_10s: count(
+                "limits.channel_replies_per_10s",
+                raw.limits.channel_replies_per_10s,
+                i64::from(DEFAULT_CHANNEL_REPLIES),
+                0,
+                i64::from(crate::engine::throttle::CAP_PER_WINDOW_MAX),
+            )? as u32,
+            waiting_messages_max: count(
+                "limits.waiting_messages_max",
+                raw.limits.waiting_messages_max,
+                DEFAULT_WAITING_MESSAGES as i64,
+                1,
+                WAITING_MESSAGES_MAX,
+            )? as usize,
+        };
         let discord = raw.discord.map(|d| DiscordConfig {
             guild_ids: d.guild_ids,
             support_channels: d.support_channels,
@@ -472,6 +536,7 @@ impl Config {
             tickets,
             ticket_log_channel: raw.tickets.log_channel,
             scam_delete: raw.scam.delete.unwrap_or(false),
+            limits,
         })
     }
 
@@ -595,6 +660,44 @@ mod tests {
                 proptest::prop_assert!(t.warn_before_ms < t.auto_close_ms);
             }
         }
+    }
+
+    #[test]
+    fn limits_are_checked_with_the_setting_named() {
+        let c = Config::parse("c.toml", "").unwrap();
+        assert_eq!(c.limits, Limits::default());
+        let c = Config::parse(
+            "c.toml",
+            "[limits]\nchannel_replies_per_10s = 0\nwaiting_messages_max = 50\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits.channel_replies_per_10s, 0);
+        assert_eq!(c.limits.waiting_messages_max, 50);
+        for (src, setting, range) in [
+            (
+                "channel_replies_per_10s = -1",
+                "limits.channel_replies_per_10s",
+                "0 to 1000",
+            ),
+            (
+                "channel_replies_per_10s = 5000",
+                "limits.channel_replies_per_10s",
+                "0 to 1000",
+            ),
+            (
+                "waiting_messages_max = 0",
+                "limits.waiting_messages_max",
+                "1 to 100000",
+            ),
+        ] {
+            let err = Config::parse("c.toml", &format!("[limits]\n{src}\n")).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(setting) && msg.contains(range), "{msg}");
+        }
+        let err = Config::parse("c.toml", "[limits]\nchannel_replies_per_10s = 2.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2:"), "{err}");
     }
 
     #[test]

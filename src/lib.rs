@@ -12,12 +12,15 @@
 //!   - [`engine::checks`]: limit, app version, card expiry and status checks.
 //!   - [`engine::sensitive`]: spotting and redacting card numbers, CVV codes and passwords.
 //!   - [`engine::limits`]: Discord's limits as named constants.
+//!   - [`engine::throttle`]: load policy: the per-channel reply cap (a sliding window, one
+//!     moderator notice per raid) and the overload shedding rule.
 //!   - [`engine::tickets`]: the ticket model: staff actions checked against a ticket's state,
 //!     timers from stored times, the hand-off packet and the transcript.
 //!   - [`engine::ids`]: typed IDs (member, guild, channel, role, message, ticket).
 //! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
 //!   hand-off, the cooldown, the engine step, and one commit to the store before any reply;
-//!   staff actions, timers, `/forget-me` and retention.
+//!   staff actions, timers, `/forget-me` and retention; the channel reply cap's state and the
+//!   message tally (what became of each message).
 //! - [`store`]: the `Store` trait (sessions by content key, tickets and events, feedback,
 //!   outcome counts) with an in-memory backend and SQLite (`sqlx`, embedded migrations, group
 //!   commit).

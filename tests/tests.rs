@@ -3,6 +3,7 @@
 mod common;
 mod support;
 
+mod abuse;
 mod architecture;
 mod chat;
 mod chats;

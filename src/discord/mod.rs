@@ -11,6 +11,14 @@
 //! reminder, inactivity warning, auto-close) and the retention purge; at start-up, tickets a
 //! crash left half-open get their thread or are failed.
 //!
+//! # Load
+//!
+//! Every queue here is bounded, and overload is shed by policy rather than by memory: events
+//! wait at the [`Gate`] in two bounded lanes (messages; interactions), each message first asks
+//! the channel reply cap ([`App::reserve_reply`]), and sends go through the outbox's few
+//! permits. Each member message ends in exactly one [`Bucket`] of the app's tally, logged at
+//! shutdown (see the README's "Load and abuse").
+//!
 //! # Permissions
 //!
 //! Invite the bot with: View Channels, Send Messages, Read Message History, Embed Links,
@@ -36,9 +44,10 @@ pub mod outbox;
 pub mod retry;
 pub mod tickets;
 
-use crate::app::{self, App, Origin};
+use crate::app::{self, App, Bucket, Cooldown, Origin};
 use crate::config::DiscordConfig;
 use crate::engine::ids::{ChannelId as TChannelId, GuildId, MemberId, RoleId};
+use crate::engine::throttle::{self, CapVerdict};
 use crate::engine::Input;
 use convert::StaffButton;
 use effects::no_mentions;
@@ -49,7 +58,7 @@ use serenity::{
     Permissions, UserId,
 };
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -79,7 +88,7 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// Concurrent REST sends allowed at once.
 const SENDS_IN_FLIGHT: usize = 4;
-/// Gateway events handled at once; the rest wait their turn at the [`Gate`].
+/// Member messages handled at once; the rest wait their turn at the [`Gate`].
 const HANDLERS_IN_FLIGHT: usize = 8;
 /// How often ticket timers are looked at. Timers are computed from stored times, so a slower
 /// tick only delays them, and a restart loses none.
@@ -249,7 +258,9 @@ pub async fn run(
     let mut client = serenity::ClientBuilder::new_with_http(http, gateway_intents())
         .framework(Gate {
             inner: framework,
-            permits: Semaphore::new(HANDLERS_IN_FLIGHT),
+            messages: Lane::new(HANDLERS_IN_FLIGHT, app.config.limits.waiting_messages_max),
+            interactions: Lane::new(INTERACTIONS_IN_FLIGHT, INTERACTIONS_WAITING_MAX),
+            app: app.clone(),
             seen: dedupe::Seen::default(),
         })
         .await
@@ -264,8 +275,14 @@ pub async fn run(
     let sweeper_app = app.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut told = 0;
         loop {
             tick.tick().await;
+            let total = sweeper_app.tally().total();
+            if total != told {
+                told = total;
+                tracing::info!(target: "paymedic::tally", "message tally: {}", sweeper_app.tally().line());
+            }
             if let Err(e) = sweeper_app.sweep(app::now()).await {
                 tracing::warn!(error = %e, "could not expire idle sessions");
             }
@@ -311,6 +328,8 @@ pub async fn run(
     trimmer.abort();
     signal.abort();
     tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
+    // What became of every member message, for the admin and the load bench.
+    tracing::info!(target: "paymedic::tally", "message tally: {}", app.tally().line());
     match result {
         Ok(()) => Ok(()),
         Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)) => {
@@ -359,7 +378,7 @@ async fn check_token(http: &serenity::Http) -> Result<(), RunError> {
     }
 }
 
-/// Serenity's framework slot, holding poise behind a queue.
+/// Serenity's framework slot, holding poise behind two bounded queues.
 ///
 /// Serenity spawns a task per gateway event and hands it to the framework. poise's dispatch
 /// future is large (it carries command parsing and error handling state), and in a burst of
@@ -368,11 +387,85 @@ async fn check_token(http: &serenity::Http) -> Result<(), RunError> {
 ///
 /// It also drops an event it has handled before (a replay after a gateway RESUME), before it
 /// takes a place in the queue.
+///
+/// Events wait in one of two lanes ([`Lane`]): members' messages and edits, and interactions
+/// (presses, modals, commands), each with its own permits, so a flood of messages never
+/// delays a press that Discord expects an answer to within 3 seconds. Each lane is bounded:
+/// an event that finds `max` of its lane already waiting is shed (see [`throttle::shed`]):
+/// dropped before any work, counted as [`Bucket::Shed`] for messages, and logged at most once
+/// per [`SHED_LOG_EVERY`] with the count. Connection events (ready, guild data) never wait
+/// in a lane.
 struct Gate {
     inner: poise::Framework<Data, Error>,
-    permits: Semaphore,
+    messages: Lane,
+    interactions: Lane,
+    /// The app, for the tally of shed messages (set when the framework is built).
+    app: Arc<App>,
     seen: dedupe::Seen,
 }
+
+/// One lane of the gate: events handled at once, and how many may wait.
+struct Lane {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    max: usize,
+    shed: AtomicUsize,
+    /// When a shed was last logged, in ms on the app clock (0: never).
+    logged_at: AtomicU64,
+}
+
+impl Lane {
+    fn new(in_flight: usize, max: usize) -> Lane {
+        Lane {
+            permits: Semaphore::new(in_flight),
+            waiting: AtomicUsize::new(0),
+            max,
+            shed: AtomicUsize::new(0),
+            logged_at: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a place in the queue, or `None` when the event is shed.
+    fn enter(&self, kind: throttle::Lane) -> Option<Waiting<'_>> {
+        let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if throttle::shed(kind, waiting, self.max) {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            let total = self.shed.fetch_add(1, Ordering::Relaxed) + 1;
+            let now = app::now().0;
+            let last = self.logged_at.load(Ordering::Relaxed);
+            if now.saturating_sub(last) >= SHED_LOG_EVERY.as_millis() as u64
+                && self
+                    .logged_at
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                tracing::warn!(
+                    lane = ?kind,
+                    waiting,
+                    shed_so_far = total,
+                    "overloaded: shedding new events instead of queueing them"
+                );
+            }
+            return None;
+        }
+        Some(Waiting(&self.waiting))
+    }
+}
+
+/// A place in a lane's queue, given back when the event is done (or its task is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A shed is logged at most this often (with the count so far).
+const SHED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// Interactions handled at once (their own lane), and how many may wait.
+const INTERACTIONS_IN_FLIGHT: usize = 4;
+const INTERACTIONS_WAITING_MAX: usize = 256;
 
 #[serenity::async_trait]
 impl serenity::Framework for Gate {
@@ -388,8 +481,30 @@ impl serenity::Framework for Gate {
                 return;
             }
         }
+        let kind = match &event {
+            FullEvent::Message { .. } | FullEvent::MessageUpdate { .. } => throttle::Lane::Message,
+            FullEvent::InteractionCreate { .. } => throttle::Lane::Interaction,
+            _ => throttle::Lane::Control,
+        };
+        let lane = match kind {
+            throttle::Lane::Message => &self.messages,
+            throttle::Lane::Interaction => &self.interactions,
+            throttle::Lane::Control => {
+                serenity::Framework::dispatch(&self.inner, ctx, event).await;
+                return;
+            }
+        };
+        let Some(_waiting) = lane.enter(kind) else {
+            if let FullEvent::Message { new_message } = &event {
+                if !new_message.author.bot {
+                    self.app.tally().add(Bucket::Shed);
+                    tracing::debug!(target: "paymedic::tally", message_id = new_message.id.get(), bucket = "shed");
+                }
+            }
+            return;
+        };
         // The semaphore is never closed, so this only fails if it were; then run anyway.
-        let _permit = self.permits.acquire().await.ok();
+        let _permit = lane.permits.acquire().await.ok();
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         serenity::Framework::dispatch(&self.inner, ctx, event).await;
         IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
@@ -459,6 +574,36 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         return Ok(());
     }
     let user = convert::user_key(msg.guild_id.map(|g| g.get()), msg.author.id.get());
+    let now = app::now();
+    let tally = |b: Bucket| {
+        data.app.tally().add(b);
+        if !matches!(b, Bucket::Answered | Bucket::CooldownNotice) {
+            // Message ids only, never text: what the load bench matches unanswered messages by.
+            tracing::debug!(target: "paymedic::tally", message_id = msg.id.get(), bucket = b.name());
+        }
+    };
+    // The channel reply cap, before any work: a capped message is not classified and its
+    // member's conversation does not move. Card numbers are removed whatever the cap says
+    // (removal protects the member), and DMs are not capped (the cooldown covers them).
+    let channel = TChannelId(msg.channel_id.get());
+    let reserved = !dm && secret().is_none();
+    if reserved {
+        match data.app.reserve_reply(channel, now) {
+            CapVerdict::Send => {}
+            verdict => {
+                tally(Bucket::ChannelCapped);
+                if verdict == CapVerdict::DropAndNotify {
+                    out.raid_notice(msg.channel_id).await;
+                }
+                return Ok(());
+            }
+        }
+    }
+    let release = || {
+        if reserved {
+            data.app.release_reply(channel, now);
+        }
+    };
     let text = convert::strip_mention(&msg.content, data.bot_id.get());
     // The scam shield screens members, not staff, in the support channels (a DM to the bot
     // reaches nobody else).
@@ -479,20 +624,40 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         text: &text,
         addressed: dm || mentioned,
     };
-    let turn = match data.app.turn(origin, input, app::now()).await {
+    let turn = match data.app.turn(origin, input, now).await {
         Ok(turn) => turn,
         Err(e) => {
+            release();
+            tally(Bucket::Failed);
             // Logged without the message: the member's words never reach the log.
             tracing::error!(member = user.member.get(), error = %e, "a turn failed; the message was not answered");
             return Ok(());
         }
     };
     if turn.is_silent() {
+        release();
+        tally(match turn.cooldown {
+            Some(Cooldown::Silenced) => Bucket::CooldownSilenced,
+            _ => Bucket::Quiet,
+        });
         return Ok(());
     }
+    let bucket = if turn
+        .effects
+        .iter()
+        .any(|e| matches!(e, crate::engine::Effect::Sensitive(_)))
+    {
+        Bucket::SecretRemoved
+    } else if turn.cooldown == Some(Cooldown::Notice) {
+        Bucket::CooldownNotice
+    } else {
+        Bucket::Answered
+    };
     let intent = turn.classification.as_ref().and_then(|c| c.intent);
     tracing::debug!(member = user.member.get(), ?intent, "answering message");
-    out.turn(&mut To::message(msg), user.member, turn).await
+    let sent = out.turn(&mut To::message(msg), user.member, turn).await;
+    tally(if sent.is_ok() { bucket } else { Bucket::Failed });
+    sent
 }
 
 /// Whether a message's author is staff (a moderator role or the support role), from the roles

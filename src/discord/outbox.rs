@@ -1392,6 +1392,42 @@ impl<'a> Outbox<'a> {
             Timer::AutoClose => self.closed(&f.changed, &Closing::Inactive).await,
         }
     }
+
+    /// Tells the moderators, once per raid, that replies in `channel` hit the reply cap
+    /// (`[limits] channel_replies_per_10s`). Names the channel only: no member, no member text,
+    /// and it pings nobody.
+    pub async fn raid_notice(&self, channel: ChannelId) {
+        let per = self.app.config.limits.channel_replies_per_10s;
+        tracing::warn!(
+            channel = channel.get(),
+            per_10s = per,
+            "reply cap reached in a channel; replies there are paused until it calms down"
+        );
+        let Some(escalation) = self.discord.escalation_channel else {
+            return;
+        };
+        let m = CreateMessage::new()
+            .content(raid_notice_text(channel, per))
+            .allowed_mentions(no_mentions());
+        self.post_logged(
+            ChannelId::new(escalation.get()),
+            None,
+            m,
+            "reply cap notice",
+        )
+        .await;
+    }
+}
+
+/// The moderators' notice that a channel hit the reply cap.
+pub fn raid_notice_text(channel: ChannelId, per_10s: u32) -> String {
+    format!(
+        "Heads up: a lot of messages are arriving in <#{channel}>, more than I answer there \
+         ({per_10s} replies every 10 seconds). I'm leaving the rest unanswered until it calms \
+         down. If this is a raid, slow mode or a lockdown will help. I won't post this again \
+         for that channel until it has been quiet for {quiet} minutes.",
+        quiet = crate::engine::throttle::NOTICE_QUIET_MS / 60_000
+    )
 }
 
 #[cfg(test)]

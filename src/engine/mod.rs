@@ -11,6 +11,7 @@ pub mod limits;
 pub mod nlu;
 pub mod scam;
 pub mod sensitive;
+pub mod throttle;
 pub mod tickets;
 
 pub use content::{Content, ContentErrors, IntentId, StepId};

@@ -296,12 +296,34 @@ impl TicketEvent {
     }
 }
 
-/// Masks card numbers, codes and passwords, and caps the length.
+/// Masks card numbers, codes and passwords, drops bidirectional controls (see
+/// [`without_bidi_controls`]), and caps the length.
 pub fn mask(text: &str) -> String {
-    let masked = redact(text);
+    let redacted = redact(text);
+    let masked = without_bidi_controls(&redacted);
     match masked.char_indices().nth(TEXT_CHARS_MAX) {
         Some((cut, _)) => format!("{}…", &masked[..cut]),
         None => masked.into_owned(),
+    }
+}
+
+/// Whether `c` changes the direction of the text around it: the embeddings and overrides
+/// (U+202A–U+202E), the isolates (U+2066–U+2069) and the direction marks (U+200E, U+200F,
+/// U+061C).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `text` without bidirectional controls. Member text quoted to moderators (the packet, the
+/// transcript) must not reverse what follows it: an unclosed right-to-left override in a
+/// quoted message would flip the packet's own words after it, and could make a line read
+/// as something it isn't. Right-to-left scripts themselves are kept; only the invisible
+/// controls go.
+pub fn without_bidi_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_bidi_control) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_bidi_control(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -542,6 +564,34 @@ fn section(s: &mut String, title: &str, lines: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // `redact` over up to 2200 characters is slow in debug builds: fewer, long cases.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever a member writes, what is kept of it has no direction controls, is at most
+        /// TEXT_CHARS_MAX characters (plus the ellipsis), and keeps every other character of
+        /// the part it keeps when there was nothing to redact.
+        #[test]
+        fn masked_text_has_no_bidi_controls_and_is_capped(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    Just('\u{202E}'), Just('\u{202D}'), Just('\u{2066}'), Just('\u{2069}'),
+                    Just('\u{200F}'), Just('\u{061C}'), Just('a'), Just('ا'), Just('@'),
+                    Just('<'), Just('>'), Just(' '), Just('\u{200B}'), Just('е'), Just('Ａ'),
+                ],
+                0..2200,
+            ).prop_map(|v| v.into_iter().collect::<String>())
+        ) {
+            let m = mask(&text);
+            prop_assert!(!m.chars().any(is_bidi_control), "{m:?}");
+            prop_assert!(m.chars().count() <= TEXT_CHARS_MAX + 1);
+            let kept: String = text.chars().filter(|c| !is_bidi_control(*c)).collect();
+            let body = m.strip_suffix('…').unwrap_or(&m);
+            prop_assert!(kept.starts_with(body));
+        }
+    }
 
     fn ticket() -> Ticket {
         let mut t = Ticket::from_new(

@@ -44,7 +44,9 @@
 //! a second. Turns are therefore committed by one task, [`committer`]: whatever turns are
 //! waiting when it comes round go into one transaction, each in a savepoint of its own, and
 //! share one fsync. An idle bot commits a lone turn at once; a busy one commits many per disk
-//! write. Each caller still hears back only after its turn is on disk.
+//! write. Each caller still hears back only after its turn is on disk. The queue is bounded
+//! ([`QUEUE_MAX`] turns): a caller that finds it full waits for room, so a slow disk slows
+//! the callers down instead of growing the queue.
 //!
 //! # Values
 //!
@@ -103,7 +105,7 @@ pub struct SqliteStore {
     writer: Arc<Mutex<()>>,
     path: PathBuf,
     /// Turns waiting to be committed together (see "Group commit" in the module docs).
-    turns: mpsc::UnboundedSender<TurnJob>,
+    turns: mpsc::Sender<TurnJob>,
 }
 
 /// One turn's write, waiting for the committer.
@@ -129,6 +131,9 @@ pub enum Durability {
 
 /// The most turns committed in one transaction.
 const BATCH_MAX: usize = 256;
+/// Turns waiting for the committer at most; more wait for room (back-pressure). Each caller
+/// waits on its own turn anyway, so this only matters with more callers than this at once.
+const QUEUE_MAX: usize = 1024;
 
 /// One write transaction: `BEGIN IMMEDIATE` on a pool connection, holding the writer mutex.
 /// Dropped without [`Write::commit`], it rolls back (the transaction is dropped first, then
@@ -201,7 +206,7 @@ impl SqliteStore {
             .await
             .map_err(|e| open_failure(path, e))?;
         let writer = Arc::new(Mutex::new(()));
-        let (turns, queue) = mpsc::unbounded_channel();
+        let (turns, queue) = mpsc::channel(QUEUE_MAX);
         let store = SqliteStore {
             pool: pool.clone(),
             writer: writer.clone(),
@@ -345,11 +350,7 @@ impl SqliteStore {
 /// Commits queued turns: everything waiting when it comes round goes into one transaction,
 /// each turn in a savepoint of its own, so one fsync covers them all and a turn that fails
 /// leaves the others. A turn's caller hears back only after the commit (commit before speak).
-async fn committer(
-    pool: SqlitePool,
-    writer: Arc<Mutex<()>>,
-    mut queue: mpsc::UnboundedReceiver<TurnJob>,
-) {
+async fn committer(pool: SqlitePool, writer: Arc<Mutex<()>>, mut queue: mpsc::Receiver<TurnJob>) {
     let mut jobs = Vec::with_capacity(BATCH_MAX);
     while let Some(first) = queue.recv().await {
         jobs.push(first);
@@ -969,6 +970,7 @@ impl Store for SqliteStore {
         };
         self.turns
             .send(job)
+            .await
             .map_err(|_| StoreError::Backend("the store's committer has stopped".into()))?;
         answer
             .await
