@@ -463,8 +463,10 @@ impl Drop for Waiting<'_> {
 
 /// A shed is logged at most this often (with the count so far).
 const SHED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-/// Interactions handled at once (their own lane), and how many may wait.
-const INTERACTIONS_IN_FLIGHT: usize = 4;
+/// Interactions handled at once (their own lane), and how many may wait. Enough that one
+/// waiting for a permit is rare: an interaction defers itself once it runs (within 1.5 s of
+/// its creation), but one still waiting here behind slow ones would miss Discord's 3 s.
+const INTERACTIONS_IN_FLIGHT: usize = 32;
 const INTERACTIONS_WAITING_MAX: usize = 256;
 
 #[serenity::async_trait]
