@@ -839,3 +839,23 @@ mod every_path {
         assert_clean("the redacted log", &out, &case).unwrap();
     }
 }
+
+/// `explain` names the personal details it masked, and still classifies the message: they do
+/// not trip the secrets guard.
+#[test]
+fn explain_masks_personal_details_and_still_classifies() {
+    let report = explain(
+        &APP.engine,
+        "klarna declined my payment, refund to DE89 3704 0044 0532 0130 00 or mail anna.k@example.com",
+    );
+    assert!(report.contains("personal:    [Iban, Email]"), "{report}");
+    assert!(!report.contains("sensitive:"), "{report}");
+    assert!(
+        !report.contains("3704") && !report.contains("anna.k"),
+        "{report}"
+    );
+    assert!(
+        report.contains("[iban]") && report.contains("[email]"),
+        "{report}"
+    );
+}
