@@ -1,4 +1,5 @@
-//! Criterion benchmarks for the engine: classification, content load + compile, and a turn.
+//! Criterion benchmarks for the engine: classification, content load + compile, a turn, and
+//! the sensitive-data scanner (the guard's `kind` and `redact`).
 //!
 //! Run: `cargo bench --bench engine`. Figures are quoted in the README with the machine.
 
@@ -97,5 +98,44 @@ fn scam(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, classify, load, turn, scam);
+/// The secrets guard and the redactor, per message: over the labelled corpus (ordinary support
+/// talk, the common case) and over messages that hold a card, an IBAN, an email or a phone.
+fn sensitive(c: &mut Criterion) {
+    use paymedic::engine::sensitive::{kind, redact};
+    let texts = corpus_texts();
+    let secrets = [
+        "my card 4111 1111 1111 1111 exp 08/27 keeps failing",
+        "4111 1111-1111.1111 why declined",
+        "refund to DE89 3704 0044 0532 0130 00 please",
+        "mail me at anna.k@example.com or call +49 151 23456789",
+        "paid €1.240,50 on 12/05/2024 at 14:30, app 24.10.2, order 1234567890123",
+    ];
+    let mut g = c.benchmark_group("sensitive");
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function(BenchmarkId::new("kind/corpus", texts.len()), |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(kind(black_box(t)));
+            }
+        })
+    });
+    g.bench_function(BenchmarkId::new("redact/corpus", texts.len()), |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(redact(black_box(t)));
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(secrets.len() as u64));
+    g.bench_function(BenchmarkId::new("redact/secrets", secrets.len()), |b| {
+        b.iter(|| {
+            for t in &secrets {
+                black_box(redact(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, classify, load, turn, sensitive, scam);
 criterion_main!(benches);

@@ -21,12 +21,15 @@ pub fn evidence_line(engine: &Engine, e: &Evidence) -> String {
 }
 
 /// The explanation of `text`. A card number, code or password in it is redacted before
-/// anything else, so no line (text, normalized form, feature names) can repeat it; the bot itself
-/// would not classify such a message at all, and the report says so.
+/// anything else, so no line (text, normalized form, feature names) can repeat it; the bot
+/// itself would not classify such a message at all, and the report says so. IBANs, email
+/// addresses and phone numbers are masked the same way, but the message is classified as the
+/// bot would: they don't trip the guard.
 pub fn explain(engine: &Engine, text: &str) -> String {
     let mut o = String::new();
     let c = &engine.content;
     let secret = sensitive::kind(text);
+    let personal = sensitive::personal(text);
     let text = sensitive::redact(text);
     let norm = engine.classifier.normalize(&text);
     let (class, probs) = engine.classifier.classify_normalized(&norm);
@@ -37,6 +40,12 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         let _ = writeln!(
             o,
             "sensitive:   {secret:?}: the bot removes the message where it can, warns the member and does not classify it (shown redacted)"
+        );
+    }
+    if !personal.is_empty() {
+        let _ = writeln!(
+            o,
+            "personal:    {personal:?}: masked wherever the message is kept or shown; the message is answered as usual"
         );
     }
     if class.evidence.is_empty() {

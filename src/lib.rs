@@ -10,7 +10,8 @@
 //!   - [`engine::dialogue`]: the per-member conversation state machine,
 //!     `step(session, input, now) -> Step { session, effects }`.
 //!   - [`engine::checks`]: limit, app version, card expiry and status checks.
-//!   - [`engine::sensitive`]: spotting and redacting card numbers, CVV codes and passwords.
+//!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords (the secrets
+//!     guard) and redacting them, with IBANs, email addresses and phone numbers.
 //!   - [`engine::limits`]: Discord's limits as named constants.
 //!   - [`engine::throttle`]: load policy: the per-channel reply cap (a sliding window, one
 //!     moderator notice per raid) and the overload shedding rule.
@@ -35,6 +36,7 @@
 //!   life.
 //! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).
 //! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
+//! - [`logging`]: the log writer that redacts every line, dependencies' lines included.
 
 pub mod app;
 pub mod config;
@@ -42,5 +44,6 @@ pub mod discord;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod logging;
 pub mod store;
 pub mod terminal;

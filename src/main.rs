@@ -235,7 +235,9 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("paymedic=info,warn")),
         )
-        .with_writer(io::stderr)
+        // Every line redacted: our own lines carry no member text, but a dependency's may
+        // (serenity logs a gateway payload it cannot parse).
+        .with_writer(paymedic::logging::Redacting(io::stderr))
         // Colours only on a terminal: a log file or journal would get the raw escapes.
         .with_ansi(io::stderr().is_terminal())
         .init();

@@ -1,7 +1,8 @@
 //! The checks behind `/check`: pure functions over plain values, with a clear error for every
 //! bad input instead of a panic.
 
-use super::sensitive::looks_sensitive;
+use super::sensitive::{looks_sensitive, redact};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -33,14 +34,16 @@ pub const ECHO_MAX_CHARS: usize = 40;
 pub const ECHO_MAX_DIGITS: usize = 7;
 
 impl Echo {
-    /// Keeps `input` (trimmed) only if it is safe to repeat.
+    /// Keeps `input` (trimmed) only if it is safe to repeat: short, few digits, and nothing
+    /// [`redact`] would mask (no secret, IBAN, email address or phone number).
     pub fn of(input: &str) -> Echo {
         let t = input.trim();
         let digits = t.chars().filter(|c| c.is_numeric()).count();
         let safe = !t.is_empty()
             && t.chars().count() <= ECHO_MAX_CHARS
             && digits < ECHO_MAX_DIGITS
-            && !looks_sensitive(t);
+            && !looks_sensitive(t)
+            && matches!(redact(t), Cow::Borrowed(_));
         Echo(safe.then(|| t.to_string()))
     }
 
@@ -574,6 +577,21 @@ mod tests {
     use super::*;
     use crate::engine::sensitive::{digit_value, testgen};
     use proptest::prelude::*;
+
+    /// A check error used to quote an email address typed where a version or date belonged.
+    #[test]
+    fn errors_never_quote_an_email_or_iban() {
+        for input in [
+            "anna@example.com",
+            "DE89370400440532013000",
+            "de89 3704 0044 0532 0130 00",
+        ] {
+            assert_eq!(Echo::of(input).shown(), None, "{input:?}");
+            let e = Version::parse(input).unwrap_err().to_string();
+            assert!(!e.contains("anna") && !e.contains("3704"), "{e}");
+        }
+        assert_eq!(Echo::of("24.x").shown(), Some("24.x"));
+    }
 
     #[test]
     fn amounts_parse_in_common_formats() {
