@@ -1405,9 +1405,20 @@ async fn with_closed_dms_the_rating_is_asked_in_the_thread_before_it_is_locked()
 async fn hand_back_returns_the_member_to_the_bot() {
     let bot = Bot::start(0).await;
     let t = bot.open_ticket(ALICE).await;
+    let seen = bot.app.tally().total();
     let quiet = bot
         .say(SUPPORT, ALICE, "klarna declined my order again", &[])
         .await;
+    // Events are handled concurrently: the hand-back press must not overtake the message
+    // sent while the ticket was open, so wait until the bot has settled it.
+    let settled = tokio::time::Instant::now() + T;
+    while bot.app.tally().total() == seen {
+        assert!(
+            tokio::time::Instant::now() < settled,
+            "the message was never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let back = button(&t.packet.response, "Hand back");
     let handed = bot
         .press_on(
