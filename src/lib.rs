@@ -13,6 +13,8 @@
 //!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords (the secrets
 //!     guard) and redacting them, with IBANs, email addresses and phone numbers.
 //!   - [`engine::limits`]: Discord's limits as named constants.
+//!   - [`engine::scam`]: the scam and impersonation shield: `[scam]` rules over folded text,
+//!     lookalike links and hidden links, brand-imitating handles and display names.
 //!   - [`engine::throttle`]: load policy: the per-channel reply cap (a sliding window, one
 //!     moderator notice per raid) and the overload shedding rule.
 //!   - [`engine::tickets`]: the ticket model: staff actions checked against a ticket's state,

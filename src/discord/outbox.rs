@@ -909,7 +909,7 @@ impl<'a> Outbox<'a> {
 
     /// Tells the moderators, once, that a member posts under a name imitating the bot, a staff
     /// role or a brand's staff. The name is shown defused: no invisible or direction
-    /// characters, no markdown, at most [`NAME_SHOWN_MAX`] characters.
+    /// characters, no markdown, at most 64 characters (`NAME_SHOWN_MAX`).
     pub async fn name_notice(&self, msg: &Posted, name: &str, flag: &NameFlag) {
         let copy = &self.app.engine.content.scam.copy;
         let notice = copy
