@@ -33,6 +33,21 @@ pub fn parse_jsonl(
     src: &str,
     engine: &Engine,
 ) -> Result<Vec<Labelled>, Vec<EvalError>> {
+    parse_lines(file, src, |l: &Labelled| match &l.intent {
+        Some(k) if engine.content.intent_by_key(k).is_none() => {
+            Some(format!("unknown intent `{k}`"))
+        }
+        _ => None,
+    })
+}
+
+/// One JSON object per line; `invalid` says what is wrong with a line that parsed. Every bad
+/// line is reported, not just the first, and an empty file is an error.
+fn parse_lines<T: serde::de::DeserializeOwned>(
+    file: &str,
+    src: &str,
+    invalid: impl Fn(&T) -> Option<String>,
+) -> Result<Vec<T>, Vec<EvalError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in src.lines().enumerate() {
@@ -44,12 +59,10 @@ pub fn parse_jsonl(
             line: i + 1,
             message,
         };
-        match serde_json::from_str::<Labelled>(line) {
-            Ok(l) => match &l.intent {
-                Some(k) if engine.content.intent_by_key(k).is_none() => {
-                    errors.push(err(format!("unknown intent `{k}`")))
-                }
-                _ => out.push(l),
+        match serde_json::from_str::<T>(line) {
+            Ok(l) => match invalid(&l) {
+                Some(why) => errors.push(err(why)),
+                None => out.push(l),
             },
             Err(e) => errors.push(err(e.to_string())),
         }
@@ -254,42 +267,13 @@ pub fn is_scam_set(src: &str) -> bool {
 
 /// Parses a scam set; every bad line is reported, not just the first.
 pub fn parse_scam_jsonl(file: &str, src: &str) -> Result<Vec<ScamLabelled>, Vec<EvalError>> {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, line) in src.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |message: String| EvalError::Line {
-            file: file.to_string(),
-            line: i + 1,
-            message,
-        };
-        match serde_json::from_str::<ScamLabelled>(line) {
-            Ok(l) => match l.kind.as_deref() {
-                Some(k) if crate::engine::scam::ScamKind::from_key(k).is_none() => {
-                    errors.push(err(format!(
-                        "unknown kind `{k}` (impersonation, credentials or link)"
-                    )))
-                }
-                Some(_) if !l.scam => {
-                    errors.push(err("a kind on a line that is not a scam".into()))
-                }
-                _ => out.push(l),
-            },
-            Err(e) => errors.push(err(e.to_string())),
-        }
-    }
-    if out.is_empty() && errors.is_empty() {
-        errors.push(EvalError::Empty {
-            file: file.to_string(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    parse_lines(file, src, |l: &ScamLabelled| match l.kind.as_deref() {
+        Some(k) if crate::engine::scam::ScamKind::from_key(k).is_none() => Some(format!(
+            "unknown kind `{k}` (impersonation, credentials or link)"
+        )),
+        Some(_) if !l.scam => Some("a kind on a line that is not a scam".into()),
+        _ => None,
+    })
 }
 
 /// How the scam shield does on a labelled set: recall on scams, false alarms on ordinary

@@ -806,30 +806,10 @@ impl<'a> Outbox<'a> {
     /// vanished. When the message stays, the warning replies to it, without failing if the
     /// member deletes it first.
     pub async fn remove_and_warn(&self, msg: &Posted, secret: Secret) -> Result<(), Error> {
-        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
-        let removed = if msg.guild.is_some() {
-            let deleted = self
-                .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
-                    msg.channel.delete_message(self.http, msg.id)
-                })
+        let removed = msg.guild.is_some()
+            && self
+                .remove(msg, "a message that looked like it held a secret")
                 .await;
-            match deleted {
-                Ok(()) => true,
-                Err(e) if e.logged => false,
-                Err(e) => {
-                    // The error names the route, never the message's content.
-                    tracing::warn!(
-                        channel = msg.channel.get(),
-                        member = msg.author.get(),
-                        error = %e,
-                        "could not remove a message that looked like it held a secret (does the bot have Manage Messages?)"
-                    );
-                    false
-                }
-            }
-        } else {
-            false
-        };
         let warning = self.copy().sensitive_warning(secret, removed);
         let mut m = CreateMessage::new()
             .content(format!("<@{}> {warning}", msg.author))
@@ -850,33 +830,37 @@ impl<'a> Outbox<'a> {
         Ok(())
     }
 
+    /// Removes a member's message; `false` (logged, naming the route and never the content)
+    /// when Discord refuses, most often for want of Manage Messages.
+    async fn remove(&self, msg: &Posted, what: &str) -> bool {
+        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
+        let deleted = self
+            .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
+                msg.channel.delete_message(self.http, msg.id)
+            })
+            .await;
+        match deleted {
+            Ok(()) => true,
+            Err(e) if e.logged => false,
+            Err(e) => {
+                tracing::warn!(
+                    channel = msg.channel.get(),
+                    member = msg.author.get(),
+                    error = %e,
+                    "could not remove {what} (does the bot have Manage Messages?)"
+                );
+                false
+            }
+        }
+    }
+
     /// A message the scam shield flagged: removed when `[scam] delete` is on (and the bot may),
     /// a public warning in the channel, and a notice to the moderators with a link to the
     /// message and the rule's reason. The warning names and pings nobody: it is for everyone
     /// reading the channel. The member's words are neither logged nor quoted.
     pub async fn scam_warning(&self, msg: &Posted, flag: &ScamFlag) -> Result<(), Error> {
-        let about = About::new(Some(msg.author.get()), Some(msg.channel.get()));
         let removed = self.app.config.scam_delete
-            && {
-                let deleted = self
-                    .call("remove a message", about, Repeat::Safe, Some(|| ()), || {
-                        msg.channel.delete_message(self.http, msg.id)
-                    })
-                    .await;
-                match deleted {
-                    Ok(()) => true,
-                    Err(e) if e.logged => false,
-                    Err(e) => {
-                        tracing::warn!(
-                            channel = msg.channel.get(),
-                            member = msg.author.get(),
-                            error = %e,
-                            "could not remove a message the scam shield flagged (does the bot have Manage Messages?)"
-                        );
-                        false
-                    }
-                }
-            };
+            && self.remove(msg, "a message the scam shield flagged").await;
         let copy = &self.app.engine.content.scam.copy;
         let mut m = CreateMessage::new()
             .content(copy.warning.clone())
