@@ -344,92 +344,16 @@ async fn a_card_number_in_a_capped_channel_is_still_removed() {
 
 /// A store whose session reads wait while `held` is set: handlers pile up at the gate.
 struct Held {
-    inner: paymedic::store::memory::MemoryStore,
     held: AtomicBool,
 }
 
-mod held {
-    use super::Held;
-    use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
-    use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
-    use paymedic::store::{
-        Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter, Updated,
-    };
-    use std::sync::atomic::Ordering;
-
-    #[async_trait::async_trait]
-    impl Store for Held {
-        fn name(&self) -> &'static str {
-            "held"
+#[async_trait::async_trait]
+impl crate::support::hooked_store::Hook for Held {
+    async fn before(&self, op: &'static str) -> paymedic::store::Result<()> {
+        while op == "session" && self.held.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-            while self.held.load(Ordering::SeqCst) {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            self.inner.session(key).await
-        }
-        async fn commit_turn(
-            &self,
-            key: UserKey,
-            session: Option<&SessionRecord>,
-            outcomes: &[OutcomeRow],
-            open: Option<&NewTicket>,
-        ) -> Result<Option<Opened>> {
-            self.inner.commit_turn(key, session, outcomes, open).await
-        }
-        async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-            self.inner.ticket(id).await
-        }
-        async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
-            self.inner.ticket_by_thread(thread).await
-        }
-        async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
-            self.inner.active_ticket(guild, member).await
-        }
-        async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
-            self.inner.tickets(filter).await
-        }
-        async fn update_ticket(
-            &self,
-            ticket: &Ticket,
-            event: Option<&TicketEvent>,
-            session: Option<(UserKey, Option<&SessionRecord>)>,
-        ) -> Result<Updated> {
-            self.inner.update_ticket(ticket, event, session).await
-        }
-        async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
-            self.inner.add_event(id, event, touch).await
-        }
-        async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
-            self.inner.events(id).await
-        }
-        async fn record_feedback(
-            &self,
-            ticket: TicketId,
-            member: MemberId,
-            solved: bool,
-            at: Timestamp,
-        ) -> Result<()> {
-            self.inner.record_feedback(ticket, member, solved, at).await
-        }
-        async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
-            self.inner.feedback().await
-        }
-        async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
-            self.inner.outcomes().await
-        }
-        async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
-            self.inner.expire_sessions(before).await
-        }
-        async fn session_count(&self) -> Result<u64> {
-            self.inner.session_count().await
-        }
-        async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
-            self.inner.forget_member(guild, member).await
-        }
-        async fn purge(&self, before: Timestamp) -> Result<Purged> {
-            self.inner.purge(before).await
-        }
+        Ok(())
     }
 }
 
@@ -439,10 +363,9 @@ mod held {
 /// even while the message lane is full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_sheds_messages_beyond_the_bound_and_answers_the_rest_once() {
-    let store = Arc::new(Held {
-        inner: paymedic::store::memory::MemoryStore::new(),
+    let store = Arc::new(crate::support::hooked_store::Hooked::new(Held {
         held: AtomicBool::new(false),
-    });
+    }));
     let lim = Limits {
         channel_replies_per_10s: 0,
         waiting_messages_max: 4,
@@ -453,7 +376,7 @@ async fn overload_sheds_messages_beyond_the_bound_and_answers_the_rest_once() {
         .say(SUPPORT, OWNER, "klarna declined my order at asos")
         .await;
     let question = bot.fake.wait_for_reply_to(q, T).await;
-    store.held.store(true, Ordering::SeqCst);
+    store.hook.held.store(true, Ordering::SeqCst);
     let mut ids = Vec::new();
     for i in 0..30 {
         ids.push(
@@ -465,7 +388,7 @@ async fn overload_sheds_messages_beyond_the_bound_and_answers_the_rest_once() {
     let id = button(&question.response, "In a web browser");
     let (press, ()) = tokio::join!(bot.press(&question, OWNER, &id), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        store.held.store(false, Ordering::SeqCst);
+        store.hook.held.store(false, Ordering::SeqCst);
     });
     assert_eq!(press.body["type"], 4, "{:#}", press.body);
     bot.settled(31).await;

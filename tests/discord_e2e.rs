@@ -1893,93 +1893,16 @@ async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
 
 /// A store that fails every session read while `broken` is set, and otherwise is memory.
 struct Flaky {
-    inner: paymedic::store::memory::MemoryStore,
     broken: std::sync::atomic::AtomicBool,
 }
 
-mod flaky {
-    use super::Flaky;
-    use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
-    use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
-    use paymedic::store::{
-        Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, StoreError,
-        TicketFilter, Updated,
-    };
-    use std::sync::atomic::Ordering;
-
-    #[async_trait::async_trait]
-    impl Store for Flaky {
-        fn name(&self) -> &'static str {
-            "flaky"
+#[async_trait::async_trait]
+impl crate::support::hooked_store::Hook for Flaky {
+    async fn before(&self, op: &'static str) -> paymedic::store::Result<()> {
+        if op == "session" && self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(paymedic::store::StoreError::Backend("disk on fire".into()));
         }
-        async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-            if self.broken.load(Ordering::SeqCst) {
-                return Err(StoreError::Backend("disk on fire".into()));
-            }
-            self.inner.session(key).await
-        }
-        async fn commit_turn(
-            &self,
-            key: UserKey,
-            session: Option<&SessionRecord>,
-            outcomes: &[OutcomeRow],
-            open: Option<&NewTicket>,
-        ) -> Result<Option<Opened>> {
-            self.inner.commit_turn(key, session, outcomes, open).await
-        }
-        async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-            self.inner.ticket(id).await
-        }
-        async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
-            self.inner.ticket_by_thread(thread).await
-        }
-        async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
-            self.inner.active_ticket(guild, member).await
-        }
-        async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
-            self.inner.tickets(filter).await
-        }
-        async fn update_ticket(
-            &self,
-            ticket: &Ticket,
-            event: Option<&TicketEvent>,
-            session: Option<(UserKey, Option<&SessionRecord>)>,
-        ) -> Result<Updated> {
-            self.inner.update_ticket(ticket, event, session).await
-        }
-        async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
-            self.inner.add_event(id, event, touch).await
-        }
-        async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
-            self.inner.events(id).await
-        }
-        async fn record_feedback(
-            &self,
-            ticket: TicketId,
-            member: MemberId,
-            solved: bool,
-            at: Timestamp,
-        ) -> Result<()> {
-            self.inner.record_feedback(ticket, member, solved, at).await
-        }
-        async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
-            self.inner.feedback().await
-        }
-        async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
-            self.inner.outcomes().await
-        }
-        async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
-            self.inner.expire_sessions(before).await
-        }
-        async fn session_count(&self) -> Result<u64> {
-            self.inner.session_count().await
-        }
-        async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
-            self.inner.forget_member(guild, member).await
-        }
-        async fn purge(&self, before: Timestamp) -> Result<Purged> {
-            self.inner.purge(before).await
-        }
+        Ok(())
     }
 }
 
@@ -1987,10 +1910,9 @@ mod flaky {
 /// something went wrong (and can try again), and a message is left unanswered, logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_failure_is_told_privately_and_nothing_panics() {
-    let store = Arc::new(Flaky {
-        inner: paymedic::store::memory::MemoryStore::new(),
+    let store = Arc::new(crate::support::hooked_store::Hooked::new(Flaky {
         broken: std::sync::atomic::AtomicBool::new(false),
-    });
+    }));
     let bot = Bot::start_with(Setup {
         store: Some(store.clone()),
         ..Setup::default()
@@ -2001,6 +1923,7 @@ async fn a_store_failure_is_told_privately_and_nothing_panics() {
         .await;
     let reply = bot.fake.wait_for_reply_to(id, T).await;
     store
+        .hook
         .broken
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let press = bot
@@ -2018,6 +1941,7 @@ async fn a_store_failure_is_told_privately_and_nothing_panics() {
         .await;
     bot.assert_no_reply_to(quiet).await;
     store
+        .hook
         .broken
         .store(false, std::sync::atomic::Ordering::SeqCst);
     bot.stop().await;

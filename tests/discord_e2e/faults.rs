@@ -534,113 +534,17 @@ async fn a_deleted_ticket_thread_closes_the_ticket_and_frees_the_member() {
 
 /// A memory store whose every call waits `delay_ms` first.
 struct Slow {
-    inner: paymedic::store::memory::MemoryStore,
     delay_ms: AtomicU64,
 }
 
-impl Slow {
-    async fn pause(&self) {
+#[async_trait::async_trait]
+impl crate::support::hooked_store::Hook for Slow {
+    async fn before(&self, _op: &'static str) -> paymedic::store::Result<()> {
         let ms = self.delay_ms.load(Ordering::SeqCst);
         if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-    }
-}
-
-mod slow {
-    use super::Slow;
-    use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
-    use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
-    use paymedic::store::{
-        Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter, Updated,
-    };
-
-    #[async_trait::async_trait]
-    impl Store for Slow {
-        fn name(&self) -> &'static str {
-            "slow"
-        }
-        async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-            self.pause().await;
-            self.inner.session(key).await
-        }
-        async fn commit_turn(
-            &self,
-            key: UserKey,
-            session: Option<&SessionRecord>,
-            outcomes: &[OutcomeRow],
-            open: Option<&NewTicket>,
-        ) -> Result<Option<Opened>> {
-            self.pause().await;
-            self.inner.commit_turn(key, session, outcomes, open).await
-        }
-        async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-            self.pause().await;
-            self.inner.ticket(id).await
-        }
-        async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
-            self.pause().await;
-            self.inner.ticket_by_thread(thread).await
-        }
-        async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
-            self.pause().await;
-            self.inner.active_ticket(guild, member).await
-        }
-        async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
-            self.pause().await;
-            self.inner.tickets(filter).await
-        }
-        async fn update_ticket(
-            &self,
-            ticket: &Ticket,
-            event: Option<&TicketEvent>,
-            session: Option<(UserKey, Option<&SessionRecord>)>,
-        ) -> Result<Updated> {
-            self.pause().await;
-            self.inner.update_ticket(ticket, event, session).await
-        }
-        async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
-            self.pause().await;
-            self.inner.add_event(id, event, touch).await
-        }
-        async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
-            self.pause().await;
-            self.inner.events(id).await
-        }
-        async fn record_feedback(
-            &self,
-            ticket: TicketId,
-            member: MemberId,
-            solved: bool,
-            at: Timestamp,
-        ) -> Result<()> {
-            self.pause().await;
-            self.inner.record_feedback(ticket, member, solved, at).await
-        }
-        async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
-            self.pause().await;
-            self.inner.feedback().await
-        }
-        async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
-            self.pause().await;
-            self.inner.outcomes().await
-        }
-        async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
-            self.pause().await;
-            self.inner.expire_sessions(before).await
-        }
-        async fn session_count(&self) -> Result<u64> {
-            self.pause().await;
-            self.inner.session_count().await
-        }
-        async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
-            self.pause().await;
-            self.inner.forget_member(guild, member).await
-        }
-        async fn purge(&self, before: Timestamp) -> Result<Purged> {
-            self.pause().await;
-            self.inner.purge(before).await
-        }
+        Ok(())
     }
 }
 
@@ -651,10 +555,9 @@ mod slow {
 /// fake's clock, and the real answer follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_slow_store_every_interaction_is_answered_within_three_seconds() {
-    let store = Arc::new(Slow {
-        inner: paymedic::store::memory::MemoryStore::new(),
+    let store = Arc::new(crate::support::hooked_store::Hooked::new(Slow {
         delay_ms: AtomicU64::new(0),
-    });
+    }));
     let bot = Bot::start_with(Setup {
         store: Some(store.clone()),
         ..Setup::default()
@@ -666,7 +569,7 @@ async fn with_a_slow_store_every_interaction_is_answered_within_three_seconds() 
         .await;
     let reply = bot.fake.wait_for_reply_to(id, T).await;
     let ticket = bot.open_ticket(BOB).await;
-    store.delay_ms.store(4000, Ordering::SeqCst);
+    store.hook.delay_ms.store(4000, Ordering::SeqCst);
 
     let carol = 1_300_000_000_000_000_020;
     let dave = 1_300_000_000_000_000_021;
@@ -798,7 +701,7 @@ async fn with_a_slow_store_every_interaction_is_answered_within_three_seconds() 
             other => panic!("{what}: unexpected answer type {other:?}"),
         }
     }
-    store.delay_ms.store(0, Ordering::SeqCst);
+    store.hook.delay_ms.store(0, Ordering::SeqCst);
     bot.stop().await;
 }
 

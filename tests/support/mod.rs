@@ -1,1 +1,2 @@
 pub mod fake_discord;
+pub mod hooked_store;
