@@ -19,6 +19,8 @@
 //!     moderator notice per raid) and the overload shedding rule.
 //!   - [`engine::tickets`]: the ticket model: staff actions checked against a ticket's state,
 //!     timers from stored times, the hand-off packet and the transcript.
+//!   - [`engine::insight`]: the dashboard's and `report`'s figures over a window (the types,
+//!     and the pure aggregation from stored rows).
 //!   - [`engine::ids`]: typed IDs (member, guild, channel, role, message, ticket).
 //! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
 //!   hand-off, the cooldown, the engine step, and one commit to the store before any reply;

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod content;
 pub mod dialogue;
 pub mod ids;
+pub mod insight;
 pub mod limits;
 pub mod nlu;
 pub mod scam;

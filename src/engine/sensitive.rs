@@ -920,7 +920,31 @@ fn phone_may_start(chars: &[(usize, char)], i: usize, done: usize) -> bool {
             }
         }
     }
-    true
+    !continues_thousands(chars, i, done)
+}
+
+/// Whether the digit group at char `i` is a three-digit group starting with 0 right after a
+/// group of one to three digits and a space: the thousands of an amount ("1 001", "5 012 345
+/// kr"), not an international prefix or a trunk 0.
+fn continues_thousands(chars: &[(usize, char)], i: usize, done: usize) -> bool {
+    let digit = |k: usize| chars.get(k).is_some_and(|&(_, c)| digit_value(c).is_some());
+    let group = (i..).take_while(|&k| digit(k)).count();
+    if group != 3 || chars.get(i).and_then(|&(_, c)| digit_value(c)) != Some(0) {
+        return false;
+    }
+    let Some(space) = i.checked_sub(1) else {
+        return false;
+    };
+    if !chars[space].1.is_whitespace() {
+        return false;
+    }
+    let head = (0..space).rev().take_while(|&k| digit(k)).count();
+    let head_start = space - head;
+    (1..=3).contains(&head)
+        && chars[head_start].0 >= done
+        && head_start
+            .checked_sub(1)
+            .is_none_or(|k| !chars[k].1.is_alphanumeric())
 }
 
 /// The phone number starting at char `i`, with the char index just past it.
@@ -1685,6 +1709,42 @@ mod tests {
                 "{text:?} -> {once:?}"
             );
             assert!(!personal(text).contains(&Personal::Phone), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn amounts_grouped_in_thousands_next_to_each_other_are_not_phones() {
+        // "limit 1 001 1 000 000 kr": the "001" that continues "1 001" was read as a new
+        // number starting with the international prefix 00, and "5 012 34 567 890" as a
+        // national one with the trunk 0. Every short group followed by a three-digit group
+        // that starts with 0, followed by more amounts, is checked.
+        let tails = [
+            "1 000 000",
+            "12 345 678",
+            "999 000",
+            "7 654 321 kr",
+            "34 567 890",
+            "1",
+        ];
+        for a in [1, 5, 12, 999] {
+            for b in (0..100).chain([100, 505]) {
+                for tail in tails {
+                    // (Not after a phone word: "call on 12 000 12 345 678" may be a number.)
+                    for lead in ["limit ", "klarna says ", "", "i paid "] {
+                        let text = format!("{lead}{a} {b:03} {tail}");
+                        let once = redact(&text);
+                        assert!(!once.contains(PHONE_PLACEHOLDER), "{text:?} -> {once:?}");
+                    }
+                }
+            }
+        }
+        // A number that starts a run of its own still is one.
+        for (text, masked) in [
+            ("call me on 0049 151 23456789", "call me on [phone]"),
+            ("limit 500, call 0151 2345678", "limit 500, call [phone]"),
+            ("ref 123 555-234-5678", "ref 123 [phone]"),
+        ] {
+            assert_eq!(redact(text), masked, "{text:?}");
         }
     }
 
