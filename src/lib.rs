@@ -48,6 +48,7 @@ pub mod discord;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod insight;
 pub mod logging;
 pub mod store;
 pub mod terminal;
