@@ -19,9 +19,11 @@ use crate::engine::tickets::{
 };
 use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, State, Timestamp};
 use crate::store::memory::MemoryStore;
+use crate::engine::incident::{self, Incident};
+use crate::engine::IncidentId;
 use crate::store::{
-    Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
-    TicketFilter, Updated,
+    Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
+    Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
@@ -174,6 +176,40 @@ pub struct ForgetReport {
     pub forgotten: Forgotten,
 }
 
+/// Why `/incident start` did not start (or update) an incident.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    #[error("the notice is empty: say what's broken, e.g. \"Klarna checkout is down; they're on it.\"")]
+    EmptyNotice,
+    #[error("the notice is {len} characters; keep it to {max}")]
+    NoticeTooLong { len: usize, max: usize },
+    /// An unknown intent id; the text lists the valid ones.
+    #[error("{0}")]
+    Intents(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An ended incident and who to tell: the adapter DMs each subscriber once, calling
+/// [`App::incident_told`] after each, so a fan-out cut short resumes without a second DM.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    pub incident: IncidentRecord,
+    pub subscribers: Vec<UserKey>,
+}
+
+/// The active incident as last read from the store, and when (engine time).
+#[derive(Clone, Debug)]
+struct IncidentCache {
+    read_at: Timestamp,
+    active: Option<IncidentRecord>,
+}
+
+/// How long the active incident is cached: processes sharing a database agree within this.
+pub const INCIDENT_CACHE_MS: u64 = 5_000;
+/// The longest incident notice, in characters: it leads a reply and a `/check status` answer.
+pub const INCIDENT_NOTICE_MAX: usize = 500;
+
 /// Whether a member's message should be answered, given the per-user cooldown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Admit {
@@ -213,6 +249,7 @@ pub struct App {
     names_reported: Mutex<HashSet<(UserKey, u64)>>,
     cap: Mutex<ReplyCap>,
     tally: Tally,
+    incident: Mutex<Option<IncidentCache>>,
 }
 
 /// What became of a member message the bot was asked to answer. Each message lands in
@@ -321,6 +358,7 @@ impl App {
             names_reported: Mutex::new(HashSet::new()),
             cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
             tally: Tally::default(),
+            incident: Mutex::new(None),
             config,
         }
     }
@@ -533,7 +571,10 @@ impl App {
                 }
             }
         }
-        let step = self.engine.step(session, input, now);
+        let incident = self.incident_now(now).await;
+        let step = self
+            .engine
+            .step_during(session, input, now, incident.as_ref());
         let mut session = step.session;
         let outcomes = self.outcome_rows(&step.effects);
         let request = step.effects.iter().find_map(|e| match e {
@@ -1172,8 +1213,196 @@ impl App {
         checks::card_expiry(expiry, today.0, today.1)
     }
 
-    pub fn check_status(&self) -> String {
-        checks::status(self.config.status_notice.as_deref())
+    /// `/check status`: the active incident's notice, or that there is no known outage.
+    pub async fn check_status(&self, now: Timestamp) -> Result<String, StoreError> {
+        let copy = &self.engine.content.copy;
+        Ok(match self.active_incident(now).await? {
+            Some(i) => copy.status_incident.replace("{notice}", &i.notice),
+            None => copy.status_clear.clone(),
+        })
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Incident mode
+    // ---------------------------------------------------------------------------------------
+
+    /// The active incident, read from the store at most every [`INCIDENT_CACHE_MS`] (by
+    /// `now`), so several processes sharing a database agree within a few seconds.
+    pub async fn active_incident(
+        &self,
+        now: Timestamp,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        {
+            let cache = self.incident.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = cache.as_ref() {
+                if now >= c.read_at && now.0 - c.read_at.0 < INCIDENT_CACHE_MS {
+                    return Ok(c.active.clone());
+                }
+            }
+        }
+        let active = self.store.active_incident().await?;
+        self.cache_incident(now, active.clone());
+        Ok(active)
+    }
+
+    fn cache_incident(&self, now: Timestamp, active: Option<IncidentRecord>) {
+        *self.incident.lock().unwrap_or_else(|p| p.into_inner()) = Some(IncidentCache {
+            read_at: now,
+            active,
+        });
+    }
+
+    /// The active incident for the engine. A store failure here is logged and the member is
+    /// answered as if there were none: a missing notice beats a missing answer.
+    async fn incident_now(&self, now: Timestamp) -> Option<Incident> {
+        match self.active_incident(now).await {
+            Ok(active) => active.map(|r| self.engine_incident(&r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the active incident; answering without it");
+                None
+            }
+        }
+    }
+
+    /// A stored incident with its intent keys resolved in this content pack (keys the pack
+    /// no longer has are dropped).
+    pub fn engine_incident(&self, r: &IncidentRecord) -> Incident {
+        let c = &self.engine.content;
+        Incident {
+            id: r.id,
+            notice: r.notice.clone(),
+            intents: r
+                .intents
+                .iter()
+                .filter_map(|k| c.intent_by_key(k))
+                .collect(),
+        }
+    }
+
+    /// The intent ids an incident covers when the moderator names none: `[status]
+    /// incident_intents`, or [`incident::DEFAULT_INTENTS`] (those this pack has).
+    pub fn default_incident_intents(&self) -> Vec<String> {
+        let c = &self.engine.content;
+        match &self.config.incident_intents {
+            Some(keys) => keys.clone(),
+            None => incident::DEFAULT_INTENTS
+                .iter()
+                .filter(|k| c.intent_by_key(k).is_some())
+                .map(|k| k.to_string())
+                .collect(),
+        }
+    }
+
+    /// `/incident start`: starts an incident, or replaces the active one's notice and intents
+    /// (its subscribers stay on the list): moderators update a notice as an outage unfolds,
+    /// and ending and restarting would DM everyone "fixed" by mistake. `intents` is the
+    /// moderator's comma- or space-separated list of intent ids; empty: the default. The
+    /// notice is masked before it is stored.
+    pub async fn start_incident(
+        &self,
+        by: Staff,
+        notice: &str,
+        intents: &str,
+        now: Timestamp,
+    ) -> Result<Started, IncidentError> {
+        let notice = mask(notice.trim());
+        if notice.is_empty() {
+            return Err(IncidentError::EmptyNotice);
+        }
+        let len = notice.chars().count();
+        if len > INCIDENT_NOTICE_MAX {
+            return Err(IncidentError::NoticeTooLong {
+                len,
+                max: INCIDENT_NOTICE_MAX,
+            });
+        }
+        let c = &self.engine.content;
+        let keys = match incident::parse_intents(c, intents).map_err(IncidentError::Intents)? {
+            Some(ids) => ids.iter().map(|i| c.intent(*i).key.clone()).collect(),
+            None => self.default_incident_intents(),
+        };
+        let started = self
+            .store
+            .start_incident(&notice, &keys, now, by.member())
+            .await?;
+        self.cache_incident(now, Some(started.incident().clone()));
+        Ok(started)
+    }
+
+    /// `/incident end`: ends the active incident and returns who to tell (`None`: none was
+    /// active).
+    pub async fn end_incident(
+        &self,
+        by: Staff,
+        now: Timestamp,
+    ) -> Result<Option<Ended>, StoreError> {
+        let ended = self.store.end_incident(now, by.member()).await?;
+        self.cache_incident(now, None);
+        let Some(incident) = ended else {
+            return Ok(None);
+        };
+        let subscribers = self.store.subscribers(incident.id).await?;
+        Ok(Some(Ended {
+            incident,
+            subscribers,
+        }))
+    }
+
+    /// Ended incidents whose fan-out a crash or restart cut short, with who is still to be
+    /// told: the adapter finishes them at start-up.
+    pub async fn unfinished_fanouts(&self) -> Result<Vec<Ended>, StoreError> {
+        let mut out = Vec::new();
+        for incident in self.store.unfinished_fanouts().await? {
+            let subscribers = self.store.subscribers(incident.id).await?;
+            out.push(Ended {
+                incident,
+                subscribers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// "Notify me when it's fixed": idempotent; [`Subscribed::Over`] once the incident ended.
+    pub async fn subscribe_incident(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        now: Timestamp,
+    ) -> Result<Subscribed, StoreError> {
+        self.store.subscribe(incident, who, now).await
+    }
+
+    /// The member was told the incident is fixed (or skipped: DMs closed): their subscription
+    /// goes, so a resumed fan-out doesn't tell them twice.
+    pub async fn incident_told(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+    ) -> Result<bool, StoreError> {
+        self.store.unsubscribe(incident, who).await
+    }
+
+    /// `[status] notice` is the default for the first incident: when the store has never had
+    /// one and the config sets a notice, an incident starts with it (started by member 0, the
+    /// config), which moderators end with `/incident end` like any other. Once any incident
+    /// was stored, the setting is ignored (a warning says so).
+    pub async fn seed_incident(&self, now: Timestamp) -> Result<Option<Started>, StoreError> {
+        let Some(notice) = self.config.status_notice.as_deref() else {
+            return Ok(None);
+        };
+        if self.store.had_incident().await? {
+            tracing::warn!("[status] notice is ignored: incidents are now started and ended with /incident (remove the setting)");
+            return Ok(None);
+        }
+        let by = Staff::trusted(MemberId(0));
+        match self.start_incident(by, notice, "", now).await {
+            Ok(s) => Ok(Some(s)),
+            Err(IncidentError::Store(e)) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "[status] notice could not start an incident");
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -127,6 +127,7 @@ struct RawVersions {
 #[serde(deny_unknown_fields)]
 struct RawStatus {
     notice: Option<String>,
+    incident_intents: Option<Vec<String>>,
 }
 
 /// Discord-side settings (needed by `paymedic run` only).
@@ -156,7 +157,14 @@ pub struct Config {
     pub intent_threshold_locations: BTreeMap<String, Location>,
     pub ios: AppVersions,
     pub android: AppVersions,
+    /// `[status] notice`: the notice of the first incident. When the store has never had an
+    /// incident, the app starts one with it (see `App::seed_incident`); after that it is
+    /// ignored, and moderators use `/incident start` and `/incident end`.
     pub status_notice: Option<String>,
+    /// `[status] incident_intents`: the intent ids an incident covers when `/incident start`
+    /// names none. `None`: [`crate::engine::incident::DEFAULT_INTENTS`]. Checked against the
+    /// content pack by [`Config::apply`].
+    pub incident_intents: Option<Vec<String>>,
     /// `[store] path`: the SQLite database. `None`: `paymedic.db` next to the config file (or
     /// in the working directory when there is no config file).
     pub store_path: Option<PathBuf>,
@@ -530,6 +538,7 @@ impl Config {
             ios,
             android,
             status_notice: raw.status.notice.filter(|n| !n.trim().is_empty()),
+            incident_intents: raw.status.incident_intents,
             store_path: raw.store.path,
             retention_days,
             store_durability,
@@ -581,6 +590,24 @@ impl Config {
             t.per_intent[id.index()] = *v;
         }
         engine.classifier.set_thresholds(t);
+        if let Some(keys) = &self.incident_intents {
+            let list = keys.join(",");
+            if keys.is_empty() {
+                return Err(ConfigError::Setting {
+                    file: "config".into(),
+                    setting: "status.incident_intents".into(),
+                    message: "needs at least one intent id (or leave it out for the default)"
+                        .into(),
+                });
+            }
+            crate::engine::incident::parse_intents(&engine.content, &list).map_err(|message| {
+                ConfigError::Setting {
+                    file: "config".into(),
+                    setting: "status.incident_intents".into(),
+                    message,
+                }
+            })?;
+        }
         Ok(())
     }
 }

@@ -9,7 +9,9 @@
 //!     classifier that combines it with regex patterns, vetoes and thresholds.
 //!   - [`engine::dialogue`]: the per-member conversation state machine,
 //!     `step(session, input, now) -> Step { session, effects }`.
-//!   - [`engine::checks`]: limit, app version, card expiry and status checks.
+//!   - [`engine::checks`]: limit, app version and card expiry checks.
+//!   - [`engine::incident`]: incident mode's answers (the notice, the "notify me" choice,
+//!     shortened steps) and the moderator's intent list.
 //!   - [`engine::sensitive`]: spotting card numbers, CVV codes and passwords (the secrets
 //!     guard) and redacting them, with IBANs, email addresses and phone numbers.
 //!   - [`engine::limits`]: Discord's limits as named constants.

@@ -3,6 +3,9 @@
 //! Choices are shown as numbers; typing the number or the option's text picks it (the engine
 //! does that matching, exactly as for a member typing in Discord). With piped input the output
 //! is a plain transcript, so conversations can be scripted from the shell.
+//!
+//! During an incident, the "Notify me when it's fixed" button is choice `[0]`: the member
+//! types `0` to be told (here, a line addressed to them) when `/mod incident end` runs.
 
 use crate::app::{today, ActionError, App, Staff, TicketNote, UserKey};
 use crate::engine::content::pack_hash;
@@ -11,7 +14,8 @@ use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId};
 use crate::engine::limits::INPUT_LINE_BYTES_MAX;
 use crate::engine::sensitive::redact;
 use crate::engine::tickets::{StaffAction, Ticket, TicketStatus, Timer, FORGET_REASON};
-use crate::engine::{Content, Effect, Input, Timestamp};
+use crate::engine::{Content, Effect, IncidentId, Input, Timestamp};
+use crate::store::Subscribed;
 use crate::store::{Opened, StoreError, TicketFilter};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,6 +42,9 @@ Type a message as a member would. Numbers pick a choice.
   /mod close N REASON
   /mod handback N                  give the member back to the bot
   /mod reopen N
+  /mod incident start [intents=ID,ID] NOTICE
+                                   announce a known outage (again: replace the notice)
+  /mod incident end                end it; everyone who asked is told it's fixed
   /help                            this text
   /quit                            leave";
 
@@ -53,6 +60,8 @@ const THREADS_FROM: u64 = 1_000_000_000;
 struct People {
     ids: HashMap<String, u64>,
     current: String,
+    /// The incident whose "notify me" choice (`[0]`) each member was last shown.
+    notify: HashMap<String, IncidentId>,
 }
 
 impl People {
@@ -105,12 +114,20 @@ pub async fn run(
     let mut people = People {
         ids: HashMap::from([("you".to_string(), 1)]),
         current: "you".to_string(),
+        notify: HashMap::new(),
     };
     if interactive {
         writeln!(
             out,
             "paymedic chat: describe a payment problem, or /help. Ctrl-D to leave."
         )?;
+    }
+    // `[status] notice` starts the first incident (see `App::seed_incident`).
+    // (The clock is asked only then: scripted clocks count their ticks.)
+    if app.config.status_notice.is_some() {
+        if let Err(e) = app.seed_incident(clock()).await {
+            writeln!(out, "(error: {e})")?;
+        }
     }
     let mut buf = Vec::new();
     loop {
@@ -155,6 +172,8 @@ pub async fn run(
                 Ok(Flow::Go) => Ok(()),
                 Err(e) => Err(e),
             }
+        } else if line == "0" && people.notify.contains_key(&people.current) {
+            notify_me(app, &mut people, now, &mut out).await
         } else {
             let user = people.key();
             // Members are screened by the scam shield as in a support channel, and so is the
@@ -190,6 +209,7 @@ pub async fn run(
                         writeln!(out, "(no reply)")?;
                     }
                     render(&mut out, &app.engine.content, &turn.effects)?;
+                    remember_notify(&mut people, &turn.effects);
                     note(app, &people, turn.ticket, now, &mut out).await
                 }
                 Err(e) => Err(Failure::Store(e)),
@@ -209,6 +229,99 @@ pub async fn run(
 enum Flow {
     Go,
     Quit,
+}
+
+/// Keeps the incident whose "notify me" choice a turn showed, so `0` picks it.
+fn remember_notify(people: &mut People, effects: &[Effect<'_>]) {
+    if let Some(id) = effects.iter().find_map(|e| match e {
+        Effect::Incident { id, .. } => Some(*id),
+        _ => None,
+    }) {
+        people.notify.insert(people.current.clone(), id);
+    }
+}
+
+/// The member picked `[0] Notify me when it's fixed`.
+async fn notify_me(
+    app: &App,
+    people: &mut People,
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let Some(id) = people.notify.get(&people.current).copied() else {
+        return Ok(());
+    };
+    let copy = &app.engine.content.copy;
+    let text = match app.subscribe_incident(id, people.key(), now).await? {
+        Subscribed::Added => &copy.incident_subscribed,
+        Subscribed::Already => &copy.incident_already_subscribed,
+        Subscribed::Over => {
+            people.notify.remove(&people.current);
+            &copy.incident_over
+        }
+    };
+    writeln!(out, "bot: {text}")?;
+    Ok(())
+}
+
+/// `/mod incident start|end`.
+async fn incident(
+    app: &App,
+    people: &mut People,
+    cmd: &str,
+    args: &[&str],
+    now: Timestamp,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let staff = Staff::trusted(MODERATOR);
+    match args {
+        ["start", first, ..] => {
+            let (intents, notice) = match first.strip_prefix("intents=") {
+                Some(list) => (list, rest_after(cmd, 4)),
+                None => ("", rest_after(cmd, 3)),
+            };
+            match app.start_incident(staff, notice, intents, now).await {
+                Ok(started) => {
+                    let i = started.incident();
+                    let how = match started {
+                        crate::store::Started::New(_) => "started",
+                        crate::store::Started::Replaced(_) => "updated (same incident, new notice)",
+                    };
+                    writeln!(
+                        out,
+                        "(incident #{} {how}; covers {})",
+                        i.id,
+                        i.intents.join(", ")
+                    )?;
+                }
+                Err(crate::app::IncidentError::Store(e)) => return Err(e.into()),
+                Err(e) => writeln!(out, "(refused: {e})")?,
+            }
+        }
+        ["end"] => match app.end_incident(staff, now).await? {
+            Some(ended) => {
+                let fixed = &app.engine.content.copy.incident_fixed;
+                let mut told = 0;
+                for who in &ended.subscribers {
+                    writeln!(out, "bot → {} (DM): {fixed}", people.name(who.member))?;
+                    app.incident_told(ended.incident.id, *who).await?;
+                    told += 1;
+                }
+                people.notify.clear();
+                writeln!(
+                    out,
+                    "(incident #{} ended; told {told}, closed DMs 0, failed 0)",
+                    ended.incident.id
+                )?;
+            }
+            None => writeln!(out, "(no incident is active)")?,
+        },
+        _ => writeln!(
+            out,
+            "usage: /mod incident start [intents=ID,ID] NOTICE | /mod incident end"
+        )?,
+    }
+    Ok(())
 }
 
 /// Why a line could not be handled.
@@ -352,6 +465,7 @@ async fn moderate(
     let staff = Staff::trusted(MODERATOR);
     let ticket_no = |s: &str| s.trim_start_matches('#').parse::<i64>().ok().map(TicketId);
     let action = match args {
+        ["incident", rest @ ..] => return incident(app, people, cmd, rest, now, out).await,
         ["escalate", name, ..] => {
             let member = people.id_of(&visible(&redact(name)));
             let reason = rest_after(cmd, 3);
@@ -457,7 +571,7 @@ async fn moderate(
     let Some((id, action)) = action else {
         writeln!(
             out,
-            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N"
+            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N | incident start|end"
         )?;
         return Ok(());
     };
@@ -661,7 +775,7 @@ async fn check(
         ["card-expiry" | "card" | "expiry", ..] => {
             Ok("usage: /check card-expiry MM/YY, e.g. /check card-expiry 08/27".into())
         }
-        ["status"] => Ok(app.check_status()),
+        ["status"] => Ok(app.check_status(now).await?),
         _ => Ok("checks: limit, app, card-expiry, status (see /help)".into()),
     };
     match answer {
@@ -713,6 +827,11 @@ pub fn render(out: &mut impl Write, content: &Content, effects: &[Effect<'_>]) -
                 }
             }
             Effect::Say(text) => writeln!(out, "bot: {text}")?,
+            // The notify button is choice 0: the flow's own choices keep their numbers.
+            Effect::Incident { notice, button, .. } => {
+                writeln!(out, "bot: (!) {notice}")?;
+                writeln!(out, "     [0] {button}")?;
+            }
             // The terminal is like a DM: nothing can be removed, so the member is asked to.
             Effect::Sensitive(secret) => writeln!(
                 out,

@@ -45,6 +45,7 @@ pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>>
         tickets::escalate(),
         tickets::escalate_message(),
         tickets::forget_me(),
+        super::incident::incident(),
     ]
 }
 
@@ -207,7 +208,16 @@ pub async fn card_expiry(
 /// Is there a known outage right now?
 #[poise::command(slash_command, ephemeral)]
 pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
-    let status = ctx.data().app.check_status();
+    let data = ctx.data();
+    // A slow store must not make the command miss Discord's 3 seconds.
+    let status = data
+        .outbox(ctx.http())
+        .in_time(
+            &mut To::command(ctx),
+            true,
+            data.app.check_status(app::now()),
+        )
+        .await??;
     checked(ctx, "status", Ok(status)).await
 }
 

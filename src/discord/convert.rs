@@ -8,11 +8,13 @@
 //! - `pm:<owner>:<position>:<choice>`: a member's answer in their conversation;
 //! - `pmt:<action>:<ticket>`: a staff button on a ticket's packet (and the close modal);
 //! - `pmr:<ticket>:<y|n>`: the member's "Did we solve it?";
-//! - `pmf:<member>`: the member's confirmation of `/forget-me`.
+//! - `pmf:<member>`: the member's confirmation of `/forget-me`;
+//! - `pmi:<incident>`: "Notify me when it's fixed" during an incident (anyone may press it;
+//!   it subscribes the presser).
 
 use crate::app::UserKey;
 use crate::engine::content::Content;
-use crate::engine::ids::{GuildId, MemberId, TicketId};
+use crate::engine::ids::{GuildId, IncidentId, MemberId, TicketId};
 use crate::engine::limits::CUSTOM_ID_LENGTH_MAX;
 use crate::engine::{Choice, Position};
 
@@ -135,6 +137,24 @@ pub fn parse_forget_id(id: &str) -> Option<MemberId> {
     rest.parse().ok().map(MemberId)
 }
 
+/// `pmi:<incident>`: the "Notify me when it's fixed" button.
+pub fn notify_id(incident: IncidentId) -> String {
+    format!("pmi:{incident}")
+}
+
+/// Parses a notify button's id: a positive incident number and nothing else.
+pub fn parse_notify_id(id: &str) -> Option<IncidentId> {
+    let rest = id.strip_prefix("pmi:")?;
+    // Digits only: `parse` would take a leading `+`.
+    if rest.is_empty() || rest.len() > 19 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(IncidentId)
+}
+
 /// The message text with the bot's own mention removed, so "@paymedic klarna declined me" is
 /// classified as "klarna declined me".
 pub fn strip_mention(text: &str, bot: u64) -> String {
@@ -250,6 +270,24 @@ mod tests {
             assert_eq!(parse_rate_id(bad), None, "{bad}");
         }
         assert_eq!(parse_forget_id("pmf:x"), None);
+        assert_eq!(
+            parse_notify_id(&notify_id(IncidentId(12))),
+            Some(IncidentId(12))
+        );
+        assert!(notify_id(IncidentId(i64::MAX)).len() <= CUSTOM_ID_LENGTH_MAX);
+        for bad in [
+            "pmi:",
+            "pmi:0",
+            "pmi:-1",
+            "pmi:+1",
+            "pmi:1:2",
+            "pmi:x",
+            "pmi:99999999999999999999",
+            "pmi: 1",
+            "pm:1",
+        ] {
+            assert_eq!(parse_notify_id(bad), None, "{bad}");
+        }
         assert_eq!(parse_forget_id("pmt:claim:1"), None);
     }
 

@@ -92,6 +92,8 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
                 );
             }
             Effect::Say(s) => text.push(s.to_string()),
+            // Sent before the rest, as a message of its own (see [`incident_piece`]).
+            Effect::Incident { .. } => {}
             // Carried out by the message handler itself (remove, then warn): it never reaches
             // a rendered reply, and has no text of its own here.
             Effect::Sensitive(_) => {}
@@ -133,6 +135,23 @@ pub fn render(owner: u64, effects: &[Effect<'_>]) -> Reply {
         .map(|c| CreateActionRow::Buttons(c.to_vec()))
         .collect();
     reply
+}
+
+/// The incident notice and its "Notify me when it's fixed" button, when the effects lead with
+/// one: the outbox sends it as its own message before the answer, so the member reads the
+/// notice first.
+pub fn incident_piece(effects: &[Effect<'_>]) -> Option<(String, Vec<CreateActionRow>)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Incident { id, notice, button } => Some((
+            truncate(notice, MESSAGE_CONTENT_LENGTH_MAX),
+            vec![CreateActionRow::Buttons(vec![CreateButton::new(
+                super::convert::notify_id(*id),
+            )
+            .label(truncate(button, 80))
+            .style(ButtonStyle::Primary)])],
+        )),
+        _ => None,
+    })
 }
 
 /// The plain request posted in the escalation channel when a ticket's private thread could

@@ -40,6 +40,7 @@ mod commands;
 pub mod convert;
 pub mod dedupe;
 pub mod effects;
+pub mod incident;
 pub mod outbox;
 pub mod retry;
 pub mod tickets;
@@ -250,6 +251,10 @@ pub async fn run(
                 // request is opening the same tickets meanwhile.
                 check_permissions(&ctx.http, &data, ready.user.id).await;
                 finish_half_open(&data.outbox(&ctx.http)).await;
+                if let Err(e) = data.app.seed_incident(app::now()).await {
+                    tracing::warn!(error = %e, "could not start the incident from [status] notice");
+                }
+                resume_fanouts(&data, ctx.http.clone()).await;
                 Ok(data)
             })
         })
@@ -780,7 +785,9 @@ async fn on_press(
     let out = data.outbox(&ctx.http);
     let mut to = To::press(press);
     let id = press.data.custom_id.as_str();
-    let result = if let Some((button, ticket)) = convert::parse_staff_id(id) {
+    let result = if let Some(incident) = convert::parse_notify_id(id) {
+        incident::notify_press(&out, &mut to, press, incident).await
+    } else if let Some((button, ticket)) = convert::parse_staff_id(id) {
         tickets::staff_button(&out, &mut to, press, button, ticket).await
     } else if let Some((ticket, solved)) = convert::parse_rate_id(id) {
         tickets::rate_press(&out, &mut to, press, ticket, solved).await
@@ -853,6 +860,24 @@ async fn on_modal(
         out.fail(&mut to).await;
     }
     Ok(())
+}
+
+/// "It's fixed" DMs a restart cut short: each ended incident with subscribers left is told
+/// now (in the background), without a second DM to anyone already told.
+async fn resume_fanouts(data: &Data, http: Arc<serenity::Http>) {
+    match data.app.unfinished_fanouts().await {
+        Ok(list) => {
+            for ended in list {
+                tracing::info!(
+                    incident = ended.incident.id.get(),
+                    left = ended.subscribers.len(),
+                    "resuming an incident's \"it's fixed\" DMs"
+                );
+                incident::spawn_fanout(data, http.clone(), ended, None);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not look for unfinished incident DMs"),
+    }
 }
 
 /// Tickets a crash left `Opening` (committed, but the thread not made or not recorded): each

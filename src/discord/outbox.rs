@@ -30,7 +30,9 @@
 //! [`DEFER_AFTER`], otherwise deferred first and answered by follow-up.
 
 use super::convert::truncate;
-use super::effects::{no_mentions, only_role, only_user, render, request_embed, role_and_user};
+use super::effects::{
+    incident_piece, no_mentions, only_role, only_user, render, request_embed, role_and_user,
+};
 use super::retry::{self, Failure, Repeat, SendError, STATS};
 use super::tickets::{packet_content, packet_embed, rating_row, staff_rows, thread_name};
 use super::{Context, Error};
@@ -55,6 +57,21 @@ use serenity::{
 use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::Semaphore;
+
+/// The pace of an incident's "it's fixed" DMs: one member every 250 ms. Opening a DM channel
+/// and posting in it are two requests, so this stays well under Discord's global limit of 50
+/// requests a second, leaves room for replies to members meanwhile, and a 429 is still
+/// retried by [`Outbox::call`].
+pub const FANOUT_PACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What telling an incident's subscribers did, for the moderator's summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fanout {
+    pub sent: u32,
+    /// Members who don't take DMs from the bot (403, 50007): skipped.
+    pub closed: u32,
+    pub failed: u32,
+}
 
 /// Characters of a member's display name shown to the moderators.
 const NAME_SHOWN_MAX: usize = 64;
@@ -709,6 +726,14 @@ impl<'a> Outbox<'a> {
         if let (Some(flag), Some(posted)) = (scam, to.posted()) {
             return self.scam_warning(&posted, flag).await;
         }
+        if let Some((notice, rows)) = incident_piece(&turn.effects) {
+            let piece = Piece {
+                content: Some(notice),
+                rows,
+                ..Piece::default()
+            };
+            self.send(to, piece).await?;
+        }
         let reply = render(owner.get(), &turn.effects);
         if let Some(note) = &turn.ticket {
             // Opening a thread (or waiting for the one another press is opening) can take
@@ -1209,6 +1234,76 @@ impl<'a> Outbox<'a> {
             })
             .await?;
         self.post(channel.id, Some(member.get()), m).await
+    }
+
+    /// An ended incident's subscribers, each told once by DM that it's fixed, at
+    /// [`FANOUT_PACE`]. A member subscribed from several guilds gets one DM. Each
+    /// subscription is deleted once its member was told or skipped (DMs closed, or a refusal
+    /// that won't change), so a fan-out cut short resumes without a second DM; a transient
+    /// failure (given up after retries) keeps it for the resume at the next start.
+    pub async fn incident_fixed(&self, ended: &app::Ended) -> Fanout {
+        let text = self.copy().incident_fixed.clone();
+        let id = ended.incident.id;
+        let mut f = Fanout::default();
+        let mut members: Vec<MemberId> = Vec::new();
+        for who in &ended.subscribers {
+            if !members.contains(&who.member) {
+                members.push(who.member);
+            }
+        }
+        for (n, member) in members.into_iter().enumerate() {
+            if n > 0 {
+                tokio::time::sleep(FANOUT_PACE).await;
+            }
+            let m = CreateMessage::new()
+                .content(text.clone())
+                .allowed_mentions(no_mentions());
+            let done = match self.dm(member, m).await {
+                Ok(_) => {
+                    f.sent += 1;
+                    true
+                }
+                Err(e) if e.dms_closed() => {
+                    f.closed += 1;
+                    true
+                }
+                Err(e) => {
+                    f.failed += 1;
+                    if !e.logged {
+                        tracing::warn!(member = member.get(), incident = id.get(), error = %e, "could not DM a member that the incident is fixed");
+                    }
+                    !e.failure.is_transient()
+                }
+            };
+            if done {
+                for who in ended.subscribers.iter().filter(|k| k.member == member) {
+                    if let Err(e) = self.app.incident_told(id, *who).await {
+                        tracing::warn!(member = member.get(), incident = id.get(), error = %e, "could not record that a member was told the incident is fixed");
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// An ephemeral follow-up to a slash command, after its first answer (the incident
+    /// fan-out's summary). Best effort: logged when it fails.
+    pub async fn command_followup(&self, interaction: &serenity::CommandInteraction, text: String) {
+        let about = About::new(Some(interaction.user.id.get()), Some(interaction.channel_id.get()));
+        let f = CreateInteractionResponseFollowup::new()
+            .content(truncate(&text, MESSAGE_CONTENT_LENGTH_MAX))
+            .ephemeral(true)
+            .allowed_mentions(no_mentions());
+        let result = self
+            .call("follow-up", about, Repeat::Safe, None, || {
+                interaction.create_followup(self.http, f.clone())
+            })
+            .await;
+        if let Err(e) = result {
+            if !e.logged {
+                tracing::info!(error = %e, "could not post a command's follow-up");
+            }
+        }
     }
 
     /// Tells a member, by DM, that a moderator opened a ticket for them. Best effort: the

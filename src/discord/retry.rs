@@ -292,6 +292,16 @@ impl SendError {
             source,
         }
     }
+
+    /// Whether Discord refused a DM because the member doesn't take DMs from the bot (403 with
+    /// 50007, "Cannot send messages to this user"): not a fault, and not worth a retry.
+    pub fn dms_closed(&self) -> bool {
+        matches!(
+            &self.source,
+            serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r))
+                if r.status_code.as_u16() == 403 && r.error.code == 50007
+        )
+    }
 }
 
 impl fmt::Display for SendError {

@@ -234,7 +234,7 @@ pub async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
     Ok(staff_of(ctx).await.is_some())
 }
 
-async fn staff_of(ctx: Context<'_>) -> Option<Staff> {
+pub(super) async fn staff_of(ctx: Context<'_>) -> Option<Staff> {
     let guild = ctx.guild_id()?;
     let member = ctx.author_member().await?;
     ctx.data().app.staff(
@@ -536,7 +536,7 @@ fn ephemeral(text: impl Into<String>) -> poise::CreateReply {
         .allowed_mentions(super::effects::no_mentions())
 }
 
-async fn refuse(ctx: Context<'_>) -> Result<(), Error> {
+pub(super) async fn refuse(ctx: Context<'_>) -> Result<(), Error> {
     let text = ctx.data().app.engine.content.copy.moderators_only.clone();
     ctx.send(ephemeral(text)).await?;
     Ok(())

@@ -564,14 +564,6 @@ impl fmt::Display for ExpiryVerdict {
     }
 }
 
-/// The status check: the incident notice, if one is set.
-pub fn status(notice: Option<&str>) -> String {
-    match notice.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => format!("Known issue right now: {n}"),
-        None => "No known outage right now. If checkout keeps failing, try the steps for a declined payment.".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,13 +806,6 @@ mod tests {
             card_expiry("８/27", 2026, 11),
             Err(CheckError::NotAnExpiry(_))
         ));
-    }
-
-    #[test]
-    fn status_shows_the_notice_or_says_none() {
-        assert!(status(Some("Checkout errors at some retailers")).contains("Checkout errors"));
-        assert!(status(Some("  ")).starts_with("No known outage"));
-        assert!(status(None).starts_with("No known outage"));
     }
 
     // --- properties -------------------------------------------------------------------------

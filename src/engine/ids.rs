@@ -52,6 +52,10 @@ id!(
     /// A ticket, numbered by the store from 1.
     TicketId(i64)
 );
+id!(
+    /// An incident (a known outage moderators announced), numbered by the store from 1.
+    IncidentId(i64)
+);
 
 impl MemberId {
     /// Who a forgotten member becomes in stored transcripts.

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod content;
 pub mod dialogue;
 pub mod ids;
+pub mod incident;
 pub mod insight;
 pub mod limits;
 pub mod nlu;
@@ -17,7 +18,9 @@ pub mod tickets;
 
 pub use content::{Content, ContentErrors, IntentId, StepId};
 pub use dialogue::{Choice, Effect, Input, Offer, Position, Session, State, Step, Timestamp};
-pub use ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId, UserKey};
+pub use ids::{
+    ChannelId, GuildId, IncidentId, MemberId, MessageId, RoleId, TicketId, UserKey,
+};
 pub use nlu::{Classification, Classifier, Thresholds};
 
 use dialogue::Dialogue;
@@ -86,5 +89,19 @@ impl Engine {
     /// One turn of a conversation.
     pub fn step(&self, session: Session, input: Input<'_>, now: Timestamp) -> Step<'_> {
         self.dialogue().step(session, input, now)
+    }
+
+    /// One turn while `incident` (if any) is active: answers to its intents lead with the
+    /// notice and the notify choice, with shortened steps (see [`incident::shape`]).
+    pub fn step_during(
+        &self,
+        session: Session,
+        input: Input<'_>,
+        now: Timestamp,
+        incident: Option<&incident::Incident>,
+    ) -> Step<'_> {
+        let mut step = self.step(session, input, now);
+        step.effects = incident::shape(&self.content, step.effects, incident);
+        step
     }
 }

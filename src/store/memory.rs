@@ -3,10 +3,10 @@
 //! way they do in SQL.
 
 use super::{
-    scrub, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter,
-    Updated,
+    scrub, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result, SessionRecord, Started,
+    Store, Subscribed, TicketFilter, Updated,
 };
-use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +20,10 @@ struct Inner {
     feedback: BTreeMap<TicketId, (MemberId, bool, Timestamp)>,
     outcomes: BTreeMap<OutcomeRow, u64>,
     next_ticket: i64,
+    incidents: BTreeMap<IncidentId, IncidentRecord>,
+    next_incident: i64,
+    /// (incident, member) in the order they subscribed.
+    subscriptions: Vec<(IncidentId, UserKey)>,
 }
 
 impl Inner {
@@ -51,6 +55,110 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    async fn start_incident(
+        &self,
+        notice: &str,
+        intents: &[String],
+        at: Timestamp,
+        by: MemberId,
+    ) -> Result<Started> {
+        let mut inner = self.lock();
+        if let Some(active) = inner.incidents.values_mut().find(|i| i.ended_at.is_none()) {
+            active.notice = notice.to_string();
+            active.intents = intents.to_vec();
+            return Ok(Started::Replaced(active.clone()));
+        }
+        inner.next_incident += 1;
+        let id = IncidentId(inner.next_incident);
+        let record = IncidentRecord {
+            id,
+            notice: notice.to_string(),
+            intents: intents.to_vec(),
+            started_at: at,
+            started_by: by,
+            ended_at: None,
+            ended_by: None,
+        };
+        inner.incidents.insert(id, record.clone());
+        Ok(Started::New(record))
+    }
+
+    async fn active_incident(&self) -> Result<Option<IncidentRecord>> {
+        Ok(self
+            .lock()
+            .incidents
+            .values()
+            .find(|i| i.ended_at.is_none())
+            .cloned())
+    }
+
+    async fn end_incident(&self, at: Timestamp, by: MemberId) -> Result<Option<IncidentRecord>> {
+        let mut inner = self.lock();
+        Ok(inner
+            .incidents
+            .values_mut()
+            .find(|i| i.ended_at.is_none())
+            .map(|i| {
+                i.ended_at = Some(at);
+                i.ended_by = Some(by);
+                i.clone()
+            }))
+    }
+
+    async fn had_incident(&self) -> Result<bool> {
+        Ok(!self.lock().incidents.is_empty())
+    }
+
+    async fn subscribe(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        _at: Timestamp,
+    ) -> Result<Subscribed> {
+        let mut inner = self.lock();
+        if !inner
+            .incidents
+            .get(&incident)
+            .is_some_and(|i| i.ended_at.is_none())
+        {
+            return Ok(Subscribed::Over);
+        }
+        if inner.subscriptions.contains(&(incident, who)) {
+            return Ok(Subscribed::Already);
+        }
+        inner.subscriptions.push((incident, who));
+        Ok(Subscribed::Added)
+    }
+
+    async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>> {
+        Ok(self
+            .lock()
+            .subscriptions
+            .iter()
+            .filter(|(i, _)| *i == incident)
+            .map(|(_, k)| *k)
+            .collect())
+    }
+
+    async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool> {
+        let mut inner = self.lock();
+        let before = inner.subscriptions.len();
+        inner.subscriptions.retain(|s| *s != (incident, who));
+        Ok(inner.subscriptions.len() < before)
+    }
+
+    async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>> {
+        let inner = self.lock();
+        Ok(inner
+            .incidents
+            .values()
+            .filter(|i| {
+                i.ended_at.is_some() && inner.subscriptions.iter().any(|(s, _)| *s == i.id)
+            })
+            .cloned()
+            .collect())
     }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
@@ -230,6 +338,7 @@ impl Store for MemoryStore {
         let mut out = Forgotten::default();
         let key = UserKey::new(guild, member);
         out.sessions = u64::from(inner.sessions.remove(&key).is_some());
+        inner.subscriptions.retain(|(_, k)| *k != key);
         let Inner {
             tickets,
             events,

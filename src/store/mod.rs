@@ -11,6 +11,10 @@
 //! - **One active ticket per member per guild**, enforced by the backend (a partial unique index
 //!   in SQL), never by check-then-insert: a second open returns the existing ticket.
 //! - **A request key opens at most one ticket**: the same interaction twice is one ticket.
+//! - **At most one active incident**, enforced by the backend (a partial unique index in
+//!   SQL): a second start replaces the active incident's notice and intents.
+//! - **A member subscribes to an incident at most once** (a unique key): pressing "Notify me"
+//!   twice is one subscription.
 //! - **Tickets change by version**: [`Store::update_ticket`] writes only over the version it
 //!   read, so two moderators (or processes) acting at once can't overwrite each other.
 
@@ -18,7 +22,7 @@ pub mod memory;
 pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
-use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -156,6 +160,47 @@ pub struct Purged {
     pub tickets: u64,
 }
 
+/// An incident (a known outage moderators announced), as stored. Intents are by their keys
+/// from `intents.toml`, so an edited pack can't change what a stored incident covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub id: IncidentId,
+    /// The moderators' notice, masked before it is stored.
+    pub notice: String,
+    pub intents: Vec<String>,
+    pub started_at: Timestamp,
+    pub started_by: MemberId,
+    pub ended_at: Option<Timestamp>,
+    pub ended_by: Option<MemberId>,
+}
+
+/// What [`Store::start_incident`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// No incident was active: this one is new.
+    New(IncidentRecord),
+    /// One was active: its notice and intents were replaced (its subscribers stay).
+    Replaced(IncidentRecord),
+}
+
+impl Started {
+    pub fn incident(&self) -> &IncidentRecord {
+        match self {
+            Started::New(i) | Started::Replaced(i) => i,
+        }
+    }
+}
+
+/// What [`Store::subscribe`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subscribed {
+    Added,
+    /// The member was already on the list.
+    Already,
+    /// The incident is over (or unknown): nobody is added.
+    Over,
+}
+
 /// A store failure. Each says what is wrong and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,7 +273,7 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_sessions(&self, before: Timestamp) -> Result<u64>;
     async fn session_count(&self) -> Result<u64>;
 
-    /// Deletes a member's sessions and feedback and replaces them in stored tickets (and their
+    /// Deletes a member's sessions, feedback and incident subscriptions and replaces them in stored tickets (and their
     /// transcripts and events) with the forgotten placeholder. Active tickets are the caller's
     /// to close first.
     async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten>;
@@ -236,6 +281,31 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes tickets closed (or failed) before `before`, with their events and feedback,
     /// and sessions not touched since then.
     async fn purge(&self, before: Timestamp) -> Result<Purged>;
+
+    /// Starts an incident, or replaces the active one's notice and intents (one transaction,
+    /// so two processes starting at once end with one active incident).
+    async fn start_incident(
+        &self,
+        notice: &str,
+        intents: &[String],
+        at: Timestamp,
+        by: MemberId,
+    ) -> Result<Started>;
+    async fn active_incident(&self) -> Result<Option<IncidentRecord>>;
+    /// Ends the active incident; `None` when none was active. Its subscriptions stay until
+    /// each subscriber has been told ([`Store::unsubscribe`]).
+    async fn end_incident(&self, at: Timestamp, by: MemberId) -> Result<Option<IncidentRecord>>;
+    /// Whether any incident was ever stored (active or ended).
+    async fn had_incident(&self) -> Result<bool>;
+    /// Adds a member to an active incident's "notify me" list.
+    async fn subscribe(&self, incident: IncidentId, who: UserKey, at: Timestamp)
+        -> Result<Subscribed>;
+    /// An incident's subscribers, in the order they subscribed.
+    async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>>;
+    /// Removes one subscription (once its member was told); whether it was there.
+    async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool>;
+    /// Ended incidents that still have subscribers: a fan-out a crash or restart cut short.
+    async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>>;
 }
 
 /// Replaces a member's mention and id in stored text.

@@ -58,10 +58,10 @@
 //! JSON errors are reported by kind and position only.
 
 use super::{
-    scrub, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, Result, SessionRecord, Store,
-    StoreError, TicketFilter, Updated,
+    scrub, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, Result,
+    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
-use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
+use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -932,6 +932,47 @@ async fn save_session(
     Ok(())
 }
 
+/// An `incidents` row.
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: i64,
+    notice: String,
+    intents: String,
+    started_at: i64,
+    started_by: i64,
+    ended_at: Option<i64>,
+    ended_by: Option<i64>,
+}
+
+impl IncidentRow {
+    fn into_record(self) -> Result<IncidentRecord> {
+        Ok(IncidentRecord {
+            id: IncidentId(self.id),
+            notice: self.notice,
+            intents: decode_json("incident intents", &self.intents)?,
+            started_at: uts("incident start", self.started_at)?,
+            started_by: MemberId(uid(self.started_by)),
+            ended_at: self
+                .ended_at
+                .map(|t| uts("incident end", t))
+                .transpose()?,
+            ended_by: self.ended_by.map(|m| MemberId(uid(m))),
+        })
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "id, notice, intents, started_at, started_by, ended_at, ended_by";
+
+async fn active_incident_in(conn: &mut SqliteConnection) -> Result<Option<IncidentRecord>> {
+    let row: Option<IncidentRow> = sqlx::query_as(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ended_at IS NULL"
+    ))
+    .fetch_optional(conn)
+    .await
+    .map_err(backend)?;
+    row.map(IncidentRow::into_record).transpose()
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -940,6 +981,166 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl Store for SqliteStore {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn start_incident(
+        &self,
+        notice: &str,
+        intents: &[String],
+        at: Timestamp,
+        by: MemberId,
+    ) -> Result<Started> {
+        let intents_json = encode_json("incident intents", &intents)?;
+        let mut w = self.write().await?;
+        // BEGIN IMMEDIATE holds the write lock, so the check and the write can't interleave
+        // with another process; the unique index backs it up.
+        let started = match active_incident_in(w.conn()).await? {
+            Some(mut active) => {
+                sqlx::query("UPDATE incidents SET notice = ?, intents = ? WHERE id = ?")
+                    .bind(notice)
+                    .bind(&intents_json)
+                    .bind(active.id.0)
+                    .execute(w.conn())
+                    .await
+                    .map_err(backend)?;
+                active.notice = notice.to_string();
+                active.intents = intents.to_vec();
+                Started::Replaced(active)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO incidents (notice, intents, started_at, started_by) \
+                     VALUES (?, ?, ?, ?) RETURNING id",
+                )
+                .bind(notice)
+                .bind(&intents_json)
+                .bind(sts(at))
+                .bind(sid(by.0))
+                .fetch_one(w.conn())
+                .await
+                .map_err(backend)?;
+                Started::New(IncidentRecord {
+                    id: IncidentId(id),
+                    notice: notice.to_string(),
+                    intents: intents.to_vec(),
+                    started_at: at,
+                    started_by: by,
+                    ended_at: None,
+                    ended_by: None,
+                })
+            }
+        };
+        w.commit().await?;
+        Ok(started)
+    }
+
+    async fn active_incident(&self) -> Result<Option<IncidentRecord>> {
+        let mut conn = self.read().await?;
+        active_incident_in(&mut conn).await
+    }
+
+    async fn end_incident(&self, at: Timestamp, by: MemberId) -> Result<Option<IncidentRecord>> {
+        let mut w = self.write().await?;
+        let Some(mut active) = active_incident_in(w.conn()).await? else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE incidents SET ended_at = ?, ended_by = ? WHERE id = ?")
+            .bind(sts(at))
+            .bind(sid(by.0))
+            .bind(active.id.0)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?;
+        w.commit().await?;
+        active.ended_at = Some(at);
+        active.ended_by = Some(by);
+        Ok(Some(active))
+    }
+
+    async fn had_incident(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    async fn subscribe(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        at: Timestamp,
+    ) -> Result<Subscribed> {
+        let mut w = self.write().await?;
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM incidents WHERE id = ? AND ended_at IS NULL")
+                .bind(incident.0)
+                .fetch_optional(w.conn())
+                .await
+                .map_err(backend)?;
+        if active.is_none() {
+            return Ok(Subscribed::Over);
+        }
+        let added = sqlx::query(
+            "INSERT INTO incident_subscriptions (incident, guild, member, at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(incident.0)
+        .bind(sid(who.guild.0))
+        .bind(sid(who.member.0))
+        .bind(sts(at))
+        .execute(w.conn())
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        w.commit().await?;
+        Ok(if added == 1 {
+            Subscribed::Added
+        } else {
+            Subscribed::Already
+        })
+    }
+
+    async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT guild, member FROM incident_subscriptions WHERE incident = ? \
+             ORDER BY at, guild, member",
+        )
+        .bind(incident.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(g, m)| UserKey::new(GuildId(uid(g)), MemberId(uid(m))))
+            .collect())
+    }
+
+    async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool> {
+        let mut w = self.write().await?;
+        let n = sqlx::query(
+            "DELETE FROM incident_subscriptions WHERE incident = ? AND guild = ? AND member = ?",
+        )
+        .bind(incident.0)
+        .bind(sid(who.guild.0))
+        .bind(sid(who.member.0))
+        .execute(w.conn())
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        w.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ended_at IS NOT NULL \
+             AND id IN (SELECT incident FROM incident_subscriptions) ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(IncidentRow::into_record).collect()
     }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
@@ -1195,6 +1396,12 @@ impl Store for SqliteStore {
         let mut w = self.write().await?;
         let mut out = Forgotten::default();
         let (g, m) = (sid(guild.0), sid(member.0));
+        sqlx::query("DELETE FROM incident_subscriptions WHERE guild = ? AND member = ?")
+            .bind(g)
+            .bind(m)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?;
         out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = ? AND member = ?")
             .bind(g)
             .bind(m)

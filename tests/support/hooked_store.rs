@@ -3,10 +3,11 @@
 
 use async_trait::async_trait;
 use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
-use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
+use paymedic::engine::{ChannelId, GuildId, IncidentId, MemberId, TicketId, Timestamp, UserKey};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{
-    Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter, Updated,
+    Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result, SessionRecord, Started, Store,
+    Subscribed, TicketFilter, Updated,
 };
 
 /// What runs before each store call; `op` is the call's name (`"session"`, `"commit_turn"`,
@@ -116,5 +117,48 @@ impl<H: Hook + 'static> Store for Hooked<H> {
     async fn purge(&self, before: Timestamp) -> Result<Purged> {
         self.hook.before("purge").await?;
         self.inner.purge(before).await
+    }
+    async fn start_incident(
+        &self,
+        notice: &str,
+        intents: &[String],
+        at: Timestamp,
+        by: MemberId,
+    ) -> Result<Started> {
+        self.hook.before("start_incident").await?;
+        self.inner.start_incident(notice, intents, at, by).await
+    }
+    async fn active_incident(&self) -> Result<Option<IncidentRecord>> {
+        self.hook.before("active_incident").await?;
+        self.inner.active_incident().await
+    }
+    async fn end_incident(&self, at: Timestamp, by: MemberId) -> Result<Option<IncidentRecord>> {
+        self.hook.before("end_incident").await?;
+        self.inner.end_incident(at, by).await
+    }
+    async fn had_incident(&self) -> Result<bool> {
+        self.hook.before("had_incident").await?;
+        self.inner.had_incident().await
+    }
+    async fn subscribe(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        at: Timestamp,
+    ) -> Result<Subscribed> {
+        self.hook.before("subscribe").await?;
+        self.inner.subscribe(incident, who, at).await
+    }
+    async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>> {
+        self.hook.before("subscribers").await?;
+        self.inner.subscribers(incident).await
+    }
+    async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool> {
+        self.hook.before("unsubscribe").await?;
+        self.inner.unsubscribe(incident, who).await
+    }
+    async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>> {
+        self.hook.before("unfinished_fanouts").await?;
+        self.inner.unfinished_fanouts().await
     }
 }

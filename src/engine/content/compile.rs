@@ -317,6 +317,14 @@ impl<'a> Cx<'a> {
             label_stuck: self.text(&c.label_stuck, "copy.label_stuck", b),
             label_human: self.text(&c.label_human, "copy.label_human", b),
             label_no_thanks: self.text(&c.label_no_thanks, "copy.label_no_thanks", b),
+            incident_notify: self.text(&c.incident_notify, "copy.incident_notify", b),
+            incident_more_steps: self.text(&c.incident_more_steps, "copy.incident_more_steps", m),
+            incident_subscribed: self.text(&c.incident_subscribed, "copy.incident_subscribed", m),
+            incident_already_subscribed: self.text(&c.incident_already_subscribed, "copy.incident_already_subscribed", m),
+            incident_over: self.text(&c.incident_over, "copy.incident_over", m),
+            incident_fixed: self.text(&c.incident_fixed, "copy.incident_fixed", m),
+            status_clear: self.text(&c.status_clear, "copy.status_clear", m),
+            status_incident: self.text(&c.status_incident, "copy.status_incident", m),
         }
     }
 

@@ -218,6 +218,22 @@ pub struct Copy {
     pub label_stuck: String,
     pub label_human: String,
     pub label_no_thanks: String,
+    /// The "Notify me when it's fixed" button during an incident.
+    pub incident_notify: String,
+    /// After an incident answer's shortened steps: the rest can wait until it's fixed.
+    pub incident_more_steps: String,
+    /// The answer to pressing the notify button.
+    pub incident_subscribed: String,
+    /// The answer to pressing it again.
+    pub incident_already_subscribed: String,
+    /// The answer to pressing it after the incident ended.
+    pub incident_over: String,
+    /// The one DM each subscriber gets when the incident ends.
+    pub incident_fixed: String,
+    /// `/check status` with no active incident.
+    pub status_clear: String,
+    /// `/check status` during an incident; `{notice}` becomes the notice.
+    pub status_incident: String,
 }
 
 impl Copy {

@@ -65,6 +65,14 @@ pub struct RawCopy {
     pub label_stuck: Spanned<String>,
     pub label_human: Spanned<String>,
     pub label_no_thanks: Spanned<String>,
+    pub incident_notify: Spanned<String>,
+    pub incident_more_steps: Spanned<String>,
+    pub incident_subscribed: Spanned<String>,
+    pub incident_already_subscribed: Spanned<String>,
+    pub incident_over: Spanned<String>,
+    pub incident_fixed: Spanned<String>,
+    pub status_clear: Spanned<String>,
+    pub status_incident: Spanned<String>,
 }
 
 /// `[controls]`: what a member may type instead of pressing a universal button.

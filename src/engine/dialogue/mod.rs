@@ -194,6 +194,14 @@ pub enum Effect<'c> {
     /// lookalike link). Nothing else happens: adapters post
     /// [`crate::engine::scam::ScamCopy::warning`] and tell the moderators why.
     Scam(crate::engine::scam::ScamFlag),
+    /// A known outage (incident mode): the moderators' notice, shown before the answer, with a
+    /// `button` that subscribes the member to a DM when it's fixed (a numbered choice in the
+    /// terminal). See [`crate::engine::incident`].
+    Incident {
+        id: crate::engine::ids::IncidentId,
+        notice: String,
+        button: &'c str,
+    },
     /// A question with choices (buttons in Discord, numbers in the terminal).
     Ask {
         question: &'c str,
