@@ -11,16 +11,16 @@ use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVe
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::dialogue::Outcome;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId};
+use crate::engine::incident::{self, Incident};
 use crate::engine::sensitive;
 use crate::engine::throttle::{CapVerdict, ReplyCap};
 use crate::engine::tickets::{
     mask, EventKind, NewTicket, Packet, Refusal, StaffAction, Ticket, TicketEvent, TicketStatus,
     Timer, FORGET_REASON, INACTIVE_REASON, RECENT_MAX,
 };
+use crate::engine::IncidentId;
 use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, State, Timestamp};
 use crate::store::memory::MemoryStore;
-use crate::engine::incident::{self, Incident};
-use crate::engine::IncidentId;
 use crate::store::{
     Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
     Store, StoreError, Subscribed, TicketFilter, Updated,
@@ -179,7 +179,9 @@ pub struct ForgetReport {
 /// Why `/incident start` did not start (or update) an incident.
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
-    #[error("the notice is empty: say what's broken, e.g. \"Klarna checkout is down; they're on it.\"")]
+    #[error(
+        "the notice is empty: say what's broken, e.g. \"Klarna checkout is down; they're on it.\""
+    )]
     EmptyNotice,
     #[error("the notice is {len} characters; keep it to {max}")]
     NoticeTooLong { len: usize, max: usize },

@@ -3,14 +3,16 @@
 //! Then the SQLite-only checks: reopening, damaged files, newer schemas, settings.
 
 use paymedic::engine::dialogue::stored::{StoredSession, StoredState};
-use paymedic::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
+use paymedic::engine::ids::{
+    ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey,
+};
 use paymedic::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
 use paymedic::engine::Timestamp;
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
-    Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
-    TicketFilter, Updated,
+    Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
+    Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,6 +114,11 @@ contract!(
     tickets_filter_limit_and_order,
     fifty_concurrent_opens_make_one_ticket,
     concurrent_updates_of_one_version_let_one_through,
+    an_incident_starts_is_replaced_and_ends,
+    subscribing_is_once_per_member_and_only_while_active,
+    unsubscribing_leaves_the_others_and_resumes_the_fanout,
+    forgetting_a_member_drops_their_subscriptions,
+    concurrent_starts_make_one_active_incident,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -993,11 +1000,225 @@ async fn concurrent_updates_of_one_version_let_one_through(store: Arc<dyn Store>
 // ---------------------------------------------------------------------------------------------
 // SQLite only
 
+// ---------------------------------------------------------------------------------------------
+// Incidents
+
+fn keys(list: &[&str]) -> Vec<String> {
+    list.iter().map(|k| k.to_string()).collect()
+}
+
+async fn an_incident_starts_is_replaced_and_ends(store: Arc<dyn Store>) {
+    assert_eq!(store.active_incident().await.unwrap(), None);
+    assert!(!store.had_incident().await.unwrap());
+    assert_eq!(store.end_incident(Timestamp(5), M).await.unwrap(), None);
+    let by = MemberId(BIG);
+    let first = match store
+        .start_incident(
+            "Checkout is down",
+            &keys(&["payment_declined"]),
+            Timestamp(100),
+            by,
+        )
+        .await
+        .unwrap()
+    {
+        Started::New(i) => i,
+        other => panic!("expected a new incident, got {other:?}"),
+    };
+    let expected = IncidentRecord {
+        id: first.id,
+        notice: "Checkout is down".into(),
+        intents: keys(&["payment_declined"]),
+        started_at: Timestamp(100),
+        started_by: by,
+        ended_at: None,
+        ended_by: None,
+    };
+    assert_eq!(first, expected);
+    assert_eq!(
+        store.active_incident().await.unwrap(),
+        Some(expected.clone())
+    );
+    assert!(store.had_incident().await.unwrap());
+    // A second start replaces the notice and intents of the same incident.
+    let replaced = store
+        .start_incident(
+            "Fix expected at 5pm",
+            &keys(&["browser_issue", "technical_glitch"]),
+            Timestamp(200),
+            M,
+        )
+        .await
+        .unwrap();
+    let updated = IncidentRecord {
+        notice: "Fix expected at 5pm".into(),
+        intents: keys(&["browser_issue", "technical_glitch"]),
+        ..expected.clone()
+    };
+    assert_eq!(replaced, Started::Replaced(updated.clone()));
+    assert_eq!(
+        store.active_incident().await.unwrap(),
+        Some(updated.clone())
+    );
+    let ended = store.end_incident(Timestamp(300), M).await.unwrap();
+    assert_eq!(
+        ended,
+        Some(IncidentRecord {
+            ended_at: Some(Timestamp(300)),
+            ended_by: Some(M),
+            ..updated
+        })
+    );
+    assert_eq!(store.active_incident().await.unwrap(), None);
+    assert_eq!(store.end_incident(Timestamp(301), M).await.unwrap(), None);
+    // The next start is a new incident with a new number.
+    let next = store
+        .start_incident("Again", &keys(&["payment_declined"]), Timestamp(400), M)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&next, Started::New(i) if i.id != first.id),
+        "{next:?}"
+    );
+}
+
+async fn subscribing_is_once_per_member_and_only_while_active(store: Arc<dyn Store>) {
+    let id = store
+        .start_incident("Down", &keys(&["payment_declined"]), Timestamp(1), M)
+        .await
+        .unwrap()
+        .incident()
+        .id;
+    let a = key(G, MemberId(1));
+    let b = key(GuildId(BIG), MemberId(BIG));
+    assert_eq!(
+        store.subscribe(id, a, Timestamp(2)).await.unwrap(),
+        Subscribed::Added
+    );
+    assert_eq!(
+        store.subscribe(id, a, Timestamp(3)).await.unwrap(),
+        Subscribed::Already
+    );
+    assert_eq!(
+        store.subscribe(id, b, Timestamp(4)).await.unwrap(),
+        Subscribed::Added
+    );
+    // The same member in another guild is another subscription.
+    let a2 = key(GuildId(2), MemberId(1));
+    assert_eq!(
+        store.subscribe(id, a2, Timestamp(5)).await.unwrap(),
+        Subscribed::Added
+    );
+    assert_eq!(store.subscribers(id).await.unwrap(), vec![a, b, a2]);
+    assert_eq!(
+        store
+            .subscribe(IncidentId(id.0 + 100), a, Timestamp(6))
+            .await
+            .unwrap(),
+        Subscribed::Over
+    );
+    store.end_incident(Timestamp(10), M).await.unwrap();
+    let c = key(G, MemberId(3));
+    assert_eq!(
+        store.subscribe(id, c, Timestamp(11)).await.unwrap(),
+        Subscribed::Over
+    );
+    // Ending keeps the list: the fan-out removes each member once told.
+    assert_eq!(store.subscribers(id).await.unwrap(), vec![a, b, a2]);
+}
+
+async fn unsubscribing_leaves_the_others_and_resumes_the_fanout(store: Arc<dyn Store>) {
+    let id = store
+        .start_incident("Down", &keys(&["payment_declined"]), Timestamp(1), M)
+        .await
+        .unwrap()
+        .incident()
+        .id;
+    let (a, b) = (key(G, MemberId(1)), key(G, MemberId(2)));
+    store.subscribe(id, a, Timestamp(2)).await.unwrap();
+    store.subscribe(id, b, Timestamp(3)).await.unwrap();
+    // Active incidents are not unfinished fan-outs.
+    assert!(store.unfinished_fanouts().await.unwrap().is_empty());
+    let ended = store.end_incident(Timestamp(4), M).await.unwrap().unwrap();
+    assert_eq!(store.unfinished_fanouts().await.unwrap(), vec![ended]);
+    assert!(store.unsubscribe(id, a).await.unwrap());
+    assert!(!store.unsubscribe(id, a).await.unwrap());
+    assert_eq!(store.subscribers(id).await.unwrap(), vec![b]);
+    assert!(store.unsubscribe(id, b).await.unwrap());
+    assert!(store.subscribers(id).await.unwrap().is_empty());
+    assert!(store.unfinished_fanouts().await.unwrap().is_empty());
+}
+
+async fn forgetting_a_member_drops_their_subscriptions(store: Arc<dyn Store>) {
+    let id = store
+        .start_incident("Down", &keys(&["payment_declined"]), Timestamp(1), M)
+        .await
+        .unwrap()
+        .incident()
+        .id;
+    let other = key(G, MemberId(2));
+    store.subscribe(id, key(G, M), Timestamp(2)).await.unwrap();
+    store.subscribe(id, other, Timestamp(3)).await.unwrap();
+    store.forget_member(G, M).await.unwrap();
+    assert_eq!(store.subscribers(id).await.unwrap(), vec![other]);
+}
+
+async fn concurrent_starts_make_one_active_incident(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..20u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .start_incident(
+                    &format!("notice {n}"),
+                    &keys(&["payment_declined"]),
+                    Timestamp(n),
+                    M,
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut new = 0;
+    let mut ids = Vec::new();
+    for t in tasks {
+        let started = t.await.unwrap();
+        new += usize::from(matches!(started, Started::New(_)));
+        ids.push(started.incident().id);
+    }
+    assert_eq!(new, 1, "exactly one start is new");
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every start names the same incident: {ids:?}");
+    let active = store.active_incident().await.unwrap().unwrap();
+    assert_eq!(active.id, ids[0]);
+}
+
 mod sqlite_only {
     use super::*;
 
     fn db(dir: &TempDir) -> PathBuf {
         dir.path().join("paymedic.db")
+    }
+
+    #[tokio::test]
+    async fn an_incident_and_its_subscribers_survive_reopening_the_file() {
+        let dir = TempDir::new("incident-reopen");
+        let path = db(&dir);
+        let store = SqliteStore::open(&path).await.unwrap();
+        let started = store
+            .start_incident("Down", &keys(&["payment_declined"]), Timestamp(1), M)
+            .await
+            .unwrap();
+        let id = started.incident().id;
+        store.subscribe(id, key(G, M), Timestamp(2)).await.unwrap();
+        store.close().await;
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            store.active_incident().await.unwrap().as_ref(),
+            Some(started.incident())
+        );
+        assert_eq!(store.subscribers(id).await.unwrap(), vec![key(G, M)]);
     }
 
     #[tokio::test]

@@ -149,10 +149,7 @@ pub fn parse_notify_id(id: &str) -> Option<IncidentId> {
     if rest.is_empty() || rest.len() > 19 || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    rest.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(IncidentId)
+    rest.parse::<i64>().ok().filter(|n| *n > 0).map(IncidentId)
 }
 
 /// The message text with the bot's own mention removed, so "@paymedic klarna declined me" is

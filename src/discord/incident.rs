@@ -57,12 +57,7 @@ pub async fn incident_start(
     ctx.defer_ephemeral().await?;
     let app = &ctx.data().app;
     let started = app
-        .start_incident(
-            staff,
-            &notice,
-            intents.as_deref().unwrap_or(""),
-            app::now(),
-        )
+        .start_incident(staff, &notice, intents.as_deref().unwrap_or(""), app::now())
         .await;
     let text = match started {
         Ok(Started::New(i)) => format!(

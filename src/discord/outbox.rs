@@ -1289,7 +1289,10 @@ impl<'a> Outbox<'a> {
     /// An ephemeral follow-up to a slash command, after its first answer (the incident
     /// fan-out's summary). Best effort: logged when it fails.
     pub async fn command_followup(&self, interaction: &serenity::CommandInteraction, text: String) {
-        let about = About::new(Some(interaction.user.id.get()), Some(interaction.channel_id.get()));
+        let about = About::new(
+            Some(interaction.user.id.get()),
+            Some(interaction.channel_id.get()),
+        );
         let f = CreateInteractionResponseFollowup::new()
             .content(truncate(&text, MESSAGE_CONTENT_LENGTH_MAX))
             .ephemeral(true)

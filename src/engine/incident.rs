@@ -130,7 +130,12 @@ mod tests {
 
     fn start(e: &Engine, key: &str, inc: Option<&Incident>) -> Vec<String> {
         let i = e.content.intent_by_key(key).unwrap();
-        let step = e.step_during(Session::new(Timestamp(0)), Input::Start(i), Timestamp(1), inc);
+        let step = e.step_during(
+            Session::new(Timestamp(0)),
+            Input::Start(i),
+            Timestamp(1),
+            inc,
+        );
         step.effects.iter().map(kind).collect()
     }
 
@@ -186,7 +191,10 @@ mod tests {
         );
         assert_eq!(parse_intents(c, " , "), Ok(None));
         let err = parse_intents(c, "payment_declined nope greeting").unwrap_err();
-        assert!(err.contains("`nope`") && err.contains("`greeting`"), "{err}");
+        assert!(
+            err.contains("`nope`") && err.contains("`greeting`"),
+            "{err}"
+        );
         assert!(err.contains("credit_limit"), "{err}");
     }
 }

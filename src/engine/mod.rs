@@ -18,9 +18,7 @@ pub mod tickets;
 
 pub use content::{Content, ContentErrors, IntentId, StepId};
 pub use dialogue::{Choice, Effect, Input, Offer, Position, Session, State, Step, Timestamp};
-pub use ids::{
-    ChannelId, GuildId, IncidentId, MemberId, MessageId, RoleId, TicketId, UserKey,
-};
+pub use ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, RoleId, TicketId, UserKey};
 pub use nlu::{Classification, Classifier, Thresholds};
 
 use dialogue::Dialogue;

@@ -154,9 +154,7 @@ impl Store for MemoryStore {
         Ok(inner
             .incidents
             .values()
-            .filter(|i| {
-                i.ended_at.is_some() && inner.subscriptions.iter().any(|(s, _)| *s == i.id)
-            })
+            .filter(|i| i.ended_at.is_some() && inner.subscriptions.iter().any(|(s, _)| *s == i.id))
             .cloned()
             .collect())
     }

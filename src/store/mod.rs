@@ -298,8 +298,12 @@ pub trait Store: Send + Sync + 'static {
     /// Whether any incident was ever stored (active or ended).
     async fn had_incident(&self) -> Result<bool>;
     /// Adds a member to an active incident's "notify me" list.
-    async fn subscribe(&self, incident: IncidentId, who: UserKey, at: Timestamp)
-        -> Result<Subscribed>;
+    async fn subscribe(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        at: Timestamp,
+    ) -> Result<Subscribed>;
     /// An incident's subscribers, in the order they subscribed.
     async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>>;
     /// Removes one subscription (once its member was told); whether it was there.

@@ -952,10 +952,7 @@ impl IncidentRow {
             intents: decode_json("incident intents", &self.intents)?,
             started_at: uts("incident start", self.started_at)?,
             started_by: MemberId(uid(self.started_by)),
-            ended_at: self
-                .ended_at
-                .map(|t| uts("incident end", t))
-                .transpose()?,
+            ended_at: self.ended_at.map(|t| uts("incident end", t)).transpose()?,
             ended_by: self.ended_by.map(|m| MemberId(uid(m))),
         })
     }

@@ -320,7 +320,11 @@ impl<'a> Cx<'a> {
             incident_notify: self.text(&c.incident_notify, "copy.incident_notify", b),
             incident_more_steps: self.text(&c.incident_more_steps, "copy.incident_more_steps", m),
             incident_subscribed: self.text(&c.incident_subscribed, "copy.incident_subscribed", m),
-            incident_already_subscribed: self.text(&c.incident_already_subscribed, "copy.incident_already_subscribed", m),
+            incident_already_subscribed: self.text(
+                &c.incident_already_subscribed,
+                "copy.incident_already_subscribed",
+                m,
+            ),
             incident_over: self.text(&c.incident_over, "copy.incident_over", m),
             incident_fixed: self.text(&c.incident_fixed, "copy.incident_fixed", m),
             status_clear: self.text(&c.status_clear, "copy.status_clear", m),
