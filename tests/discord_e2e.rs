@@ -2161,3 +2161,4 @@ async fn a_message_edited_into_a_scam_is_flagged() {
 
 /// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
 mod faults;
+mod incident;
