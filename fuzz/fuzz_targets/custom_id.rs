@@ -9,10 +9,10 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use paymedic::discord::convert::{
-    button_id, forget_id, parse_button_id, parse_forget_id, parse_rate_id, parse_staff_id, rate_id,
-    staff_id, ButtonId, StaffButton,
+    button_id, forget_id, notify_id, parse_button_id, parse_forget_id, parse_notify_id,
+    parse_rate_id, parse_staff_id, rate_id, staff_id, ButtonId, StaffButton,
 };
-use paymedic::engine::ids::{MemberId, TicketId};
+use paymedic::engine::ids::{IncidentId, MemberId, TicketId};
 use paymedic::engine::limits::CUSTOM_ID_LENGTH_MAX;
 use paymedic::engine::{Choice, Content, Engine, Position};
 use std::sync::LazyLock;
@@ -101,6 +101,10 @@ fn parse_raw(c: &Content, raw: &str) {
     if let Some(m) = parse_forget_id(raw) {
         assert_eq!(parse_forget_id(&forget_id(m)), Some(m));
     }
+    if let Some(i) = parse_notify_id(raw) {
+        assert!(i.get() > 0);
+        assert_eq!(parse_notify_id(&notify_id(i)), Some(i));
+    }
     if let Some(p) = Position::decode(raw, c) {
         assert_eq!(Position::decode(&p.encode(), c), Some(p));
     }
@@ -147,4 +151,9 @@ fn round_trip(c: &Content, input: Values) {
     let fid = forget_id(MemberId(input.member));
     id_fits(&fid);
     assert_eq!(parse_forget_id(&fid), Some(MemberId(input.member)));
+    // Incident ids are positive, like ticket ids.
+    let nid = notify_id(IncidentId(input.ticket));
+    id_fits(&nid);
+    let expected = (input.ticket > 0).then_some(IncidentId(input.ticket));
+    assert_eq!(parse_notify_id(&nid), expected);
 }

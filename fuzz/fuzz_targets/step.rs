@@ -301,6 +301,9 @@ fuzz_target!(|ops: Vec<Op<'_>>| {
                     assert!(step.is_none_or(|s| s.index() < flow.len()));
                 }
                 Effect::Sensitive(_) | Effect::RequestHuman { .. } => {}
+                // Only from `step_during` with an active incident, which this target doesn't
+                // pass.
+                Effect::Incident { .. } => panic!("an incident effect without an incident"),
             }
         }
         let reply = render(OWNER, &step.effects);

@@ -118,10 +118,10 @@ impl Store for MemoryStore {
         _at: Timestamp,
     ) -> Result<Subscribed> {
         let mut inner = self.lock();
-        if !inner
+        if inner
             .incidents
             .get(&incident)
-            .is_some_and(|i| i.ended_at.is_none())
+            .is_none_or(|i| i.ended_at.is_some())
         {
             return Ok(Subscribed::Over);
         }
