@@ -105,6 +105,16 @@ async fn an_incident_leads_answers_takes_subscribers_and_dms_each_once_when_it_e
         text_of(&bot.answer(&bob_press).await),
         copy.incident_subscribed
     );
+    // So does Dave, who'll be told after Bob.
+    let dave = 1_300_000_000_000_000_021;
+    let (dave_notice, _) = ask(&bot, dave).await;
+    let dave_press = bot
+        .press_on(g, SUPPORT, &dave_notice.response, dave, &[], &notify)
+        .await;
+    assert_eq!(
+        text_of(&bot.answer(&dave_press).await),
+        copy.incident_subscribed
+    );
 
     let status = json!([{"name": "status", "type": 1, "options": []}]);
     let checked = bot
@@ -124,28 +134,39 @@ async fn an_incident_leads_answers_takes_subscribers_and_dms_each_once_when_it_e
         .await;
     let said = text_of(&bot.answer(&ended).await);
     assert!(
-        said.contains("Incident #1 ended") && said.contains("2 member(s)"),
+        said.contains("Incident #1 ended") && said.contains("3 member(s)"),
         "{said}"
     );
     let summary = bot.followups(&ended, 2).await.remove(1).body;
     assert_eq!(summary["flags"], json!(64), "{summary:#}");
     assert!(
-        text_of(&summary).contains("told 1 member(s); closed DMs 1 (skipped); failed 0"),
+        text_of(&summary).contains("told 2 member(s); closed DMs 1 (skipped); failed 0"),
         "{summary:#}"
     );
     let dms = bot.fake.requests_matching(|r| {
         r.method == "POST" && r.status == 200 && text_of(&r.body) == copy.incident_fixed
     });
-    assert_eq!(dms.len(), 1, "{dms:#?}");
+    assert_eq!(dms.len(), 2, "{dms:#?}");
     let opened = bot
         .fake
         .requests_matching(|r| r.is("POST", "/users/@me/channels"));
-    let alice_dm = opened
-        .iter()
-        .find(|r| r.body["recipient_id"] == json!(ALICE.to_string()))
-        .expect("a DM channel for Alice");
-    assert!(dms[0].is_message_to(fd::id_of(&alice_dm.response["id"]).unwrap()));
-    assert_no_mentions(&dms[0].body);
+    let dm_of = |who: u64| {
+        let r = opened
+            .iter()
+            .find(|r| r.body["recipient_id"] == json!(who.to_string()))
+            .unwrap_or_else(|| panic!("a DM channel for {who}"));
+        fd::id_of(&r.response["id"]).unwrap()
+    };
+    for (who, dm) in [(ALICE, &dms[0]), (dave, &dms[1])] {
+        assert!(dm.is_message_to(dm_of(who)), "{dm:#?}");
+        assert_no_mentions(&dm.body);
+    }
+    // Paced: one member at a time, at least the pace apart (Alice, Bob, then Dave).
+    assert_eq!(opened.len(), 3, "{opened:#?}");
+    for w in opened.windows(2) {
+        let gap = w[1].at.duration_since(w[0].at);
+        assert!(gap >= Duration::from_millis(240), "DMs {gap:?} apart");
+    }
     let closed = bot
         .fake
         .requests_matching(|r| r.status == 403 && r.response["code"] == json!(50007));
@@ -175,5 +196,54 @@ async fn an_incident_leads_answers_takes_subscribers_and_dms_each_once_when_it_e
         .as_str()
         .unwrap()
         .contains("\n3. "));
+    bot.stop().await;
+}
+
+/// A fan-out a restart cut short: the ended incident's remaining subscribers are told at
+/// start-up, once, and the list is emptied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_fanout_resumes_at_start_up() {
+    use paymedic::engine::{GuildId, MemberId, Timestamp, UserKey};
+    use paymedic::store::Store;
+    let store = Arc::new(paymedic::store::memory::MemoryStore::new());
+    let guild = FakeOptions::default().guild_ids[0];
+    let id = store
+        .start_incident(
+            NOTICE,
+            &["payment_declined".into()],
+            Timestamp(1),
+            MemberId(MOD),
+        )
+        .await
+        .unwrap()
+        .incident()
+        .id;
+    let alice = UserKey::new(GuildId(guild), MemberId(ALICE));
+    store.subscribe(id, alice, Timestamp(2)).await.unwrap();
+    store
+        .end_incident(Timestamp(3), MemberId(MOD))
+        .await
+        .unwrap();
+    let bot = Bot::start_with(Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let fixed = bot.app.engine.content.copy.incident_fixed.clone();
+    bot.fake
+        .wait_for_request(|r| r.status == 200 && text_of(&r.body) == fixed, T)
+        .await;
+    // The subscription goes right after the DM; give the task a moment to record it.
+    for _ in 0..50 {
+        if store.subscribers(id).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.subscribers(id).await.unwrap().is_empty());
+    let sent = bot
+        .fake
+        .count_matching(|r| r.method == "POST" && text_of(&r.body) == fixed);
+    assert_eq!(sent, 1);
     bot.stop().await;
 }
