@@ -61,7 +61,7 @@ use tokio::sync::Semaphore;
 /// The pace of an incident's "it's fixed" DMs: one member every 250 ms. Opening a DM channel
 /// and posting in it are two requests, so this stays well under Discord's global limit of 50
 /// requests a second, leaves room for replies to members meanwhile, and a 429 is still
-/// retried by [`Outbox::call`].
+/// retried by `Outbox::call`.
 pub const FANOUT_PACE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// What telling an incident's subscribers did, for the moderator's summary.
