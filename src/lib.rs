@@ -29,8 +29,8 @@
 //!   staff actions, timers, `/forget-me` and retention; the channel reply cap's state and the
 //!   message tally (what became of each message).
 //! - [`store`]: the `Store` trait (sessions by content key, tickets and events, feedback,
-//!   outcome counts) with an in-memory backend and SQLite (`sqlx`, embedded migrations, group
-//!   commit).
+//!   outcome counts) with an in-memory backend, SQLite (`sqlx`, embedded migrations, group
+//!   commit) and PostgreSQL (the same contract, for several processes on one database).
 //! - [`discord`]: the serenity/poise adapter: event routing and start-up, `convert` (Discord
 //!   types and component ids), `effects` (rendering), `outbox` (the one place anything is sent,
 //!   for messages, buttons, modals and commands), `retry` (what a REST error leads to: retry

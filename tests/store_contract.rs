@@ -1,6 +1,10 @@
-//! The store contract: one set of checks, run against every backend (`memory` and `sqlite`
-//! below; PostgreSQL joins with one more line in `contract!`), so the backends can't drift.
-//! Then the SQLite-only checks: reopening, damaged files, newer schemas, settings.
+//! The store contract: one set of checks, run against every backend (`memory`, `sqlite` and
+//! `postgres` below), so the backends can't drift. Then the SQLite-only checks: reopening,
+//! damaged files, newer schemas, settings.
+//!
+//! The PostgreSQL runs need `PAYMEDIC_TEST_DATABASE_URL` (`.ci/run` sets it, and fails when
+//! the database can't be reached); each test works in a schema of its own, dropped after it.
+//! Without the variable they are skipped, and one line on stderr says so.
 
 use paymedic::engine::dialogue::stored::{StoredSession, StoredState};
 use paymedic::engine::ids::{
@@ -9,6 +13,7 @@ use paymedic::engine::ids::{
 use paymedic::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
 use paymedic::engine::Timestamp;
 use paymedic::store::memory::MemoryStore;
+use paymedic::store::postgres::PgStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
     Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
@@ -54,24 +59,85 @@ impl Drop for TempDir {
 pub struct Backend {
     pub store: Arc<dyn Store>,
     _dir: Option<TempDir>,
+    /// A PostgreSQL store and its schema, dropped by [`Backend::finish`].
+    pg: Option<(Arc<PgStore>, String)>,
 }
 
-async fn memory_store() -> Backend {
-    Backend {
-        store: Arc::new(MemoryStore::new()),
-        _dir: None,
+impl Backend {
+    fn of(store: Arc<dyn Store>, dir: Option<TempDir>) -> Option<Backend> {
+        Some(Backend {
+            store,
+            _dir: dir,
+            pg: None,
+        })
+    }
+
+    /// Drops a PostgreSQL test schema (a failed test leaves its schema behind, to look at).
+    pub async fn finish(self) {
+        if let Some((pg, schema)) = self.pg {
+            pg.drop_schema(&schema).await.unwrap();
+            pg.close().await;
+        }
     }
 }
 
-async fn sqlite_store() -> Backend {
+async fn memory_store() -> Option<Backend> {
+    Backend::of(Arc::new(MemoryStore::new()), None)
+}
+
+async fn sqlite_store() -> Option<Backend> {
     let dir = TempDir::new("contract");
     let store = SqliteStore::open(&dir.path().join("paymedic.db"))
         .await
         .unwrap();
-    Backend {
-        store: Arc::new(store),
-        _dir: Some(dir),
+    Backend::of(Arc::new(store), Some(dir))
+}
+
+/// The PostgreSQL URL for tests, or `None` (said once on stderr) when it isn't set.
+pub fn postgres_url() -> Option<String> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    match std::env::var("PAYMEDIC_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            SAID.call_once(|| {
+                // Straight to stderr: the test harness captures only print macros, and this
+                // line must show even when every test passes.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: PAYMEDIC_TEST_DATABASE_URL is not set, so the PostgreSQL store tests are skipped"
+                );
+            });
+            None
+        }
     }
+}
+
+/// A schema name no other test or run uses.
+pub fn fresh_schema() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "paymedic_test_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn postgres_store() -> Option<Backend> {
+    let url = postgres_url()?;
+    let schema = fresh_schema();
+    let store = match PgStore::connect_in(&url, Some(&schema)).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => panic!("PAYMEDIC_TEST_DATABASE_URL is set, but: {e}"),
+    };
+    Some(Backend {
+        store: store.clone(),
+        _dir: None,
+        pg: Some((store, schema)),
+    })
 }
 
 /// One `#[tokio::test]` per contract check in a module per backend.
@@ -81,8 +147,11 @@ macro_rules! backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let backend = super::$factory().await;
+                    let Some(backend) = super::$factory().await else {
+                        return;
+                    };
                     super::$check(backend.store.clone()).await;
+                    backend.finish().await;
                 }
             )*
         }
@@ -93,6 +162,7 @@ macro_rules! contract {
     ($($check:ident),* $(,)?) => {
         backend!(memory, memory_store, $($check),*);
         backend!(sqlite, sqlite_store, $($check),*);
+        backend!(postgres, postgres_store, $($check),*);
     };
 }
 
@@ -995,6 +1065,59 @@ async fn concurrent_updates_of_one_version_let_one_through(store: Arc<dyn Store>
     let events = store.events(t.id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].actor, stored.claimed_by);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only
+
+mod postgres_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_named_without_its_password() {
+        // Port 9 (discard) has no PostgreSQL on this machine: the connection is refused.
+        let err = match PgStore::connect("postgres://paymedic:s3cret-pw@127.0.0.1:9/shop").await {
+            Ok(_) => panic!("a store over a closed port"),
+            Err(e) => e,
+        };
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+        assert!(text.contains("127.0.0.1:9/shop"), "{text}");
+        assert!(!text.contains("s3cret-pw"), "the password leaked: {text}");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_is_refused_without_echoing_it() {
+        let err = match PgStore::connect("postgres://u:s3cret-pw@[::1/x").await {
+            Ok(_) => panic!("a store over a malformed URL"),
+            Err(e) => e,
+        };
+        let text = err.to_string();
+        assert!(text.contains("not a valid postgres:// URL"), "{text}");
+        assert!(!text.contains("s3cret-pw"), "the password leaked: {text}");
+    }
+
+    #[tokio::test]
+    async fn two_stores_on_one_schema_share_tickets_and_one_active_rule() {
+        // Two processes' stores over one database: what one opens, the other sees, and the
+        // unique index holds between them.
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let new = new_ticket(G, M, 1_000, Some("interaction-1"));
+        let first = created(&a, &new).await;
+        let again = NewTicket {
+            request_key: Some("interaction-2".into()),
+            ..new.clone()
+        };
+        match open(&b, &again).await {
+            Opened::Existing(t) => assert_eq!(t.id, first.id),
+            other => panic!("a second active ticket through another store: {other:?}"),
+        }
+        assert_eq!(b.ticket(first.id).await.unwrap().unwrap(), first);
+        a.drop_schema(&schema).await.unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

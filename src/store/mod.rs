@@ -1,9 +1,10 @@
 //! Durable state behind one small trait: sessions, tickets and their events, feedback, and
 //! outcome counts.
 //!
-//! Two backends: [`memory::MemoryStore`] (tests, and `chat` without `--db`) and
-//! [`sqlite::SqliteStore`] (the default for `run`). One contract suite
-//! (`tests/store_contract.rs`) runs against every backend, so they can't drift.
+//! Three backends: [`memory::MemoryStore`] (tests, and `chat` without `--db`),
+//! [`sqlite::SqliteStore`] (the default for `run`) and [`postgres::PgStore`] (several
+//! processes on one database). One contract suite (`tests/store_contract.rs`) runs against
+//! every backend, so they can't drift.
 //!
 //! The rules every backend keeps:
 //! - **A turn is one transaction** ([`Store::commit_turn`]): the session, the outcome counts and
@@ -19,6 +20,7 @@
 //!   read, so two moderators (or processes) acting at once can't overwrite each other.
 
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
@@ -210,6 +212,8 @@ pub enum StoreError {
     TooNew { path: PathBuf, version: i64 },
     #[error("cannot open the store at {}: {detail}", path.display())]
     Open { path: PathBuf, detail: String },
+    #[error("cannot use the PostgreSQL database at {target}: {detail}")]
+    Connect { target: String, detail: String },
     #[error("the store failed: {0}")]
     Backend(String),
     #[error("a stored {what} could not be read: {detail}")]

@@ -1,0 +1,830 @@
+//! The PostgreSQL store, for several bot processes sharing one database; through sqlx, like
+//! SQLite, with its own migrations (`migrations/postgres`) and the same contract suite.
+//!
+//! # Concurrency
+//!
+//! Every rule the trait states is kept by the database, so it holds across processes:
+//! - one active ticket per member per guild is a partial unique index, and a new ticket is
+//!   inserted with `ON CONFLICT DO NOTHING`: of two processes opening at once, one inserts and
+//!   the other (which PostgreSQL makes wait for the first to commit) finds the winner's ticket;
+//! - a request key is a unique index, the same way;
+//! - a ticket changes only over the version it was read at (`WHERE id = $n AND version = $m`),
+//!   so two processes acting on one ticket can't overwrite each other.
+//!
+//! A turn is one transaction (session, outcome counts, and the ticket it opens). There is no
+//! group commit as in SQLite: PostgreSQL commits concurrent transactions together on its own.
+//!
+//! # Values
+//!
+//! As in SQLite: snowflakes in BIGINT by a bit-preserving cast, times as BIGINT milliseconds,
+//! sessions and packets as JSON text. Errors never carry stored text or the URL (which may
+//! hold a password): a connection error names the host, port and database only.
+
+use super::{
+    scrub, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, Result, SessionRecord, Store,
+    StoreError, TicketFilter, Updated,
+};
+use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
+use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
+use crate::engine::Timestamp;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres,
+};
+use sqlx::query::{Query, QueryAs};
+use sqlx::{Connection, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, embedded at build time.
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Connections per process. Each turn holds one for a transaction of a few statements.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long start-up (and a request for a connection) waits for the database.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct PgStore {
+    pool: PgPool,
+    /// `host:port/database`, for errors (never the URL: it may hold a password).
+    target: String,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`), creating or
+    /// migrating its schema.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        PgStore::connect_in(url, None).await
+    }
+
+    /// [`PgStore::connect`] inside a schema of its own (created if missing): tests use one
+    /// per run, so runs never collide, and drop it with [`PgStore::drop_schema`].
+    pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<PgStore> {
+        let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::Connect {
+            target: "the PostgreSQL URL".into(),
+            detail: "it is not a valid postgres:// URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)"
+                .into(),
+        })?;
+        let target = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default database)")
+        );
+        let options = options.application_name("paymedic");
+        if let Some(s) = schema {
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::Connect {
+                    target,
+                    detail: format!("{s:?} is not a plain schema name"),
+                });
+            }
+        }
+        // One connection first: a refused or unknown host fails here at once, with its
+        // reason (the pool would retry until its timeout and report only that).
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| unreachable(&target, "no answer in 10 s"))?
+            .map_err(|e| connect_failure(&target, e))?;
+        if let Some(s) = schema {
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| connect_failure(&target, e))?;
+        }
+        let _ = conn.close().await;
+        let options = match schema {
+            Some(s) => options.options([("search_path", s)]),
+            None => options,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(0)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_failure(&target, e))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| migrate_failure(&target, e))?;
+        Ok(PgStore { pool, target })
+    }
+
+    /// `host:port/database`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Drops a schema made by [`PgStore::connect_in`], with everything in it (tests).
+    pub async fn drop_schema(&self, schema: &str) -> Result<()> {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::Backend("not a plain schema name".into()));
+        }
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn unreachable(target: &str, detail: &str) -> StoreError {
+    StoreError::Connect {
+        target: target.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+/// A connection error in plain words, naming the database but not the URL.
+fn connect_failure(target: &str, e: sqlx::Error) -> StoreError {
+    let detail = match &e {
+        sqlx::Error::Io(io) => format!("it can't be reached ({})", io.kind()),
+        sqlx::Error::PoolTimedOut => "no answer in 10 s".to_string(),
+        sqlx::Error::Tls(_) => "the TLS handshake failed".to_string(),
+        sqlx::Error::Database(db) => format!("PostgreSQL says: {}", db.message()),
+        other => other.to_string(),
+    };
+    unreachable(target, &detail)
+}
+
+fn migrate_failure(target: &str, e: MigrateError) -> StoreError {
+    match e {
+        MigrateError::VersionMissing(version) => StoreError::TooNew {
+            path: target.into(),
+            version,
+        },
+        MigrateError::VersionMismatch(v) => StoreError::Corrupt {
+            path: target.into(),
+            detail: format!("its migration {v} differs from the one this version of paymedic has"),
+        },
+        MigrateError::Dirty(v) => StoreError::Corrupt {
+            path: target.into(),
+            detail: format!("its migration {v} was left half done"),
+        },
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => {
+            connect_failure(target, e)
+        }
+        other => unreachable(target, &format!("the schema could not be set up: {other}")),
+    }
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// A JSON error by kind and position only: serde's messages can quote the data.
+fn json_detail(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Decode {
+        what,
+        detail: json_detail(&e),
+    })
+}
+
+fn encode_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| {
+        StoreError::Backend(format!(
+            "a {what} could not be encoded: {}",
+            json_detail(&e)
+        ))
+    })
+}
+
+/// A snowflake into a BIGINT column: a bit-preserving cast.
+fn sid(v: u64) -> i64 {
+    v as i64
+}
+
+fn uid(v: i64) -> u64 {
+    v as u64
+}
+
+/// A time into a BIGINT column (saturating).
+fn sts(t: Timestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+fn uts(what: &'static str, v: i64) -> Result<Timestamp> {
+    u64::try_from(v)
+        .map(Timestamp)
+        .map_err(|_| bad(what, "a negative time"))
+}
+
+fn bad(what: &'static str, detail: &str) -> StoreError {
+    StoreError::Decode {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+
+const TICKET_COLUMNS: &str = "id, guild, member, status, opened_by, packet, thread, \
+    packet_message, claimed_by, opened_at, last_activity, sla_reminded, inactivity_warned, \
+    closed_at, closed_by, close_reason, rating, request_key, transcript, version";
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: i64,
+    guild: i64,
+    member: i64,
+    status: String,
+    opened_by: Option<i64>,
+    packet: String,
+    thread: Option<i64>,
+    packet_message: Option<i64>,
+    claimed_by: Option<i64>,
+    opened_at: i64,
+    last_activity: i64,
+    sla_reminded: bool,
+    inactivity_warned: bool,
+    closed_at: Option<i64>,
+    closed_by: Option<i64>,
+    close_reason: Option<String>,
+    rating: Option<bool>,
+    request_key: Option<String>,
+    transcript: Option<String>,
+    version: i64,
+}
+
+impl TicketRow {
+    fn into_ticket(self) -> Result<Ticket> {
+        const WHAT: &str = "ticket";
+        let member = |v: Option<i64>| v.map(|v| MemberId(uid(v)));
+        Ok(Ticket {
+            id: TicketId(self.id),
+            guild: GuildId(uid(self.guild)),
+            member: MemberId(uid(self.member)),
+            status: TicketStatus::parse(&self.status)
+                .ok_or_else(|| bad(WHAT, "an unknown status"))?,
+            opened_by: member(self.opened_by),
+            packet: decode_json::<Packet>("ticket packet", &self.packet)?,
+            thread: self.thread.map(|v| ChannelId(uid(v))),
+            packet_message: self.packet_message.map(|v| MessageId(uid(v))),
+            claimed_by: member(self.claimed_by),
+            opened_at: uts(WHAT, self.opened_at)?,
+            last_activity: uts(WHAT, self.last_activity)?,
+            sla_reminded: self.sla_reminded,
+            inactivity_warned: self.inactivity_warned,
+            closed_at: self.closed_at.map(|v| uts(WHAT, v)).transpose()?,
+            closed_by: member(self.closed_by),
+            close_reason: self.close_reason,
+            rating: self.rating,
+            request_key: self.request_key,
+            transcript: self.transcript,
+            version: self.version,
+        })
+    }
+}
+
+type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+type TicketQuery<'q> = QueryAs<'q, Postgres, TicketRow, PgArguments>;
+
+/// Binds every ticket column but `id` and `version` ($1–$18), in [`TICKET_COLUMNS`] order.
+fn bind_ticket<'q>(q: PgQuery<'q>, t: &'q Ticket, packet: String) -> PgQuery<'q> {
+    let member = |m: Option<MemberId>| m.map(|m| sid(m.0));
+    q.bind(sid(t.guild.0))
+        .bind(sid(t.member.0))
+        .bind(t.status.as_str())
+        .bind(member(t.opened_by))
+        .bind(packet)
+        .bind(t.thread.map(|c| sid(c.0)))
+        .bind(t.packet_message.map(|m| sid(m.0)))
+        .bind(member(t.claimed_by))
+        .bind(sts(t.opened_at))
+        .bind(sts(t.last_activity))
+        .bind(t.sla_reminded)
+        .bind(t.inactivity_warned)
+        .bind(t.closed_at.map(sts))
+        .bind(member(t.closed_by))
+        .bind(t.close_reason.as_deref())
+        .bind(t.rating)
+        .bind(t.request_key.as_deref())
+        .bind(t.transcript.as_deref())
+}
+
+const INSERT_TICKET: &str = "INSERT INTO tickets (guild, member, status, opened_by, packet, \
+    thread, packet_message, claimed_by, opened_at, last_activity, sla_reminded, \
+    inactivity_warned, closed_at, closed_by, close_reason, rating, request_key, transcript, \
+    version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+    $17, $18, $19) ON CONFLICT DO NOTHING RETURNING id";
+
+const UPDATE_TICKET: &str = "UPDATE tickets SET guild = $1, member = $2, status = $3, \
+    opened_by = $4, packet = $5, thread = $6, packet_message = $7, claimed_by = $8, \
+    opened_at = $9, last_activity = $10, sla_reminded = $11, inactivity_warned = $12, \
+    closed_at = $13, closed_by = $14, close_reason = $15, rating = $16, request_key = $17, \
+    transcript = $18, version = version + 1 WHERE id = $19 AND version = $20";
+
+const ACTIVE: &str = "status IN ('opening', 'open')";
+
+async fn fetch_ticket(
+    conn: &mut PgConnection,
+    condition: &str,
+    bind: impl for<'q> FnOnce(TicketQuery<'q>) -> TicketQuery<'q>,
+) -> Result<Option<Ticket>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE {condition}");
+    let row = bind(sqlx::query_as::<_, TicketRow>(&sql))
+        .fetch_optional(conn)
+        .await
+        .map_err(backend)?;
+    row.map(TicketRow::into_ticket).transpose()
+}
+
+async fn ticket_by_request_key(conn: &mut PgConnection, key: &str) -> Result<Option<Ticket>> {
+    let key = key.to_string();
+    fetch_ticket(conn, "request_key = $1", move |q| q.bind(key)).await
+}
+
+async fn active_of(
+    conn: &mut PgConnection,
+    guild: GuildId,
+    member: MemberId,
+) -> Result<Option<Ticket>> {
+    let condition = format!("guild = $1 AND member = $2 AND {ACTIVE}");
+    fetch_ticket(conn, &condition, |q| {
+        q.bind(sid(guild.0)).bind(sid(member.0))
+    })
+    .await
+}
+
+async fn insert_event(conn: &mut PgConnection, id: TicketId, e: &TicketEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket, at, actor, kind, text) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(sts(e.at))
+    .bind(e.actor.map(|m| sid(m.0)))
+    .bind(e.kind.as_str())
+    .bind(e.text.as_deref())
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn save_session(
+    conn: &mut PgConnection,
+    key: UserKey,
+    session: Option<&SessionRecord>,
+) -> Result<()> {
+    let q = match session {
+        Some(s) => sqlx::query(
+            "INSERT INTO sessions (guild, member, updated, handed_off, data) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild, member) DO UPDATE SET \
+             updated = excluded.updated, handed_off = excluded.handed_off, data = excluded.data",
+        )
+        .bind(sid(key.guild.0))
+        .bind(sid(key.member.0))
+        .bind(sts(s.updated()))
+        .bind(s.is_handed_off())
+        .bind(encode_json("session", s)?),
+        None => sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
+            .bind(sid(key.guild.0))
+            .bind(sid(key.member.0)),
+    };
+    q.execute(conn).await.map_err(backend)?;
+    Ok(())
+}
+
+/// One turn's writes, inside the caller's transaction.
+async fn apply_turn(
+    conn: &mut PgConnection,
+    key: UserKey,
+    session: Option<&SessionRecord>,
+    outcomes: &[OutcomeRow],
+    open: Option<&NewTicket>,
+) -> Result<Option<Opened>> {
+    let opened = match open {
+        None => None,
+        Some(new) => {
+            let t = Ticket::from_new(TicketId(0), new);
+            let packet = encode_json("ticket packet", &t.packet)?;
+            let inserted: Option<i64> = bind_ticket(sqlx::query(INSERT_TICKET), &t, packet)
+                .bind(t.version)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?
+                .map(|row| row.try_get::<i64, _>(0))
+                .transpose()
+                .map_err(backend)?;
+            match inserted {
+                Some(id) => Some(Opened::Created(Ticket {
+                    id: TicketId(id),
+                    ..t
+                })),
+                // A unique index refused it: the same request, or an active ticket.
+                None => {
+                    let by_key = match &new.request_key {
+                        Some(k) => ticket_by_request_key(&mut *conn, k).await?,
+                        None => None,
+                    };
+                    let existing = match by_key {
+                        Some(t) => t,
+                        None => active_of(&mut *conn, new.guild, new.member)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Backend(
+                                    "a new ticket was refused, but no ticket stands in its way"
+                                        .into(),
+                                )
+                            })?,
+                    };
+                    Some(Opened::Existing(existing))
+                }
+            }
+        }
+    };
+    save_session(&mut *conn, key, session).await?;
+    for o in outcomes {
+        sqlx::query(
+            "INSERT INTO outcomes (intent, step, outcome, count) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (intent, step, outcome) DO UPDATE SET count = outcomes.count + 1",
+        )
+        .bind(o.intent.as_str())
+        .bind(o.step.as_deref().unwrap_or(""))
+        .bind(o.outcome.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(opened)
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM sessions WHERE guild = $1 AND member = $2")
+                .bind(sid(key.guild.0))
+                .bind(sid(key.member.0))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        data.map(|d| decode_json("session", &d)).transpose()
+    }
+
+    async fn commit_turn(
+        &self,
+        key: UserKey,
+        session: Option<&SessionRecord>,
+        outcomes: &[OutcomeRow],
+        open: Option<&NewTicket>,
+    ) -> Result<Option<Opened>> {
+        if open.is_none() && outcomes.is_empty() {
+            // One statement: atomic on its own, no BEGIN and COMMIT round trips.
+            let mut conn = self.pool.acquire().await.map_err(backend)?;
+            save_session(&mut conn, key, session).await?;
+            return Ok(None);
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let opened = apply_turn(&mut tx, key, session, outcomes, open).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(opened)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_ticket(&mut conn, "id = $1", |q| q.bind(id.0)).await
+    }
+
+    async fn ticket_by_thread(&self, thread: ChannelId) -> Result<Option<Ticket>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_ticket(&mut conn, "thread = $1 ORDER BY id DESC LIMIT 1", |q| {
+            q.bind(sid(thread.0))
+        })
+        .await
+    }
+
+    async fn active_ticket(&self, guild: GuildId, member: MemberId) -> Result<Option<Ticket>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        active_of(&mut conn, guild, member).await
+    }
+
+    async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE TRUE");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.guild.is_some() {
+            sql.push_str(&format!(" AND guild = {}", next()));
+        }
+        if !filter.statuses.is_empty() {
+            let marks: Vec<String> = filter.statuses.iter().map(|_| next()).collect();
+            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+        }
+        // LIMIT NULL: no limit.
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+        let mut q: TicketQuery<'_> = sqlx::query_as(&sql);
+        if let Some(g) = filter.guild {
+            q = q.bind(sid(g.0));
+        }
+        for s in &filter.statuses {
+            q = q.bind(s.as_str());
+        }
+        q = q.bind(filter.limit.map(i64::from));
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(TicketRow::into_ticket)
+            .collect()
+    }
+
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        event: Option<&TicketEvent>,
+        session: Option<(UserKey, Option<&SessionRecord>)>,
+    ) -> Result<Updated> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let packet = encode_json("ticket packet", &ticket.packet)?;
+        let written = bind_ticket(sqlx::query(UPDATE_TICKET), ticket, packet)
+            .bind(ticket.id.0)
+            .bind(ticket.version)
+            .execute(&mut *tx)
+            .await;
+        match written {
+            Ok(r) if r.rows_affected() == 0 => return Ok(Updated::Stale),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) && ticket.status.is_active() => {
+                // The failed statement aborted the transaction: look outside it.
+                let _ = tx.rollback().await;
+                let mut conn = self.pool.acquire().await.map_err(backend)?;
+                return match active_of(&mut conn, ticket.guild, ticket.member).await? {
+                    Some(other) if other.id != ticket.id => Ok(Updated::MemberHasActive),
+                    _ => Err(backend(e)),
+                };
+            }
+            Err(e) => return Err(backend(e)),
+        }
+        if let Some(e) = event {
+            insert_event(&mut tx, ticket.id, e).await?;
+        }
+        if let Some((key, s)) = session {
+            save_session(&mut tx, key, s).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Updated::Done)
+    }
+
+    async fn add_event(&self, id: TicketId, event: &TicketEvent, touch: bool) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Locks the ticket's row, so a purge can't delete it between the check and the insert.
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1 FOR UPDATE")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if exists.is_none() {
+            return Ok(());
+        }
+        insert_event(&mut tx, id, event).await?;
+        if touch {
+            sqlx::query(
+                "UPDATE tickets SET last_activity = GREATEST(last_activity, $1) WHERE id = $2",
+            )
+            .bind(sts(event.at))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn events(&self, id: TicketId) -> Result<Vec<TicketEvent>> {
+        #[derive(sqlx::FromRow)]
+        struct EventRow {
+            at: i64,
+            actor: Option<i64>,
+            kind: String,
+            text: Option<String>,
+        }
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT at, actor, kind, text FROM ticket_events WHERE ticket = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(TicketEvent {
+                    at: uts("ticket event", r.at)?,
+                    actor: r.actor.map(|a| MemberId(uid(a))),
+                    kind: EventKind::parse(&r.kind)
+                        .ok_or_else(|| bad("ticket event", "an unknown kind"))?,
+                    text: r.text,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_feedback(
+        &self,
+        ticket: TicketId,
+        member: MemberId,
+        solved: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let rated = sqlx::query("UPDATE tickets SET rating = $1 WHERE id = $2")
+            .bind(solved)
+            .bind(ticket.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if rated.rows_affected() == 0 {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO feedback (ticket, member, solved, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (ticket) DO UPDATE SET member = excluded.member, \
+             solved = excluded.solved, at = excluded.at",
+        )
+        .bind(ticket.0)
+        .bind(sid(member.0))
+        .bind(solved)
+        .bind(sts(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn feedback(&self) -> Result<Vec<(TicketId, bool)>> {
+        let rows: Vec<(i64, bool)> =
+            sqlx::query_as("SELECT ticket, solved FROM feedback ORDER BY ticket")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(t, s)| (TicketId(t), s)).collect())
+    }
+
+    async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>> {
+        let rows: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT intent, step, outcome, count FROM outcomes")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        let mut out = rows
+            .into_iter()
+            .map(|(intent, step, outcome, count)| {
+                let outcome = OutcomeKind::parse(&outcome)
+                    .ok_or_else(|| bad("outcome", "an unknown kind"))?;
+                let row = OutcomeRow {
+                    intent,
+                    step: (!step.is_empty()).then_some(step),
+                    outcome,
+                };
+                Ok((row, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The memory store's order: by intent, then step (none first), then outcome.
+        out.sort();
+        Ok(out)
+    }
+
+    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE NOT handed_off AND updated < $1")
+                .bind(sts(before))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?
+                .rows_affected(),
+        )
+    }
+
+    async fn session_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut out = Forgotten::default();
+        let (g, m) = (sid(guild.0), sid(member.0));
+        out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
+            .bind(g)
+            .bind(m)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+
+        let theirs: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, packet, transcript FROM tickets WHERE guild = $1 AND member = $2 \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(g)
+        .bind(m)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for (id, packet, transcript) in theirs {
+            let mut packet: Packet = decode_json("ticket packet", &packet)?;
+            packet.recent.clear();
+            sqlx::query(
+                "UPDATE tickets SET member = $1, packet = $2, transcript = $3, \
+                 version = version + 1 WHERE id = $4",
+            )
+            .bind(sid(MemberId::FORGOTTEN.0))
+            .bind(encode_json("ticket packet", &packet)?)
+            .bind(transcript.map(|s| scrub(&s, member)))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            out.tickets += 1;
+            out.feedback += sqlx::query("DELETE FROM feedback WHERE ticket = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+        }
+
+        // Events on any ticket in the guild: the member's own, and others' that name them.
+        let events: Vec<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT e.id, e.actor, e.text FROM ticket_events e JOIN tickets t ON t.id = e.ticket \
+             WHERE t.guild = $1 AND (e.actor = $2 OR strpos(e.text, $3) > 0)",
+        )
+        .bind(g)
+        .bind(m)
+        .bind(member.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for (id, actor, text) in events {
+            let actor = if actor == Some(m) {
+                Some(sid(MemberId::FORGOTTEN.0))
+            } else {
+                actor
+            };
+            sqlx::query("UPDATE ticket_events SET actor = $1, text = $2 WHERE id = $3")
+                .bind(actor)
+                .bind(text.map(|s| scrub(&s, member)))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn purge(&self, before: Timestamp) -> Result<Purged> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let before = sts(before);
+        // Events and feedback go with their tickets (ON DELETE CASCADE).
+        let tickets = sqlx::query(
+            "DELETE FROM tickets WHERE status IN ('closed', 'failed') \
+             AND COALESCE(closed_at, opened_at) < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE updated < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(Purged { sessions, tickets })
+    }
+}
