@@ -10,6 +10,9 @@
 //! - a request key is a unique index, the same way;
 //! - a ticket changes only over the version it was read at (`WHERE id = $n AND version = $m`),
 //!   so two processes acting on one ticket can't overwrite each other.
+//! - at most one incident is active (a partial unique index), and starting, ending and
+//!   subscribing take a transaction advisory lock, so a start can't race another and a
+//!   subscription can't land after the end read its list.
 //!
 //! A turn is one transaction (session, outcome counts, and the ticket it opens). There is no
 //! group commit as in SQLite: PostgreSQL commits concurrent transactions together on its own.
@@ -21,10 +24,10 @@
 //! hold a password): a connection error names the host, port and database only.
 
 use super::{
-    scrub, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, Result, SessionRecord, Store,
-    StoreError, TicketFilter, Updated,
+    scrub, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, Result,
+    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
-use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
+use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -235,6 +238,65 @@ fn bad(what: &'static str, detail: &str) -> StoreError {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incidents
+
+/// The advisory lock key of incident changes ("paymed" in ASCII): starting and ending take it
+/// exclusively, subscribing shared, each for its transaction, so a start can't race another
+/// start, and a subscription can't land after the end read the list.
+const INCIDENT_LOCK: i64 = 0x7061_796d_6564;
+
+const INCIDENT_COLUMNS: &str = "id, notice, intents, started_at, started_by, ended_at, ended_by";
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: i64,
+    notice: String,
+    intents: String,
+    started_at: i64,
+    started_by: i64,
+    ended_at: Option<i64>,
+    ended_by: Option<i64>,
+}
+
+impl IncidentRow {
+    fn into_record(self) -> Result<IncidentRecord> {
+        Ok(IncidentRecord {
+            id: IncidentId(self.id),
+            notice: self.notice,
+            intents: decode_json("incident intents", &self.intents)?,
+            started_at: uts("incident start", self.started_at)?,
+            started_by: MemberId(uid(self.started_by)),
+            ended_at: self.ended_at.map(|t| uts("incident end", t)).transpose()?,
+            ended_by: self.ended_by.map(|m| MemberId(uid(m))),
+        })
+    }
+}
+
+async fn active_incident_in(conn: &mut PgConnection) -> Result<Option<IncidentRecord>> {
+    let row: Option<IncidentRow> = sqlx::query_as(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ended_at IS NULL"
+    ))
+    .fetch_optional(conn)
+    .await
+    .map_err(backend)?;
+    row.map(IncidentRow::into_record).transpose()
+}
+
+async fn lock_incidents(conn: &mut PgConnection, shared: bool) -> Result<()> {
+    let q = if shared {
+        "SELECT pg_advisory_xact_lock_shared($1)"
+    } else {
+        "SELECT pg_advisory_xact_lock($1)"
+    };
+    sqlx::query(q)
+        .bind(INCIDENT_LOCK)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +535,165 @@ async fn apply_turn(
 
 #[async_trait::async_trait]
 impl Store for PgStore {
+    async fn start_incident(
+        &self,
+        notice: &str,
+        intents: &[String],
+        at: Timestamp,
+        by: MemberId,
+    ) -> Result<Started> {
+        let intents_json = encode_json("incident intents", &intents)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_incidents(&mut tx, false).await?;
+        let started = match active_incident_in(&mut tx).await? {
+            Some(mut active) => {
+                sqlx::query("UPDATE incidents SET notice = $1, intents = $2 WHERE id = $3")
+                    .bind(notice)
+                    .bind(&intents_json)
+                    .bind(active.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                active.notice = notice.to_string();
+                active.intents = intents.to_vec();
+                Started::Replaced(active)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO incidents (notice, intents, started_at, started_by) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(notice)
+                .bind(&intents_json)
+                .bind(sts(at))
+                .bind(sid(by.0))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                Started::New(IncidentRecord {
+                    id: IncidentId(id),
+                    notice: notice.to_string(),
+                    intents: intents.to_vec(),
+                    started_at: at,
+                    started_by: by,
+                    ended_at: None,
+                    ended_by: None,
+                })
+            }
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(started)
+    }
+
+    async fn active_incident(&self) -> Result<Option<IncidentRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        active_incident_in(&mut conn).await
+    }
+
+    async fn end_incident(&self, at: Timestamp, by: MemberId) -> Result<Option<IncidentRecord>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_incidents(&mut tx, false).await?;
+        let Some(mut active) = active_incident_in(&mut tx).await? else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE incidents SET ended_at = $1, ended_by = $2 WHERE id = $3")
+            .bind(sts(at))
+            .bind(sid(by.0))
+            .bind(active.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        active.ended_at = Some(at);
+        active.ended_by = Some(by);
+        Ok(Some(active))
+    }
+
+    async fn had_incident(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    async fn subscribe(
+        &self,
+        incident: IncidentId,
+        who: UserKey,
+        at: Timestamp,
+    ) -> Result<Subscribed> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_incidents(&mut tx, true).await?;
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM incidents WHERE id = $1 AND ended_at IS NULL")
+                .bind(incident.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if active.is_none() {
+            return Ok(Subscribed::Over);
+        }
+        let added = sqlx::query(
+            "INSERT INTO incident_subscriptions (incident, guild, member, at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(incident.0)
+        .bind(sid(who.guild.0))
+        .bind(sid(who.member.0))
+        .bind(sts(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(if added == 1 {
+            Subscribed::Added
+        } else {
+            Subscribed::Already
+        })
+    }
+
+    async fn subscribers(&self, incident: IncidentId) -> Result<Vec<UserKey>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT guild, member FROM incident_subscriptions WHERE incident = $1 \
+             ORDER BY at, guild, member",
+        )
+        .bind(incident.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(g, m)| UserKey::new(GuildId(uid(g)), MemberId(uid(m))))
+            .collect())
+    }
+
+    async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM incident_subscriptions WHERE incident = $1 AND guild = $2 AND member = $3",
+        )
+        .bind(incident.0)
+        .bind(sid(who.guild.0))
+        .bind(sid(who.member.0))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ended_at IS NOT NULL \
+             AND id IN (SELECT incident FROM incident_subscriptions) ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(IncidentRow::into_record).collect()
+    }
+
     fn name(&self) -> &'static str {
         "postgres"
     }
@@ -736,6 +957,12 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let mut out = Forgotten::default();
         let (g, m) = (sid(guild.0), sid(member.0));
+        sqlx::query("DELETE FROM incident_subscriptions WHERE guild = $1 AND member = $2")
+            .bind(g)
+            .bind(m)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
             .bind(g)
             .bind(m)
