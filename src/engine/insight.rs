@@ -64,9 +64,12 @@ pub struct Report {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Messages {
+    /// Every typed member message: the four below, plus those removed for card or login
+    /// details or flagged as scams (never answered, never kept).
     pub seen: u64,
     pub answered: u64,
-    /// Silent because nothing in them was in scope.
+    /// Nothing in them was in scope: silent in a channel, the topic menu (or "didn't get
+    /// that") when the member spoke to the bot.
     pub out_of_scope: u64,
     /// Silent (or only told to slow down) because the member wrote too fast.
     pub cooldown: u64,
@@ -185,4 +188,519 @@ impl Report {
             ..Report::default()
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The activity log: what the bot did, one row per event, by content keys.
+
+use super::dialogue::stored::{StoredAnswer, StoredAt, StoredSession, StoredState};
+use super::ids::{GuildId, MemberId, TicketId};
+use super::tickets::{mask, EventKind, Ticket, TicketEvent, TicketStatus};
+use super::Engine;
+use std::collections::{HashMap, HashSet};
+
+/// What one activity row records.
+///
+/// The first five say what became of a typed member message (one row each); the others
+/// are conversation events, by the intent's and step's content keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActivityKind {
+    /// Answered (an answer, a flow's next question, a pointer).
+    Answered,
+    /// The classifier found nothing in scope: silent in a channel, the topic menu or "didn't
+    /// get that" when the member spoke to the bot. Its text is kept (masked).
+    OutOfScope,
+    /// Too fast for the per-member cooldown.
+    Cooldown,
+    /// Silent because a human has the member's ticket.
+    HandedOff,
+    /// Held card or login details, or flagged as a scam: removed, never answered or kept.
+    Removed,
+    /// A conversation started on `intent` (support intents only).
+    Started,
+    /// The member reached flow step `step` of `intent`.
+    Reached,
+    /// "It's fixed", after the advice of `step` (`None`: the first answer).
+    Fixed,
+    /// "Still stuck" at `step`.
+    StillStuck,
+    /// Handed to a human, from `step` when in a flow.
+    Escalated,
+    /// Offered a human and said no thanks.
+    DeclinedHuman,
+    /// The conversation expired while in the flow, at `step` (the advice last shown).
+    GaveUp,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 12] = [
+        ActivityKind::Answered,
+        ActivityKind::OutOfScope,
+        ActivityKind::Cooldown,
+        ActivityKind::HandedOff,
+        ActivityKind::Removed,
+        ActivityKind::Started,
+        ActivityKind::Reached,
+        ActivityKind::Fixed,
+        ActivityKind::StillStuck,
+        ActivityKind::Escalated,
+        ActivityKind::DeclinedHuman,
+        ActivityKind::GaveUp,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Answered => "answered",
+            ActivityKind::OutOfScope => "out_of_scope",
+            ActivityKind::Cooldown => "cooldown",
+            ActivityKind::HandedOff => "handed_off",
+            ActivityKind::Removed => "removed",
+            ActivityKind::Started => "started",
+            ActivityKind::Reached => "reached",
+            ActivityKind::Fixed => "fixed",
+            ActivityKind::StillStuck => "still_stuck",
+            ActivityKind::Escalated => "escalated",
+            ActivityKind::DeclinedHuman => "declined_human",
+            ActivityKind::GaveUp => "gave_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActivityKind> {
+        ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the row is a member message's fate (counted in [`Messages`] and the volume).
+    pub fn is_message(self) -> bool {
+        matches!(
+            self,
+            ActivityKind::Answered
+                | ActivityKind::OutOfScope
+                | ActivityKind::Cooldown
+                | ActivityKind::HandedOff
+                | ActivityKind::Removed
+        )
+    }
+}
+
+/// One row of the activity log. Intents and steps are content keys, so rows stay readable
+/// after the pack changes; text is masked before it gets here, and only kept for messages the
+/// bot did not understand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityRow {
+    pub at: Timestamp,
+    pub guild: GuildId,
+    pub kind: ActivityKind,
+    pub intent: Option<String>,
+    pub step: Option<String>,
+    /// The classifier's confidence in `intent`, when a message was classified.
+    pub confidence: Option<f32>,
+    /// The message, masked ([`mask`]): only on [`ActivityKind::OutOfScope`] rows.
+    pub text: Option<String>,
+    /// The intent the message came closest to, and its score (out-of-scope rows).
+    pub nearest: Option<String>,
+    pub score: Option<f32>,
+    /// Only on rows that keep text, so that `/forget-me` can delete what the member wrote;
+    /// count-only rows name nobody.
+    pub member: Option<MemberId>,
+}
+
+impl ActivityRow {
+    /// A row with only a time, guild and kind.
+    pub fn new(at: Timestamp, guild: GuildId, kind: ActivityKind) -> ActivityRow {
+        ActivityRow {
+            at,
+            guild,
+            kind,
+            intent: None,
+            step: None,
+            confidence: None,
+            text: None,
+            nearest: None,
+            score: None,
+            member: None,
+        }
+    }
+
+    pub fn with_intent(mut self, intent: Option<String>, step: Option<String>) -> ActivityRow {
+        self.intent = intent;
+        self.step = step;
+        self
+    }
+}
+
+/// Where a stored conversation stood, if it was in a flow: its intent and the step whose
+/// advice was last shown. A session that expires there is a member who gave up.
+pub fn flow_position(stored: &StoredSession) -> Option<(String, Option<String>)> {
+    let StoredState::InFlow { intent, at, path, .. } = &stored.state else {
+        return None;
+    };
+    let step = match at {
+        StoredAt::Step(s) => Some(s.clone()),
+        StoredAt::Confirm | StoredAt::OfferHuman => path.iter().rev().find_map(|a| match a {
+            StoredAnswer::Step { step, .. } => Some(step.clone()),
+            StoredAnswer::NotFixed => None,
+        }),
+    };
+    Some((intent.clone(), step))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation
+
+/// At most this many of the newest unanswered messages are grouped (the grouping compares
+/// each with every group so far, so the work is bounded by this squared).
+pub const UNANSWERED_ROWS_MAX: usize = 2_000;
+/// Groups kept while grouping; messages that would start more are left out.
+const UNANSWERED_GROUPS_CAP: usize = 500;
+/// Groups in a report.
+pub const UNANSWERED_GROUPS_MAX: usize = 20;
+/// Other messages shown with a group.
+const SIMILAR_MAX: usize = 3;
+/// Two messages are alike when their word sets overlap this much (Jaccard).
+const SIMILARITY_MIN: f64 = 0.5;
+/// Close reasons in a report.
+const CLOSE_REASONS_MAX: usize = 10;
+
+/// What a report is built from, as read from the store.
+#[derive(Clone, Copy, Debug)]
+pub struct Sources<'a> {
+    /// Activity rows (those outside the window are ignored).
+    pub activity: &'a [ActivityRow],
+    /// Every stored ticket.
+    pub tickets: &'a [Ticket],
+    /// Events of the tickets opened in the window (for the first staff reply); a ticket
+    /// missing here has no staff reply.
+    pub events: &'a HashMap<TicketId, Vec<TicketEvent>>,
+    /// "Did we solve it?" answers, as (ticket, solved).
+    pub feedback: &'a [(TicketId, bool)],
+}
+
+/// The report for `window` ending at `now`. Intents and steps are shown in the pack's order
+/// with their titles; keys the pack no longer has are still shown, by key.
+///
+/// Every figure counts events inside the window: a conversation that started before it and
+/// ended inside it counts its end, not its start.
+pub fn build(engine: &Engine, window: Window, now: Timestamp, src: Sources<'_>) -> Report {
+    let mut report = Report::empty(window, now);
+    let (from, to) = (report.from, report.to);
+    let rows: Vec<&ActivityRow> = src
+        .activity
+        .iter()
+        .filter(|r| (from..=to).contains(&r.at.0))
+        .collect();
+    report.messages = messages(&rows);
+    for r in rows.iter().filter(|r| r.kind.is_message()) {
+        report.volume_by_hour[((r.at.0 / 3_600_000) % 24) as usize] += 1;
+    }
+    report.intents = intents(engine, &rows);
+    report.funnels = funnels(engine, &rows);
+    report.unanswered = unanswered(engine, &rows);
+    report.tickets = tickets(from, to, src);
+    report
+}
+
+fn messages(rows: &[&ActivityRow]) -> Messages {
+    let mut m = Messages::default();
+    for r in rows.iter().filter(|r| r.kind.is_message()) {
+        m.seen += 1;
+        match r.kind {
+            ActivityKind::Answered => m.answered += 1,
+            ActivityKind::OutOfScope => m.out_of_scope += 1,
+            ActivityKind::Cooldown => m.cooldown += 1,
+            ActivityKind::HandedOff => m.handed_off += 1,
+            _ => {}
+        }
+    }
+    m
+}
+
+fn title_of(engine: &Engine, key: &str) -> String {
+    engine
+        .content
+        .intent_by_key(key)
+        .map_or_else(|| key.to_string(), |i| engine.content.intent(i).title.clone())
+}
+
+fn intents(engine: &Engine, rows: &[&ActivityRow]) -> Vec<IntentFigures> {
+    let mut by: HashMap<&str, IntentFigures> = HashMap::new();
+    for r in rows {
+        let Some(key) = r.intent.as_deref() else {
+            continue;
+        };
+        if r.kind.is_message() || r.kind == ActivityKind::Reached {
+            continue;
+        }
+        let f = by.entry(key).or_insert_with(|| IntentFigures {
+            intent: key.to_string(),
+            title: title_of(engine, key),
+            ..IntentFigures::default()
+        });
+        match r.kind {
+            ActivityKind::Started => f.conversations += 1,
+            ActivityKind::Fixed => {
+                f.fixed += 1;
+                f.resolved_without_human += 1;
+            }
+            ActivityKind::DeclinedHuman | ActivityKind::GaveUp => f.resolved_without_human += 1,
+            ActivityKind::StillStuck => f.still_stuck += 1,
+            ActivityKind::Escalated => f.escalated += 1,
+            _ => {}
+        }
+    }
+    let mut out: Vec<IntentFigures> = by.into_values().collect();
+    out.sort_by(|a, b| {
+        b.conversations
+            .cmp(&a.conversations)
+            .then_with(|| a.intent.cmp(&b.intent))
+    });
+    out
+}
+
+fn funnels(engine: &Engine, rows: &[&ActivityRow]) -> Vec<Funnel> {
+    // (intent, step) -> figures, for the rows that name a step.
+    let mut steps: HashMap<(&str, &str), FunnelStep> = HashMap::new();
+    for r in rows {
+        let (Some(intent), Some(step)) = (r.intent.as_deref(), r.step.as_deref()) else {
+            continue;
+        };
+        let s = steps.entry((intent, step)).or_insert_with(|| FunnelStep {
+            step: step.to_string(),
+            ..FunnelStep::default()
+        });
+        match r.kind {
+            ActivityKind::Reached => s.reached += 1,
+            ActivityKind::Fixed => s.fixed += 1,
+            ActivityKind::Escalated => s.asked_human += 1,
+            ActivityKind::GaveUp => s.gave_up += 1,
+            _ => {}
+        }
+    }
+    let mut flows: Vec<&str> = Vec::new();
+    for i in engine.content.intents.iter().filter(|i| !i.flow.is_empty()) {
+        flows.push(&i.key);
+    }
+    let mut unknown: Vec<&str> = steps
+        .keys()
+        .map(|(i, _)| *i)
+        .filter(|i| !flows.contains(i))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    flows.extend(unknown);
+    let mut out = Vec::new();
+    for intent in flows {
+        let mut keys: Vec<&str> = engine
+            .content
+            .intent_by_key(intent)
+            .map(|i| {
+                engine
+                    .content
+                    .intent(i)
+                    .flow
+                    .iter()
+                    .map(|s| s.key.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut gone: Vec<&str> = steps
+            .keys()
+            .filter(|(i, s)| *i == intent && !keys.contains(s))
+            .map(|(_, s)| *s)
+            .collect();
+        gone.sort_unstable();
+        keys.extend(gone);
+        if !keys.iter().any(|s| steps.contains_key(&(intent, *s))) {
+            // No activity in this flow in the window.
+            continue;
+        }
+        out.push(Funnel {
+            intent: intent.to_string(),
+            title: title_of(engine, intent),
+            steps: keys
+                .iter()
+                .map(|s| {
+                    steps.get(&(intent, *s)).cloned().unwrap_or(FunnelStep {
+                        step: s.to_string(),
+                        ..FunnelStep::default()
+                    })
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+struct Group<'a> {
+    words: HashSet<String>,
+    text: &'a str,
+    similar: Vec<&'a str>,
+    count: u64,
+    /// nearest intent -> (messages, best score)
+    nearest: HashMap<&'a str, (u64, f32)>,
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let inter = a.intersection(b).count();
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+fn unanswered(engine: &Engine, rows: &[&ActivityRow]) -> Vec<UnansweredGroup> {
+    let mut texts: Vec<&ActivityRow> = rows.iter().copied().filter(|r| r.text.is_some()).collect();
+    // Newest first, so the cap keeps the freshest.
+    texts.sort_by(|a, b| b.at.cmp(&a.at));
+    texts.truncate(UNANSWERED_ROWS_MAX);
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for r in texts {
+        let Some(text) = r.text.as_deref() else {
+            continue;
+        };
+        let words: HashSet<String> = engine
+            .classifier
+            .normalize(text)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let i = match groups
+            .iter()
+            .position(|g| jaccard(&g.words, &words) >= SIMILARITY_MIN)
+        {
+            Some(i) => i,
+            None if groups.len() < UNANSWERED_GROUPS_CAP => {
+                groups.push(Group {
+                    words,
+                    text,
+                    similar: Vec::new(),
+                    count: 0,
+                    nearest: HashMap::new(),
+                });
+                groups.len() - 1
+            }
+            None => continue,
+        };
+        let g = &mut groups[i];
+        g.count += 1;
+        if text != g.text && g.similar.len() < SIMILAR_MAX && !g.similar.contains(&text) {
+            g.similar.push(text);
+        }
+        if let Some(n) = r.nearest.as_deref() {
+            let e = g.nearest.entry(n).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 = e.1.max(r.score.unwrap_or(0.0));
+        }
+    }
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.text.cmp(b.text)));
+    groups.truncate(UNANSWERED_GROUPS_MAX);
+    groups
+        .into_iter()
+        .map(|g| {
+            let nearest = g
+                .nearest
+                .iter()
+                .max_by(|a, b| {
+                    (a.1 .0)
+                        .cmp(&b.1 .0)
+                        .then_with(|| a.1 .1.total_cmp(&b.1 .1))
+                        .then_with(|| b.0.cmp(a.0))
+                })
+                .map(|(k, (_, s))| (k.to_string(), *s));
+            UnansweredGroup {
+                // Masked when stored; masked again so nothing unmasked can reach a report.
+                text: mask(g.text),
+                similar: g.similar.iter().map(|s| mask(s)).collect(),
+                count: g.count,
+                score: nearest.as_ref().map(|(_, s)| *s),
+                nearest: nearest.map(|(k, _)| k),
+            }
+        })
+        .collect()
+}
+
+/// The median and 90th percentile by nearest rank: the smallest sample with at least 50%
+/// (90%) of the samples at or below it.
+pub fn percentiles(mut samples: Vec<u64>) -> Percentiles {
+    samples.sort_unstable();
+    let n = samples.len();
+    let rank = |p: usize| samples[(n * p).div_ceil(100).max(1) - 1];
+    Percentiles {
+        count: n as u64,
+        p50: (n > 0).then(|| rank(50)),
+        p90: (n > 0).then(|| rank(90)),
+    }
+}
+
+fn tickets(from: u64, to: u64, src: Sources<'_>) -> TicketFigures {
+    let within = |t: Timestamp| (from..=to).contains(&t.0);
+    let mut f = TicketFigures::default();
+    let mut open: Vec<&Ticket> = src
+        .tickets
+        .iter()
+        .filter(|t| t.status.is_active())
+        .collect();
+    open.sort_by_key(|t| (t.opened_at, t.id));
+    f.open_now = open
+        .into_iter()
+        .map(|t| OpenTicket {
+            id: t.id.0 as u64,
+            age_ms: to.saturating_sub(t.opened_at.0),
+            claimed_by: t.claimed_by.map(|m| m.0),
+            topic: t
+                .packet
+                .intent_title
+                .clone()
+                .or_else(|| t.packet.reason.as_deref().map(mask))
+                .unwrap_or_else(|| "(no topic)".into()),
+        })
+        .collect();
+    let mut first_reply = Vec::new();
+    let mut close = Vec::new();
+    let mut reasons: HashMap<String, u64> = HashMap::new();
+    let mut closed_ids = HashSet::new();
+    for t in src.tickets {
+        if t.status != TicketStatus::Failed && within(t.opened_at) {
+            f.opened += 1;
+            let staff = src.events.get(&t.id).and_then(|evs| {
+                evs.iter().find(|e| {
+                    e.kind == EventKind::Message && e.actor.is_some_and(|a| a != t.member)
+                })
+            });
+            if let Some(e) = staff {
+                first_reply.push(e.at.0.saturating_sub(t.opened_at.0));
+            }
+        }
+        if t.status == TicketStatus::Closed {
+            if let Some(at) = t.closed_at.filter(|at| within(*at)) {
+                f.closed += 1;
+                closed_ids.insert(t.id);
+                close.push(at.0.saturating_sub(t.opened_at.0));
+                if let Some(r) = &t.close_reason {
+                    *reasons.entry(mask(r)).or_default() += 1;
+                }
+            }
+        }
+    }
+    f.first_reply_ms = percentiles(first_reply);
+    f.close_ms = percentiles(close);
+    for (id, solved) in src.feedback {
+        if closed_ids.contains(id) {
+            if *solved {
+                f.rated_solved += 1;
+            } else {
+                f.rated_unsolved += 1;
+            }
+        }
+    }
+    let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    reasons.truncate(CLOSE_REASONS_MAX);
+    f.close_reasons = reasons;
+    f
 }
