@@ -216,6 +216,9 @@ pub struct App {
     cap: Mutex<ReplyCap>,
     tally: Tally,
     activity: Mutex<ActivityLog>,
+    /// Held by a flush from taking the rows to writing them, and by `/forget-me`: a member's
+    /// words are never on their way to the store while they are being forgotten.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 /// Activity rows waiting for [`App::flush_activity`]: one store write for many rows, instead
@@ -347,6 +350,7 @@ impl App {
             cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
             tally: Tally::default(),
             activity: Mutex::new(ActivityLog::default()),
+            flushing: tokio::sync::Mutex::new(()),
             config,
         }
     }
@@ -447,6 +451,7 @@ impl App {
     pub async fn flush_activity(&self, now: Timestamp) -> Result<usize, StoreError> {
         let keep_ms = u64::from(self.config.retention_days) * 86_400_000;
         let cutoff = Timestamp(now.0.saturating_sub(keep_ms));
+        let _flushing = self.flushing.lock().await;
         let rows: Vec<ActivityRow> = {
             let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
             std::mem::take(&mut log.rows).into()
@@ -1332,7 +1337,9 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&user);
-        // Their words waiting in the buffer go too, not only those already written.
+        // Their words waiting in the buffer go too, not only those already written (and none
+        // is being written meanwhile).
+        let _flushing = self.flushing.lock().await;
         self.activity
             .lock()
             .unwrap_or_else(|p| p.into_inner())

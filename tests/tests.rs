@@ -12,6 +12,7 @@ mod content_checks;
 mod corpus;
 mod crash;
 mod dialogue;
+mod insight;
 mod discord_e2e;
 mod discord_fake;
 mod phrasings;

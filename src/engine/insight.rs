@@ -704,3 +704,378 @@ fn tickets(from: u64, to: u64, src: Sources<'_>) -> TicketFigures {
     f.close_reasons = reasons;
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tickets::{NewTicket, Packet};
+    use std::sync::OnceLock;
+
+    const DAY: u64 = 86_400_000;
+    const HOUR: u64 = 3_600_000;
+    const NOW: Timestamp = Timestamp(2 * DAY);
+
+    fn engine() -> &'static Engine {
+        static E: OnceLock<Engine> = OnceLock::new();
+        E.get_or_init(Engine::embedded)
+    }
+
+    fn row(at: u64, kind: ActivityKind) -> ActivityRow {
+        ActivityRow::new(Timestamp(at), GuildId(1), kind)
+    }
+
+    fn flow(at: u64, kind: ActivityKind, intent: &str, step: Option<&str>) -> ActivityRow {
+        row(at, kind).with_intent(Some(intent.into()), step.map(Into::into))
+    }
+
+    fn missed(at: u64, text: &str, nearest: &str, score: f32) -> ActivityRow {
+        ActivityRow {
+            text: Some(text.into()),
+            nearest: Some(nearest.into()),
+            score: Some(score),
+            member: Some(MemberId(5)),
+            ..row(at, ActivityKind::OutOfScope)
+        }
+    }
+
+    fn report(activity: &[ActivityRow]) -> Report {
+        let events = HashMap::new();
+        build(
+            engine(),
+            Window::Day,
+            NOW,
+            Sources {
+                activity,
+                tickets: &[],
+                events: &events,
+                feedback: &[],
+            },
+        )
+    }
+
+    #[test]
+    fn messages_intents_funnels_and_volume_match_a_hand_count() {
+        use ActivityKind::*;
+        let pd = "payment_declined";
+        let at = |h: u64| DAY + h * HOUR;
+        let rows = vec![
+            // Before the window: left out of everything.
+            row(DAY - 1, Answered),
+            flow(DAY - 1, Started, pd, None),
+            // Messages: hours 1, 3 and 5.
+            flow(at(1), Answered, pd, Some("where")),
+            missed(at(1) + 5, "is the shop open on sunday", pd, 0.3),
+            missed(at(3), "is the shop open sunday", pd, 0.4),
+            missed(at(3) + 1, "what about bitcoin", "credit_limit", 0.2),
+            row(at(3), Cooldown),
+            row(at(5), HandedOff),
+            row(at(5), Removed),
+            // Conversation A: stuck at `where`, fixed at `message`.
+            flow(at(1), Started, pd, None),
+            flow(at(1), Reached, pd, Some("where")),
+            flow(at(1), StillStuck, pd, Some("where")),
+            flow(at(1), Reached, pd, Some("message")),
+            flow(at(1), Fixed, pd, Some("message")),
+            // B: asked for a human at `message`.
+            flow(at(2), Started, pd, None),
+            flow(at(2), Reached, pd, Some("where")),
+            flow(at(2), Reached, pd, Some("message")),
+            flow(at(2), Escalated, pd, Some("message")),
+            // C: went quiet at `where`.
+            flow(at(2), Started, pd, None),
+            flow(at(2), Reached, pd, Some("where")),
+            flow(at(4), GaveUp, pd, Some("where")),
+            // A step and an intent the pack no longer has.
+            flow(at(4), Reached, pd, Some("old_step")),
+            flow(at(4), Started, "old_intent", None),
+            flow(at(4), Reached, "old_intent", Some("gone_step")),
+        ];
+        let r = report(&rows);
+        assert_eq!((r.from, r.to), (DAY, 2 * DAY));
+        assert_eq!(
+            r.messages,
+            Messages {
+                seen: 7,
+                answered: 1,
+                out_of_scope: 3,
+                cooldown: 1,
+                handed_off: 1,
+            }
+        );
+        let mut volume = [0u64; 24];
+        volume[1] = 2;
+        volume[3] = 3;
+        volume[5] = 2;
+        assert_eq!(r.volume_by_hour, volume);
+
+        assert_eq!(r.intents.len(), 2, "{:?}", r.intents);
+        let i = &r.intents[0];
+        assert_eq!(i.intent, pd);
+        assert_eq!(i.title, "Your pay-later payment didn't go through");
+        assert_eq!(
+            (i.conversations, i.fixed, i.still_stuck, i.escalated),
+            (3, 1, 1, 1)
+        );
+        // Fixed (A) and gave up (C): no human.
+        assert_eq!(i.resolved_without_human, 2);
+        assert_eq!(i.deflection(), Some(2.0 / 3.0));
+        assert_eq!(i.fix_rate(), Some(0.5));
+        assert_eq!(
+            (r.intents[1].intent.as_str(), r.intents[1].title.as_str()),
+            ("old_intent", "old_intent")
+        );
+        assert_eq!(r.intents[1].conversations, 1);
+        assert_eq!(r.intents[1].deflection(), Some(0.0));
+        assert_eq!(r.intents[1].fix_rate(), None);
+
+        // Flows with activity only, in pack order; then intents the pack no longer has.
+        let keys: Vec<&str> = r.funnels.iter().map(|f| f.intent.as_str()).collect();
+        assert_eq!(keys, [pd, "old_intent"]);
+        let step = |s: &str, reached, fixed, asked_human, gave_up| FunnelStep {
+            step: s.into(),
+            reached,
+            fixed,
+            asked_human,
+            gave_up,
+        };
+        assert_eq!(
+            r.funnels[0].steps,
+            vec![
+                step("where", 3, 0, 0, 1),
+                step("message", 2, 1, 1, 0),
+                step("other_method", 0, 0, 0, 0),
+                step("support", 0, 0, 0, 0),
+                step("old_step", 1, 0, 0, 0),
+            ]
+        );
+        assert_eq!(r.funnels[1].title, "old_intent");
+        assert_eq!(r.funnels[1].steps, vec![step("gone_step", 1, 0, 0, 0)]);
+
+        // Unanswered: the two shop questions together (newest as the example), then the other.
+        assert_eq!(r.unanswered.len(), 2, "{:?}", r.unanswered);
+        let g = &r.unanswered[0];
+        assert_eq!(g.count, 2);
+        assert_eq!(g.text, "is the shop open sunday");
+        assert_eq!(g.similar, vec!["is the shop open on sunday".to_string()]);
+        assert_eq!(g.nearest.as_deref(), Some(pd));
+        assert_eq!(g.score, Some(0.4));
+        let g = &r.unanswered[1];
+        assert_eq!(
+            (g.count, g.text.as_str(), g.nearest.as_deref(), g.score),
+            (1, "what about bitcoin", Some("credit_limit"), Some(0.2))
+        );
+    }
+
+    #[test]
+    fn an_empty_log_gives_an_empty_report() {
+        assert_eq!(report(&[]), Report::empty(Window::Day, NOW));
+    }
+
+    #[test]
+    fn unanswered_text_is_masked_in_the_report_even_if_stored_unmasked() {
+        let rows = [missed(DAY + 1, "my card 4111 1111 1111 1111 fails", "payment_declined", 0.1)];
+        let r = report(&rows);
+        let shown = format!("{:?}", r.unanswered);
+        assert!(!shown.contains("4111 1111 1111 1111"), "{shown}");
+        assert!(!shown.contains("4111111111111111"), "{shown}");
+        assert_eq!(r.unanswered[0].count, 1);
+    }
+
+    #[test]
+    fn unanswered_grouping_is_bounded() {
+        // Many distinct messages: at most UNANSWERED_ROWS_MAX are looked at, and a report
+        // shows UNANSWERED_GROUPS_MAX groups.
+        let rows: Vec<ActivityRow> = (0..UNANSWERED_ROWS_MAX as u64 + 500)
+            .map(|n| missed(DAY + n, &format!("word{n} other{n}"), "credit_limit", 0.1))
+            .collect();
+        let r = report(&rows);
+        assert_eq!(r.unanswered.len(), UNANSWERED_GROUPS_MAX);
+        assert!(r.unanswered.iter().all(|g| g.count == 1));
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        assert_eq!(
+            percentiles(vec![]),
+            Percentiles {
+                count: 0,
+                p50: None,
+                p90: None
+            }
+        );
+        assert_eq!(
+            percentiles(vec![7]),
+            Percentiles {
+                count: 1,
+                p50: Some(7),
+                p90: Some(7)
+            }
+        );
+        assert_eq!(
+            percentiles((1..=10).rev().collect()),
+            Percentiles {
+                count: 10,
+                p50: Some(5),
+                p90: Some(9)
+            }
+        );
+    }
+
+    fn ticket(id: i64, opened: u64, status: TicketStatus) -> Ticket {
+        let new = NewTicket {
+            guild: GuildId(1),
+            member: MemberId(100 + id as u64),
+            opened_by: None,
+            packet: Packet::default(),
+            at: Timestamp(opened),
+            request_key: None,
+        };
+        let mut t = Ticket::from_new(TicketId(id), &new);
+        t.status = status;
+        t
+    }
+
+    fn closed(mut t: Ticket, at: u64, reason: &str) -> Ticket {
+        t.status = TicketStatus::Closed;
+        t.closed_at = Some(Timestamp(at));
+        t.close_reason = Some(reason.into());
+        t
+    }
+
+    #[test]
+    fn ticket_figures_match_a_hand_count() {
+        let at = |h: u64| DAY + h * HOUR;
+        let t1 = closed(ticket(1, at(0), TicketStatus::Open), at(2), "fixed it");
+        let t2 = closed(ticket(2, at(1), TicketStatus::Open), at(5), "fixed it");
+        let mut t3 = ticket(3, at(3), TicketStatus::Open);
+        t3.claimed_by = Some(MemberId(7));
+        t3.packet.intent_title = Some("Over your spending limit".into());
+        // Opened before the window, closed in it: counts as closed, not opened.
+        let t4 = closed(ticket(4, DAY - HOUR, TicketStatus::Open), at(1), "inactive");
+        // Failed: never opened.
+        let t5 = ticket(5, at(2), TicketStatus::Failed);
+        let t6 = ticket(6, at(4), TicketStatus::Opening);
+        let tickets = vec![t1.clone(), t2.clone(), t3.clone(), t4, t5, t6];
+        let staff = MemberId(7);
+        let mut events = HashMap::new();
+        events.insert(
+            TicketId(1),
+            vec![
+                TicketEvent::new(Timestamp(at(0)), Some(t1.member), EventKind::Opened),
+                // The member's own message is no staff reply.
+                TicketEvent::message(Timestamp(at(0) + 60_000), t1.member, "hello?"),
+                TicketEvent::message(Timestamp(at(0) + 600_000), staff, "on it"),
+                TicketEvent::message(Timestamp(at(0) + 900_000), staff, "again"),
+            ],
+        );
+        events.insert(
+            TicketId(2),
+            vec![TicketEvent::message(Timestamp(at(1) + 1_800_000), staff, "hi")],
+        );
+        events.insert(
+            TicketId(3),
+            vec![TicketEvent::message(Timestamp(at(3) + HOUR), staff, "hi")],
+        );
+        let feedback = [
+            (TicketId(1), true),
+            (TicketId(2), false),
+            // Not closed in the window: not counted.
+            (TicketId(3), true),
+        ];
+        let r = build(
+            engine(),
+            Window::Day,
+            NOW,
+            Sources {
+                activity: &[],
+                tickets: &tickets,
+                events: &events,
+                feedback: &feedback,
+            },
+        );
+        let t = &r.tickets;
+        assert_eq!((t.opened, t.closed), (4, 3));
+        assert_eq!(
+            t.first_reply_ms,
+            Percentiles {
+                count: 3,
+                p50: Some(1_800_000),
+                p90: Some(HOUR)
+            }
+        );
+        assert_eq!(
+            t.close_ms,
+            Percentiles {
+                count: 3,
+                p50: Some(2 * HOUR),
+                p90: Some(4 * HOUR)
+            }
+        );
+        assert_eq!((t.rated_solved, t.rated_unsolved), (1, 1));
+        assert_eq!(
+            t.close_reasons,
+            vec![("fixed it".to_string(), 2), ("inactive".to_string(), 1)]
+        );
+        assert_eq!(
+            t.open_now,
+            vec![
+                OpenTicket {
+                    id: 3,
+                    age_ms: 21 * HOUR,
+                    claimed_by: Some(7),
+                    topic: "Over your spending limit".into(),
+                },
+                OpenTicket {
+                    id: 6,
+                    age_ms: 20 * HOUR,
+                    claimed_by: None,
+                    topic: "(no topic)".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stored_flow_position_is_its_step_or_the_last_answered() {
+        let at_step = StoredSession {
+            state: StoredState::InFlow {
+                intent: "payment_declined".into(),
+                at: StoredAt::Step("message".into()),
+                path: vec![],
+                unclear: 0,
+                known: vec![],
+            },
+            updated: 0,
+        };
+        assert_eq!(
+            flow_position(&at_step),
+            Some(("payment_declined".into(), Some("message".into())))
+        );
+        let confirming = StoredSession {
+            state: StoredState::InFlow {
+                intent: "payment_declined".into(),
+                at: StoredAt::Confirm,
+                path: vec![
+                    StoredAnswer::Step {
+                        step: "where".into(),
+                        option: None,
+                        inferred: false,
+                    },
+                    StoredAnswer::NotFixed,
+                ],
+                unclear: 0,
+                known: vec![],
+            },
+            updated: 0,
+        };
+        assert_eq!(
+            flow_position(&confirming),
+            Some(("payment_declined".into(), Some("where".into())))
+        );
+        let idle = StoredSession {
+            state: StoredState::Idle,
+            updated: 0,
+        };
+        assert_eq!(flow_position(&idle), None);
+    }
+}
