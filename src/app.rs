@@ -748,7 +748,8 @@ impl App {
         now: Timestamp,
     ) -> (Vec<ActivityRow>, Option<Flow>) {
         let mut rows = Vec::new();
-        let expired = now.0.saturating_sub(session.updated.0) > self.engine.settings.idle_timeout_ms;
+        let expired =
+            now.0.saturating_sub(session.updated.0) > self.engine.settings.idle_timeout_ms;
         if expired {
             if let Some((intent, step)) = old.and_then(|r| flow_position(&r.session)) {
                 rows.push(
@@ -867,7 +868,8 @@ impl App {
                         inferred: true,
                         ..
                     } => rows.push(
-                        row(ActivityKind::Reached).with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
                     ),
                     Answer::Step {
                         step: s,
@@ -893,7 +895,8 @@ impl App {
             if let At::Step(s) = f.at {
                 if same.is_none_or(|b| b.at != f.at) {
                     rows.push(
-                        row(ActivityKind::Reached).with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
                     );
                 }
             }

@@ -98,7 +98,13 @@ pub fn render_text(report: &Report, window: Window) -> String {
         let _ = writeln!(
             o,
             "  {:<24} {:>13} {:>10} {:>8} {:>6} {:>11} {:>9}",
-            "intent", "conversations", "deflection", "fix rate", "fixed", "still stuck", "escalated"
+            "intent",
+            "conversations",
+            "deflection",
+            "fix rate",
+            "fixed",
+            "still stuck",
+            "escalated"
         );
         for i in &report.intents {
             let _ = writeln!(

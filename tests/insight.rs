@@ -82,7 +82,12 @@ fn silent_messages_keep_masked_text_and_secrets_keep_nothing() {
     let mut app = app();
     app.config.cooldown_ms = 60_000;
     say(&app, 1, "anyone know if the mall is open on sunday", 1_000);
-    say(&app, 2, "klarna declined me, my card is 4111 1111 1111 1111", 1_000);
+    say(
+        &app,
+        2,
+        "klarna declined me, my card is 4111 1111 1111 1111",
+        1_000,
+    );
     // Too fast: answered, then the notice, then silence.
     say(&app, 3, "klarna declined my payment", 1_000);
     say(&app, 3, "klarna declined my payment", 1_001);
@@ -173,7 +178,12 @@ fn load_report_reads_what_was_recorded() {
     let day = 86_400_000;
     say(&app, 1, "my payment keeps getting declined", day);
     press(&app, 1, Choice::Human, day + 1_000);
-    say(&app, 2, "anyone know if the mall is open on sunday", day + 2_000);
+    say(
+        &app,
+        2,
+        "anyone know if the mall is open on sunday",
+        day + 2_000,
+    );
     block_on(app.flush_activity(Timestamp(day + 3_000))).unwrap();
     let r = block_on(load_report(
         &**app.store(),
@@ -182,12 +192,28 @@ fn load_report_reads_what_was_recorded() {
         Timestamp(day + 3_000),
     ))
     .unwrap();
-    assert_eq!((r.messages.seen, r.messages.answered, r.messages.out_of_scope), (2, 1, 1));
+    assert_eq!(
+        (
+            r.messages.seen,
+            r.messages.answered,
+            r.messages.out_of_scope
+        ),
+        (2, 1, 1)
+    );
     let pd = &r.intents[0];
     assert_eq!(pd.intent, "payment_declined");
-    assert_eq!((pd.conversations, pd.escalated, pd.resolved_without_human), (1, 1, 0));
+    assert_eq!(
+        (pd.conversations, pd.escalated, pd.resolved_without_human),
+        (1, 1, 0)
+    );
     assert_eq!(r.funnels[0].steps[0].step, "where");
-    assert_eq!((r.funnels[0].steps[0].reached, r.funnels[0].steps[0].asked_human), (1, 1));
+    assert_eq!(
+        (
+            r.funnels[0].steps[0].reached,
+            r.funnels[0].steps[0].asked_human
+        ),
+        (1, 1)
+    );
     assert_eq!(r.unanswered.len(), 1);
     assert_eq!(r.tickets.opened, 1);
     assert_eq!(r.tickets.open_now.len(), 1);

@@ -9,8 +9,8 @@ use paymedic::engine::Timestamp;
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
-    ActivityKind, ActivityRow, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
-    TicketFilter, Updated,
+    ActivityKind, ActivityRow, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord,
+    Store, StoreError, TicketFilter, Updated,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -840,7 +840,10 @@ async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
     let expired = store.expire_sessions(Timestamp(4000)).await.unwrap();
     assert_eq!(expired.count, 1);
     // The expired session comes back, so the caller can tell where it stood.
-    assert_eq!(expired.sessions, vec![(key(G, MemberId(1)), idle(1000).session)]);
+    assert_eq!(
+        expired.sessions,
+        vec![(key(G, MemberId(1)), idle(1000).session)]
+    );
     assert_eq!(store.session_count().await.unwrap(), 3);
     assert_eq!(store.session(key(G, MemberId(1))).await.unwrap(), None);
     assert!(store.session(key(G, MemberId(2))).await.unwrap().is_some());
@@ -850,7 +853,10 @@ async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
         .commit_turn(key(G, MemberId(2)), Some(&idle(1000)), &[], None)
         .await
         .unwrap();
-    assert_eq!(store.expire_sessions(Timestamp(4000)).await.unwrap().count, 1);
+    assert_eq!(
+        store.expire_sessions(Timestamp(4000)).await.unwrap().count,
+        1
+    );
     assert_eq!(store.session_count().await.unwrap(), 2);
 }
 

@@ -336,7 +336,10 @@ pub async fn run(
     }
     let dropped = app.activity_dropped();
     if dropped > 0 {
-        tracing::warn!(dropped, "activity rows dropped (the buffer was full between flushes)");
+        tracing::warn!(
+            dropped,
+            "activity rows dropped (the buffer was full between flushes)"
+        );
     }
     tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
     // What became of every member message, for the admin and the load bench.

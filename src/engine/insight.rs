@@ -1,12 +1,18 @@
 //! What the support team sees about the bot: the figures behind the staff dashboard
 //! (`paymedic web`) and `paymedic report`, over a window of time.
 //!
-//! Pure: [`Report`] is built from stored rows handed in by the caller; the web pages and the
+//! Pure: [`Report`] is built by [`build`] from stored rows handed in by the caller (the
+//! activity log's [`ActivityRow`]s, tickets, their events, feedback); the web pages and the
 //! terminal tables only render it, so both always show the same numbers. Every text in a
-//! report was masked before it was stored.
+//! report was masked before it was stored, and is masked again on the way out.
 
+use super::dialogue::stored::{StoredAnswer, StoredAt, StoredSession, StoredState};
 use super::dialogue::Timestamp;
+use super::ids::{GuildId, MemberId, TicketId};
+use super::tickets::{mask, EventKind, Ticket, TicketEvent, TicketStatus};
+use super::Engine;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 
 /// The windows the dashboard and `report` offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -193,12 +199,6 @@ impl Report {
 // ---------------------------------------------------------------------------------------------
 // The activity log: what the bot did, one row per event, by content keys.
 
-use super::dialogue::stored::{StoredAnswer, StoredAt, StoredSession, StoredState};
-use super::ids::{GuildId, MemberId, TicketId};
-use super::tickets::{mask, EventKind, Ticket, TicketEvent, TicketStatus};
-use super::Engine;
-use std::collections::{HashMap, HashSet};
-
 /// What one activity row records.
 ///
 /// The first five say what became of a typed member message (one row each); the others
@@ -332,7 +332,10 @@ impl ActivityRow {
 /// Where a stored conversation stood, if it was in a flow: its intent and the step whose
 /// advice was last shown. A session that expires there is a member who gave up.
 pub fn flow_position(stored: &StoredSession) -> Option<(String, Option<String>)> {
-    let StoredState::InFlow { intent, at, path, .. } = &stored.state else {
+    let StoredState::InFlow {
+        intent, at, path, ..
+    } = &stored.state
+    else {
         return None;
     };
     let step = match at {
@@ -416,10 +419,10 @@ fn messages(rows: &[&ActivityRow]) -> Messages {
 }
 
 fn title_of(engine: &Engine, key: &str) -> String {
-    engine
-        .content
-        .intent_by_key(key)
-        .map_or_else(|| key.to_string(), |i| engine.content.intent(i).title.clone())
+    engine.content.intent_by_key(key).map_or_else(
+        || key.to_string(),
+        |i| engine.content.intent(i).title.clone(),
+    )
 }
 
 fn intents(engine: &Engine, rows: &[&ActivityRow]) -> Vec<IntentFigures> {
@@ -873,7 +876,12 @@ mod tests {
 
     #[test]
     fn unanswered_text_is_masked_in_the_report_even_if_stored_unmasked() {
-        let rows = [missed(DAY + 1, "my card 4111 1111 1111 1111 fails", "payment_declined", 0.1)];
+        let rows = [missed(
+            DAY + 1,
+            "my card 4111 1111 1111 1111 fails",
+            "payment_declined",
+            0.1,
+        )];
         let r = report(&rows);
         let shown = format!("{:?}", r.unanswered);
         assert!(!shown.contains("4111 1111 1111 1111"), "{shown}");
@@ -970,7 +978,11 @@ mod tests {
         );
         events.insert(
             TicketId(2),
-            vec![TicketEvent::message(Timestamp(at(1) + 1_800_000), staff, "hi")],
+            vec![TicketEvent::message(
+                Timestamp(at(1) + 1_800_000),
+                staff,
+                "hi",
+            )],
         );
         events.insert(
             TicketId(3),

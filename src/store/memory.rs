@@ -3,8 +3,8 @@
 //! way they do in SQL.
 
 use super::{
-    scrub, ActivityRow, Expired, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter,
-    Updated,
+    scrub, ActivityRow, Expired, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord,
+    Store, TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};

@@ -18,8 +18,8 @@ pub mod memory;
 pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
-pub use crate::engine::insight::{ActivityKind, ActivityRow};
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+pub use crate::engine::insight::{ActivityKind, ActivityRow};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use serde::{Deserialize, Serialize};

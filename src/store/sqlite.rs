@@ -58,8 +58,8 @@
 //! JSON errors are reported by kind and position only.
 
 use super::{
-    scrub, ActivityKind, ActivityRow, Expired, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, Result, SessionRecord, Store,
-    StoreError, TicketFilter, Updated,
+    scrub, ActivityKind, ActivityRow, Expired, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged,
+    Result, SessionRecord, Store, StoreError, TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};

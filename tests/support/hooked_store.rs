@@ -6,7 +6,8 @@ use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
 use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{
-    ActivityRow, Expired, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter, Updated,
+    ActivityRow, Expired, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store,
+    TicketFilter, Updated,
 };
 
 /// What runs before each store call; `op` is the call's name (`"session"`, `"commit_turn"`,
