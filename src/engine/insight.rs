@@ -556,7 +556,7 @@ fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
 fn unanswered(engine: &Engine, rows: &[&ActivityRow]) -> Vec<UnansweredGroup> {
     let mut texts: Vec<&ActivityRow> = rows.iter().copied().filter(|r| r.text.is_some()).collect();
     // Newest first, so the cap keeps the freshest.
-    texts.sort_by(|a, b| b.at.cmp(&a.at));
+    texts.sort_by_key(|r| std::cmp::Reverse(r.at));
     texts.truncate(UNANSWERED_ROWS_MAX);
     let mut groups: Vec<Group<'_>> = Vec::new();
     for r in texts {
