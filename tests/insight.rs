@@ -218,3 +218,65 @@ fn load_report_reads_what_was_recorded() {
     assert_eq!(r.tickets.opened, 1);
     assert_eq!(r.tickets.open_now.len(), 1);
 }
+
+#[test]
+fn a_moderators_escalation_is_logged_at_the_members_step() {
+    let app = app();
+    say(&app, 1, "my payment keeps getting declined", 1_000);
+    let staff = paymedic::app::Staff::trusted(paymedic::engine::MemberId(900));
+    block_on(app.escalate(staff, member(1, 1), Some("stuck"), Timestamp(2_000), None)).unwrap();
+    // Again: the ticket exists, nothing new is logged.
+    block_on(app.escalate(staff, member(1, 1), Some("stuck"), Timestamp(3_000), None)).unwrap();
+    let rows = logged(&app, 4_000);
+    let escalated: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == ActivityKind::Escalated)
+        .map(|r| (r.intent.as_deref(), r.step.as_deref()))
+        .collect();
+    assert_eq!(escalated, vec![(Some("payment_declined"), Some("where"))]);
+}
+
+/// A store whose `record_activity` fails while `broken` is set.
+struct Broken {
+    broken: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl crate::support::hooked_store::Hook for Broken {
+    async fn before(&self, op: &'static str) -> paymedic::store::Result<()> {
+        if op == "record_activity" && self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(paymedic::store::StoreError::Backend("disk full".into()));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failed_flush_keeps_the_rows_for_the_next_one() {
+    let store = std::sync::Arc::new(crate::support::hooked_store::Hooked::new(Broken {
+        broken: std::sync::atomic::AtomicBool::new(true),
+    }));
+    let app = App::with_store(
+        crate::common::engine(),
+        paymedic::config::Config::default(),
+        store.clone(),
+    );
+    say(&app, 1, "anyone know if the mall is open on sunday", 1_000);
+    say(&app, 2, "my card is 4111 1111 1111 1111", 1_000);
+    assert!(block_on(app.flush_activity(Timestamp(2_000))).is_err());
+    assert_eq!(app.activity_pending(), 2);
+    say(&app, 3, "my card is 4111 1111 1111 1111", 3_000);
+    store
+        .hook
+        .broken
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(block_on(app.flush_activity(Timestamp(4_000))).unwrap(), 3);
+    let at: Vec<u64> = block_on(app.store().activity(Timestamp(0)))
+        .unwrap()
+        .iter()
+        .map(|r| r.at.0)
+        .collect();
+    // In their order, the retried ones first.
+    assert_eq!(at, [1_000, 1_000, 3_000]);
+    assert_eq!(app.activity_dropped(), 0);
+}
