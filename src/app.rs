@@ -8,9 +8,11 @@
 
 use crate::config::Config;
 use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVerdict};
+use crate::engine::content::IntentKind;
 use crate::engine::dialogue::stored::StoredSession;
-use crate::engine::dialogue::Outcome;
+use crate::engine::dialogue::{Answer, At, Flow, Outcome};
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId};
+use crate::engine::insight::{flow_position, ActivityKind, ActivityRow};
 use crate::engine::sensitive;
 use crate::engine::throttle::{CapVerdict, ReplyCap};
 use crate::engine::tickets::{
@@ -23,7 +25,7 @@ use crate::store::{
     Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
     TicketFilter, Updated,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -213,6 +215,32 @@ pub struct App {
     names_reported: Mutex<HashSet<(UserKey, u64)>>,
     cap: Mutex<ReplyCap>,
     tally: Tally,
+    activity: Mutex<ActivityLog>,
+    /// Held by a flush from taking the rows to writing them, and by `/forget-me`: a member's
+    /// words are never on their way to the store while they are being forgotten.
+    flushing: tokio::sync::Mutex<()>,
+}
+
+/// Activity rows waiting for [`App::flush_activity`]: one store write for many rows, instead
+/// of a round trip per message (most are silent and commit nothing else). Bounded: past
+/// [`ACTIVITY_BUFFER_MAX`] rows the oldest are dropped, and counted.
+#[derive(Debug, Default)]
+struct ActivityLog {
+    rows: VecDeque<ActivityRow>,
+    dropped: u64,
+}
+
+/// Activity rows kept in memory between flushes at most.
+pub const ACTIVITY_BUFFER_MAX: usize = 10_000;
+
+impl ActivityLog {
+    fn push(&mut self, row: ActivityRow) {
+        if self.rows.len() >= ACTIVITY_BUFFER_MAX {
+            self.rows.pop_front();
+            self.dropped += 1;
+        }
+        self.rows.push_back(row);
+    }
 }
 
 /// What became of a member message the bot was asked to answer. Each message lands in
@@ -321,6 +349,8 @@ impl App {
             names_reported: Mutex::new(HashSet::new()),
             cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
             tally: Tally::default(),
+            activity: Mutex::new(ActivityLog::default()),
+            flushing: tokio::sync::Mutex::new(()),
             config,
         }
     }
@@ -389,6 +419,59 @@ impl App {
     /// What became of member messages so far.
     pub fn tally(&self) -> &Tally {
         &self.tally
+    }
+
+    fn log(&self, rows: impl IntoIterator<Item = ActivityRow>) {
+        let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rows {
+            log.push(r);
+        }
+    }
+
+    /// Activity rows dropped because the buffer was full between flushes, since start-up.
+    pub fn activity_dropped(&self) -> u64 {
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dropped
+    }
+
+    /// Activity rows waiting to be written.
+    pub fn activity_pending(&self) -> usize {
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rows
+            .len()
+    }
+
+    /// Writes the buffered activity rows in one transaction; returns how many were written.
+    /// Rows already past the retention period at `now` are dropped instead (the purge would
+    /// delete them). On failure the rows go back to the buffer for the next flush.
+    pub async fn flush_activity(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let keep_ms = u64::from(self.config.retention_days) * 86_400_000;
+        let cutoff = Timestamp(now.0.saturating_sub(keep_ms));
+        let _flushing = self.flushing.lock().await;
+        let rows: Vec<ActivityRow> = {
+            let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut log.rows).into()
+        };
+        let rows: Vec<ActivityRow> = rows.into_iter().filter(|r| r.at >= cutoff).collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        match self.store.record_activity(&rows).await {
+            Ok(()) => Ok(rows.len()),
+            Err(e) => {
+                let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+                // Back in front of what arrived meanwhile, oldest first, within the bound.
+                let newer = std::mem::take(&mut log.rows);
+                for r in rows.into_iter().chain(newer) {
+                    log.push(r);
+                }
+                Err(e)
+            }
+        }
     }
 
     fn unanswered(&self, user: UserKey, now: Timestamp) {
@@ -484,6 +567,7 @@ impl App {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
             if let Some(secret) = sensitive::kind(text) {
+                self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                 return Ok(Turn {
                     effects: vec![Effect::Sensitive(secret)],
                     ..Turn::silent()
@@ -493,6 +577,7 @@ impl App {
                 if let Some(flag) = self.screen(text) {
                     // Not answered, not stored, no cooldown: the adapter warns the channel
                     // and tells the moderators.
+                    self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                     return Ok(Turn {
                         effects: vec![Effect::Scam(flag)],
                         ..Turn::silent()
@@ -505,7 +590,12 @@ impl App {
         let mut session = self.to_session(old.as_ref(), now);
         if matches!(session.state, State::HandedOff { .. }) {
             match self.store.active_ticket(user.guild, user.member).await? {
-                Some(ticket) => return self.handed_off(user, old, ticket, input, now).await,
+                Some(ticket) => {
+                    if matches!(input, Input::Text { .. }) {
+                        self.log([ActivityRow::new(now, user.guild, ActivityKind::HandedOff)]);
+                    }
+                    return self.handed_off(user, old, ticket, input, now).await;
+                }
                 // The ticket closed without the session hearing of it (another process, a
                 // purge): the member is back with the bot.
                 None => session.state = State::Idle,
@@ -516,7 +606,11 @@ impl App {
             _ => None,
         };
         if text.is_some() {
-            match self.admit(user, now) {
+            let admit = self.admit(user, now);
+            if admit != Admit::Yes {
+                self.log([ActivityRow::new(now, user.guild, ActivityKind::Cooldown)]);
+            }
+            match admit {
                 Admit::Yes => {}
                 Admit::Notice => {
                     return Ok(Turn {
@@ -533,7 +627,9 @@ impl App {
                 }
             }
         }
+        let rows = self.turn_rows(user, old.as_ref(), &session, now);
         let step = self.engine.step(session, input, now);
+        let rows = self.step_rows(user, rows, text, &step, now);
         let mut session = step.session;
         let outcomes = self.outcome_rows(&step.effects);
         let request = step.effects.iter().find_map(|e| match e {
@@ -572,6 +668,8 @@ impl App {
                 .commit_turn(user, new, &outcomes, open.as_ref())
                 .await?
         };
+        // Committed (or nothing to commit): what happened is logged.
+        self.log(rows);
         if step.effects.is_empty() && text.is_some() {
             // Nothing was said, so nothing starts the member's cooldown.
             self.unanswered(user, now);
@@ -637,6 +735,173 @@ impl App {
             ticket: note,
             ..Turn::silent()
         })
+    }
+
+    /// The activity a turn starts with, before the engine steps: a conversation that expired
+    /// while in a flow is a member who gave up there (the sweep counts those it deletes
+    /// first; a session is either deleted or replaced, so each counts once).
+    fn turn_rows(
+        &self,
+        user: UserKey,
+        old: Option<&SessionRecord>,
+        session: &Session,
+        now: Timestamp,
+    ) -> (Vec<ActivityRow>, Option<Flow>) {
+        let mut rows = Vec::new();
+        let expired =
+            now.0.saturating_sub(session.updated.0) > self.engine.settings.idle_timeout_ms;
+        if expired {
+            if let Some((intent, step)) = old.and_then(|r| flow_position(&r.session)) {
+                rows.push(
+                    ActivityRow::new(now, user.guild, ActivityKind::GaveUp)
+                        .with_intent(Some(intent), step),
+                );
+            }
+        }
+        // The flow the engine steps from (an expired one restarts: none).
+        let before = match &session.state {
+            State::InFlow(f) if !expired => Some(f.clone()),
+            _ => None,
+        };
+        (rows, before)
+    }
+
+    /// What a step did, as activity rows: the message's fate (typed messages), conversations
+    /// started, steps reached, "still stuck", and how flows ended.
+    fn step_rows(
+        &self,
+        user: UserKey,
+        (mut rows, before): (Vec<ActivityRow>, Option<Flow>),
+        text: Option<&str>,
+        step: &crate::engine::Step<'_>,
+        now: Timestamp,
+    ) -> Vec<ActivityRow> {
+        let c = &self.engine.content;
+        let ikey = |i: crate::engine::IntentId| c.intent(i).key.clone();
+        let skey = |i: crate::engine::IntentId, s: crate::engine::StepId| c.step(i, s).key.clone();
+        let row = |kind| ActivityRow::new(now, user.guild, kind);
+        let class = step.classification.as_ref();
+        let state = &step.session.state;
+        if let Some(text) = text {
+            let missed = class.filter(|c| c.intent.is_none());
+            let r = match missed {
+                Some(m) => ActivityRow {
+                    text: Some(mask(text)),
+                    member: Some(user.member),
+                    nearest: m.best.map(ikey),
+                    score: m.best.map(|_| m.confidence),
+                    ..row(ActivityKind::OutOfScope)
+                },
+                None if step.effects.is_empty() => row(ActivityKind::OutOfScope),
+                None => {
+                    let intent = class
+                        .and_then(|c| c.intent)
+                        .or_else(|| current_intent(state));
+                    let at = match state {
+                        State::InFlow(f) => match f.at {
+                            At::Step(s) => Some(skey(f.intent, s)),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    ActivityRow {
+                        confidence: class
+                            .filter(|c| c.intent.is_some() && c.intent == intent)
+                            .map(|c| c.confidence),
+                        ..row(ActivityKind::Answered).with_intent(intent.map(ikey), at)
+                    }
+                }
+            };
+            rows.push(r);
+        }
+        let mut started = Vec::new();
+        let recorded_escalation = step.effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Record {
+                    outcome: Outcome::Escalated,
+                    ..
+                }
+            )
+        });
+        for e in &step.effects {
+            match e {
+                Effect::Answer { intent, .. } if c.intent(*intent).kind == IntentKind::Support => {
+                    started.push(*intent);
+                    rows.push(ActivityRow {
+                        confidence: class
+                            .filter(|c| c.intent == Some(*intent))
+                            .map(|c| c.confidence),
+                        ..row(ActivityKind::Started).with_intent(Some(ikey(*intent)), None)
+                    });
+                }
+                Effect::Record {
+                    intent,
+                    step,
+                    outcome,
+                } => {
+                    let kind = match outcome {
+                        Outcome::Fixed => ActivityKind::Fixed,
+                        Outcome::Escalated => ActivityKind::Escalated,
+                        Outcome::DeclinedHuman => ActivityKind::DeclinedHuman,
+                    };
+                    rows.push(
+                        row(kind).with_intent(Some(ikey(*intent)), step.map(|s| skey(*intent, s))),
+                    );
+                }
+                Effect::RequestHuman { intent, .. } if !recorded_escalation => {
+                    rows.push(row(ActivityKind::Escalated).with_intent(intent.map(ikey), None));
+                }
+                _ => {}
+            }
+        }
+        if let State::InFlow(f) = state {
+            // The same flow, further on: only what this turn added counts.
+            let same = before.as_ref().filter(|b| {
+                b.intent == f.intent && !started.contains(&f.intent) && f.path.starts_with(&b.path)
+            });
+            let offset = same.map_or(0, |b| b.path.len());
+            for (k, a) in f.path.iter().enumerate().skip(offset) {
+                match *a {
+                    Answer::Step {
+                        step: s,
+                        inferred: true,
+                        ..
+                    } => rows.push(
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    ),
+                    Answer::Step {
+                        step: s,
+                        option: None,
+                        ..
+                    } => rows.push(
+                        row(ActivityKind::StillStuck)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    ),
+                    Answer::Step { .. } => {}
+                    Answer::NotFixed => {
+                        let last = f.path[..k].iter().rev().find_map(|a| match *a {
+                            Answer::Step { step, .. } => Some(step),
+                            Answer::NotFixed => None,
+                        });
+                        rows.push(
+                            row(ActivityKind::StillStuck)
+                                .with_intent(Some(ikey(f.intent)), last.map(|s| skey(f.intent, s))),
+                        );
+                    }
+                }
+            }
+            if let At::Step(s) = f.at {
+                if same.is_none_or(|b| b.at != f.at) {
+                    rows.push(
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    );
+                }
+            }
+        }
+        rows
     }
 
     fn outcome_rows(&self, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
@@ -725,7 +990,7 @@ impl App {
             State::InFlow(flow) => (Some(flow.intent), self.engine.tried(flow)),
             other => (current_intent(other), Vec::new()),
         };
-        session.state = State::HandedOff { intent };
+        let old_state = std::mem::replace(&mut session.state, State::HandedOff { intent });
         let mut record = self.record(&session, old.as_ref());
         record.pointed_at = Some(now.0);
         let new = NewTicket {
@@ -740,6 +1005,15 @@ impl App {
             .store
             .commit_turn(user, Some(&record), &[], Some(&new))
             .await?;
+        if matches!(opened, Some(Opened::Created(_))) {
+            let c = &self.engine.content;
+            let step = match &old_state {
+                State::InFlow(f) => f.last_step().map(|s| c.step(f.intent, s).key.clone()),
+                _ => None,
+            };
+            self.log([ActivityRow::new(now, user.guild, ActivityKind::Escalated)
+                .with_intent(intent.map(|i| c.intent(i).key.clone()), step)]);
+        }
         opened.ok_or_else(|| StoreError::Backend("opening a ticket returned nothing".into()))
     }
 
@@ -1066,6 +1340,14 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&user);
+        // Their words waiting in the buffer go too, not only those already written (and none
+        // is being written meanwhile).
+        let _flushing = self.flushing.lock().await;
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rows
+            .retain(|r| !(r.guild == user.guild && r.member == Some(user.member)));
         report.forgotten = self.store.forget_member(user.guild, user.member).await?;
         Ok(report)
     }
@@ -1138,9 +1420,17 @@ impl App {
             .unwrap_or_else(|p| p.into_inner())
             .sweep(now);
         let idle = self.engine.settings.idle_timeout_ms;
-        self.store
+        let expired = self
+            .store
             .expire_sessions(Timestamp(now.0.saturating_sub(idle)))
-            .await
+            .await?;
+        // A conversation that expired in a flow: the member gave up there.
+        self.log(expired.sessions.iter().filter_map(|(k, s)| {
+            flow_position(s).map(|(intent, step)| {
+                ActivityRow::new(now, k.guild, ActivityKind::GaveUp).with_intent(Some(intent), step)
+            })
+        }));
+        Ok(expired.count)
     }
 
     pub async fn session_count(&self) -> Result<u64, StoreError> {

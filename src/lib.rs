@@ -24,17 +24,21 @@
 //!   - [`engine::ids`]: typed IDs (member, guild, channel, role, message, ticket).
 //! - [`app`]: `App::turn`, the one turn boundary both adapters call: the sensitive-data guard,
 //!   hand-off, the cooldown, the engine step, and one commit to the store before any reply;
-//!   staff actions, timers, `/forget-me` and retention; the channel reply cap's state and the
-//!   message tally (what became of each message).
+//!   staff actions, timers, `/forget-me` and retention; the channel reply cap's state, the
+//!   message tally (what became of each message) and the activity log's buffer (what the bot
+//!   did, by content keys, written in batches by `flush_activity`).
 //! - [`store`]: the `Store` trait (sessions by content key, tickets and events, feedback,
-//!   outcome counts) with an in-memory backend, SQLite (`sqlx`, embedded migrations, group
-//!   commit) and PostgreSQL (the same contract, for several processes on one database).
+//!   outcome counts, the activity log) with an in-memory backend, SQLite (`sqlx`, embedded
+//!   migrations, group commit) and PostgreSQL (the same contract, for several processes on one
+//!   database).
 //! - [`discord`]: the serenity/poise adapter: event routing and start-up, `convert` (Discord
 //!   types and component ids), `effects` (rendering), `outbox` (the one place anything is sent,
 //!   for messages, buttons, modals and commands), `retry` (what a REST error leads to: retry
 //!   with backoff, give up and log, log once per channel; the fault counts), `dedupe` (each
 //!   gateway event handled once, even when Discord replays it), `tickets` (private threads,
 //!   the packet, staff actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
+//! - [`insight`]: `load_report` (the dashboard's and `paymedic report`'s figures from the
+//!   store) and the report as plain-text tables.
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).
 //! - [`terminal`]: `paymedic chat`, the terminal adapter, with `/mod` commands for the ticket
 //!   life.

@@ -84,6 +84,22 @@ enum Command {
         #[command(flatten)]
         sources: Sources,
     },
+    /// What the bot did over a window, from its database: messages, deflection and fix rate
+    /// per intent, flow funnels, unanswered questions grouped, tickets, volume by hour.
+    Report {
+        /// The SQLite database (the `[store] path` of the bot's config). It must exist.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// The window, ending now.
+        #[arg(long, value_name = "WINDOW", default_value = "7d",
+              value_parser = clap::builder::PossibleValuesParser::new(["24h", "7d", "30d"]))]
+        since: String,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sources: Sources,
+    },
     /// Score the classifier (or the scam shield) on a labelled JSONL file at production
     /// thresholds.
     Eval {
@@ -181,6 +197,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Tickets { command } => tickets(command),
+        Command::Report {
+            db,
+            since,
+            json,
+            sources,
+        } => report(&db, &since, json, &sources),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
             classify(&app.engine)?;
@@ -534,6 +556,41 @@ fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde
         "runner_up": c.runner_up.map(|(i, p)| serde_json::json!({"intent": key(i), "confidence": round(p)})),
         "evidence": evidence,
     })
+}
+
+/// `paymedic report`: the dashboard's figures in the terminal, or as JSON. Reads the store
+/// beside a running bot (WAL); never creates a database.
+fn report(db: &Path, since: &str, json: bool, sources: &Sources) -> anyhow::Result<ExitCode> {
+    use paymedic::engine::insight::Window;
+    // clap only lets the listed values through.
+    let Some(window) = Window::parse(since) else {
+        bail!("--since {since}: expected 24h, 7d or 30d");
+    };
+    if !db.exists() {
+        bail!(
+            "{}: no such database (give the bot's [store] path)",
+            db.display()
+        );
+    }
+    let app = load_app(sources)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        let store = SqliteStore::open(db).await?;
+        let r = paymedic::insight::load_report(&store, &app.engine, window, app::now()).await;
+        store.close().await;
+        r
+    })?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", paymedic::insight::render_text(&report, window))?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `paymedic tickets …`: reads the store offline (the bot may be running: SQLite's WAL lets a

@@ -203,6 +203,10 @@ pub async fn run(
         }
         timers(app, &people, now, &mut out).await?;
     }
+    // What the session did goes into the activity log (`paymedic report`).
+    if let Err(e) = app.flush_activity(clock()).await {
+        writeln!(out, "(error: {e})")?;
+    }
     Ok(())
 }
 

@@ -286,6 +286,10 @@ pub async fn run(
             if let Err(e) = sweeper_app.sweep(app::now()).await {
                 tracing::warn!(error = %e, "could not expire idle sessions");
             }
+            // After the sweep, so the conversations it found abandoned are written too.
+            if let Err(e) = sweeper_app.flush_activity(app::now()).await {
+                tracing::warn!(error = %e, "could not write the activity log");
+            }
         }
     });
     let timers = tokio::spawn(ticket_timers(
@@ -327,6 +331,16 @@ pub async fn run(
     timers.abort();
     trimmer.abort();
     signal.abort();
+    if let Err(e) = app.flush_activity(app::now()).await {
+        tracing::warn!(error = %e, pending = app.activity_pending(), "could not write the activity log at shutdown");
+    }
+    let dropped = app.activity_dropped();
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "activity rows dropped (the buffer was full between flushes)"
+        );
+    }
     tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
     // What became of every member message, for the admin and the load bench.
     tracing::info!(target: "paymedic::tally", "message tally: {}", app.tally().line());

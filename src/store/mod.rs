@@ -1,5 +1,5 @@
-//! Durable state behind one small trait: sessions, tickets and their events, feedback, and
-//! outcome counts.
+//! Durable state behind one small trait: sessions, tickets and their events, feedback,
+//! outcome counts, and the activity log behind the dashboard and `report`.
 //!
 //! Three backends: [`memory::MemoryStore`] (tests, and `chat` without `--db`),
 //! [`sqlite::SqliteStore`] (the default for `run`) and [`postgres::PgStore`] (several
@@ -21,6 +21,7 @@ pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::ids::{ChannelId, GuildId, MemberId, TicketId, UserKey};
+pub use crate::engine::insight::{ActivityKind, ActivityRow};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,8 @@ pub struct Forgotten {
     pub feedback: u64,
     /// Tickets whose member was replaced by the forgotten placeholder.
     pub tickets: u64,
+    /// Activity rows holding their words (unanswered messages).
+    pub activity: u64,
 }
 
 /// What a retention purge removed.
@@ -156,6 +159,17 @@ pub struct Forgotten {
 pub struct Purged {
     pub sessions: u64,
     pub tickets: u64,
+    /// Activity rows older than the cut-off.
+    pub activity: u64,
+}
+
+/// What [`Store::expire_sessions`] removed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expired {
+    pub count: u64,
+    /// The sessions removed (those whose stored form could not be read are only counted):
+    /// one that was in a flow is a member who gave up there.
+    pub sessions: Vec<(UserKey, StoredSession)>,
 }
 
 /// A store failure. Each says what is wrong and where.
@@ -228,18 +242,25 @@ pub trait Store: Send + Sync + 'static {
 
     async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>>;
 
-    /// Deletes sessions not touched since `before`, except those a human has.
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64>;
+    /// Deletes sessions not touched since `before`, except those a human has, and returns
+    /// them.
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired>;
     async fn session_count(&self) -> Result<u64>;
 
-    /// Deletes a member's sessions and feedback and replaces them in stored tickets (and their
+    /// Deletes a member's sessions, feedback and the activity rows holding their words, and replaces them in stored tickets (and their
     /// transcripts and events) with the forgotten placeholder. Active tickets are the caller's
     /// to close first.
     async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten>;
 
     /// Deletes tickets closed (or failed) before `before`, with their events and feedback,
-    /// and sessions not touched since then.
+    /// sessions not touched since then, and activity rows older than it.
     async fn purge(&self, before: Timestamp) -> Result<Purged>;
+
+    /// Appends activity rows, all in one transaction.
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()>;
+    /// Activity rows at or after `since`, oldest first (rows of one time in the order they
+    /// were recorded).
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>>;
 }
 
 /// Replaces a member's mention and id in stored text.

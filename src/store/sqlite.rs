@@ -58,8 +58,8 @@
 //! JSON errors are reported by kind and position only.
 
 use super::{
-    scrub, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, Result, SessionRecord, Store,
-    StoreError, TicketFilter, Updated,
+    scrub, ActivityKind, ActivityRow, Expired, Forgotten, Opened, OutcomeKind, OutcomeRow, Purged,
+    Result, SessionRecord, Store, StoreError, TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
@@ -1171,16 +1171,29 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
         let mut w = self.write().await?;
-        let n = sqlx::query("DELETE FROM sessions WHERE handed_off = 0 AND updated < ?")
-            .bind(sts(before))
-            .execute(w.conn())
-            .await
-            .map_err(backend)?
-            .rows_affected();
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "DELETE FROM sessions WHERE handed_off = 0 AND updated < ? \
+             RETURNING guild, member, data",
+        )
+        .bind(sts(before))
+        .fetch_all(w.conn())
+        .await
+        .map_err(backend)?;
         w.commit().await?;
-        Ok(n)
+        let mut out = Expired {
+            count: rows.len() as u64,
+            sessions: Vec::new(),
+        };
+        for (g, m, data) in rows {
+            // Already deleted: one that can't be read is only counted.
+            if let Ok(r) = decode_json::<SessionRecord>("session", &data) {
+                let key = UserKey::new(GuildId(uid(g)), MemberId(uid(m)));
+                out.sessions.push((key, r.session));
+            }
+        }
+        Ok(out)
     }
 
     async fn session_count(&self) -> Result<u64> {
@@ -1195,6 +1208,13 @@ impl Store for SqliteStore {
         let mut w = self.write().await?;
         let mut out = Forgotten::default();
         let (g, m) = (sid(guild.0), sid(member.0));
+        out.activity = sqlx::query("DELETE FROM activity WHERE guild = ? AND member = ?")
+            .bind(g)
+            .bind(m)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
         out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = ? AND member = ?")
             .bind(g)
             .bind(m)
@@ -1290,7 +1310,85 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        let activity = sqlx::query("DELETE FROM activity WHERE at < ?")
+            .bind(before)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
         w.commit().await?;
-        Ok(Purged { sessions, tickets })
+        Ok(Purged {
+            sessions,
+            tickets,
+            activity,
+        })
+    }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.write().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO activity (at, guild, kind, intent, step, confidence, text, \
+                 nearest, score, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(sts(r.at))
+            .bind(sid(r.guild.0))
+            .bind(r.kind.as_str())
+            .bind(r.intent.as_deref())
+            .bind(r.step.as_deref())
+            .bind(r.confidence)
+            .bind(r.text.as_deref())
+            .bind(r.nearest.as_deref())
+            .bind(r.score)
+            .bind(r.member.map(|m| sid(m.0)))
+            .execute(w.conn())
+            .await
+            .map_err(backend)?;
+        }
+        w.commit().await
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            guild: i64,
+            kind: String,
+            intent: Option<String>,
+            step: Option<String>,
+            confidence: Option<f32>,
+            text: Option<String>,
+            nearest: Option<String>,
+            score: Option<f32>,
+            member: Option<i64>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, guild, kind, intent, step, confidence, text, nearest, score, member \
+             FROM activity WHERE at >= ? ORDER BY at, id",
+        )
+        .bind(sts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ActivityRow {
+                    at: uts("activity row", r.at)?,
+                    guild: GuildId(uid(r.guild)),
+                    kind: ActivityKind::parse(&r.kind)
+                        .ok_or_else(|| bad("activity row", "an unknown kind"))?,
+                    intent: r.intent,
+                    step: r.step,
+                    confidence: r.confidence,
+                    text: r.text,
+                    nearest: r.nearest,
+                    score: r.score,
+                    member: r.member.map(|m| MemberId(uid(m))),
+                })
+            })
+            .collect()
     }
 }

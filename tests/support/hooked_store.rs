@@ -6,7 +6,8 @@ use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
 use paymedic::engine::{ChannelId, GuildId, MemberId, TicketId, Timestamp, UserKey};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{
-    Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store, TicketFilter, Updated,
+    ActivityRow, Expired, Forgotten, Opened, OutcomeRow, Purged, Result, SessionRecord, Store,
+    TicketFilter, Updated,
 };
 
 /// What runs before each store call; `op` is the call's name (`"session"`, `"commit_turn"`,
@@ -101,7 +102,7 @@ impl<H: Hook + 'static> Store for Hooked<H> {
         self.hook.before("outcomes").await?;
         self.inner.outcomes().await
     }
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
         self.hook.before("expire_sessions").await?;
         self.inner.expire_sessions(before).await
     }
@@ -116,5 +117,15 @@ impl<H: Hook + 'static> Store for Hooked<H> {
     async fn purge(&self, before: Timestamp) -> Result<Purged> {
         self.hook.before("purge").await?;
         self.inner.purge(before).await
+    }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        self.hook.before("record_activity").await?;
+        self.inner.record_activity(rows).await
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        self.hook.before("activity").await?;
+        self.inner.activity(since).await
     }
 }
