@@ -22,3 +22,4 @@ mod scam_data;
 mod store_contract;
 mod tickets;
 mod transcripts;
+mod web;
