@@ -446,6 +446,20 @@ async fn a_token_link_logs_in_only_when_turned_on() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+    // `next` picks the page, on this server only.
+    for (next, to) in [
+        ("%2Ftickets%3Fwindow%3D7d", "/tickets?window=7d"),
+        ("%2F%2Fevil.example%2F", "/"),
+        ("%2F%C3%A9", "/"),
+    ] {
+        let r = client()
+            .get(on.url(&format!("/login?token={TOKEN}&next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], to, "{next}");
+    }
     on.stop().await;
 }
 

@@ -400,8 +400,25 @@ fn session_set_cookie(id: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-/// Logs in: a new session and a redirect to the overview.
-fn logged_in(state: &WebState) -> Response {
+/// Where a token link may send the browser after logging in: a path on this server only
+/// (`/tickets?window=7d`), never another site (`//evil.example`, `/\\evil`).
+pub fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                // Printable ASCII only: anything else is no valid header value.
+                && p.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            p
+        }
+        _ => "/",
+    }
+}
+
+/// Logs in: a new session and a redirect to `to` (a local path).
+fn logged_in(state: &WebState, to: &str) -> Response {
     let id = state.new_session();
     if id.is_empty() {
         return html_response(
@@ -409,7 +426,7 @@ fn logged_in(state: &WebState) -> Response {
             html::notice("Log in", "No randomness for a session id: try again.", true),
         );
     }
-    let mut r = Redirect::to("/").into_response();
+    let mut r = Redirect::to(to).into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_set_cookie(&id));
     r
@@ -419,11 +436,13 @@ async fn login_page(State(state): State<WebState>, request: Request) -> Response
     if !state.enabled() {
         return unauthorized(&state);
     }
-    if let Some(token) = request.uri().query().and_then(|q| form_value(q, "token")) {
+    let query = request.uri().query().unwrap_or("");
+    if let Some(token) = form_value(query, "token") {
         // Only for scripts (see `WebState::with_token_link`); otherwise a token in a URL is
         // refused, so it never becomes a habit (URLs end up in histories and logs).
         if state.token_link && state.token_matches(&token) {
-            return logged_in(&state);
+            let next = form_value(query, "next");
+            return logged_in(&state, local_path(next.as_deref()));
         }
         return html_response(
             StatusCode::UNAUTHORIZED,
@@ -448,7 +467,7 @@ async fn login(State(state): State<WebState>, body: Bytes) -> Response {
         .ok()
         .and_then(|b| form_value(b, "token"));
     match token {
-        Some(t) if state.token_matches(&t) => logged_in(&state),
+        Some(t) if state.token_matches(&t) => logged_in(&state, "/"),
         _ => html_response(
             StatusCode::UNAUTHORIZED,
             html::notice("Log in", "That token is not right. Try again.", true),
@@ -524,6 +543,15 @@ mod tests {
         assert_eq!(parse_window(Some("x=1&window=30d")), Ok(Window::Month));
         let err = parse_window(Some("window=1y")).unwrap_err();
         assert!(err.contains("\"1y\"") && err.contains("24h, 7d or 30d"), "{err}");
+    }
+
+    #[test]
+    fn a_login_redirect_stays_on_this_server() {
+        assert_eq!(local_path(Some("/tickets?window=7d")), "/tickets?window=7d");
+        for off in ["//evil.example/", "/\\evil.example", "https://evil.example/", "tickets", "/a\nb", "/é", "/a b"] {
+            assert_eq!(local_path(Some(off)), "/", "{off:?}");
+        }
+        assert_eq!(local_path(None), "/");
     }
 
     #[test]
