@@ -282,9 +282,12 @@ async fn bind_web(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpL
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "the dashboard listens beyond this machine, as web.listen says: put TLS in front of it");
     }
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow!("cannot listen on {addr} for the dashboard: {}", io_reason(&e)))
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow!(
+            "cannot listen on {addr} for the dashboard: {}",
+            io_reason(&e)
+        )
+    })
 }
 
 /// `paymedic web`: the dashboard alone, read-only over a database.
@@ -381,7 +384,11 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
                     paymedic::web::app_engine(app.clone()),
                     dashboard_token().as_deref(),
                 );
-                Some(tokio::spawn(paymedic::web::serve(listener, state, stopped())))
+                Some(tokio::spawn(paymedic::web::serve(
+                    listener,
+                    state,
+                    stopped(),
+                )))
             }
             None => None,
         };
@@ -392,8 +399,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
                 let _ = stop_tx.send(true);
             })
         };
-        let result =
-            paymedic::discord::run(app.clone(), discord, token, api_base, stopped()).await;
+        let result = paymedic::discord::run(app.clone(), discord, token, api_base, stopped()).await;
         let _ = stop_tx.send(true);
         signal.abort();
         if let Some(web) = web {

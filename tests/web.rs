@@ -125,7 +125,10 @@ fn overview_shows_messages_silences_deflection_fix_rate_and_hours() {
     }
     assert_eq!(out.matches("<rect class=\"bar\"").count(), 24, "{out}");
     // The busiest hour is the tallest bar.
-    assert!(out.contains("width=\"16\" height=\"120\"><title>14:00"), "{out}");
+    assert!(
+        out.contains("width=\"16\" height=\"120\"><title>14:00"),
+        "{out}"
+    );
     assert!(out.contains("aria-current=\"true\">7d<"), "{out}");
 }
 
@@ -139,7 +142,10 @@ fn funnels_show_each_step_and_highlight_where_members_leave() {
         "{out}"
     );
     assert_eq!(out.matches("most leave here").count(), 1, "{out}");
-    assert!(out.contains("<tr class=\"hot\"><td><code>update_app</code>"), "{out}");
+    assert!(
+        out.contains("<tr class=\"hot\"><td><code>update_app</code>"),
+        "{out}"
+    );
     assert!(out.contains("9 (36%)"), "{out}");
     assert!(out.contains("update_app: 9 asked for a human"), "{out}");
 }
@@ -148,18 +154,27 @@ fn funnels_show_each_step_and_highlight_where_members_leave() {
 fn unanswered_groups_carry_a_toml_ready_copy_line() {
     let out = render(Page::Unanswered);
     assert!(out.contains("7×"), "{out}");
-    assert!(out.contains("nearest: <code>payment_declined</code> (0.41)"), "{out}");
+    assert!(
+        out.contains("nearest: <code>payment_declined</code> (0.41)"),
+        "{out}"
+    );
     assert!(out.contains("pay in 3 option missing"), "{out}");
     let line = html::example_line(
         "why is my \"pay in 3\" greyed out",
         Some("payment_declined"),
     );
-    assert!(line.starts_with(r#""why is my \"pay in 3\" greyed out","#), "{line}");
+    assert!(
+        line.starts_with(r#""why is my \"pay in 3\" greyed out","#),
+        "{line}"
+    );
     assert!(
         out.contains(&format!("data-copy=\"{}\"", html::escape(&line))),
         "{out}"
     );
-    assert!(out.contains("<script src=\"/static/dashboard.js\">"), "{out}");
+    assert!(
+        out.contains("<script src=\"/static/dashboard.js\">"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -211,7 +226,10 @@ fn every_dynamic_string_is_escaped_on_every_page() {
         let out = html::page(page, &r, Window::Day);
         assert!(!out.contains("<script>alert"), "{page:?}: {out}");
         assert!(!out.contains("\"'&"), "{page:?}: {out}");
-        assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page:?}: {out}");
+        assert!(
+            out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page:?}: {out}"
+        );
         // Our own script tag is the only one.
         assert_eq!(out.matches("<script").count(), 1, "{page:?}: {out}");
     }
@@ -285,7 +303,10 @@ async fn pages_need_the_token_and_a_near_miss_is_refused() {
         assert_eq!(none.status(), 401, "{path}");
         let body = none.text().await.unwrap();
         assert!(body.contains("/login"), "{body}");
-        assert!(!body.contains("messages seen") && !body.contains("open now"), "{body}");
+        assert!(
+            !body.contains("messages seen") && !body.contains("open now"),
+            "{body}"
+        );
         for wrong in ["nope", near.as_str(), ""] {
             let r = c
                 .get(server.url(path))
@@ -327,14 +348,21 @@ async fn every_answer_carries_the_security_headers() {
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'"), "{csp}");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["cache-control"], "no-store", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
     let css = c.get(server.url("/static/style.css")).send().await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-    let js = c.get(server.url("/static/dashboard.js")).send().await.unwrap();
+    let js = c
+        .get(server.url("/static/dashboard.js"))
+        .send()
+        .await
+        .unwrap();
     assert!(js.text().await.unwrap().contains("clipboard"));
     server.stop().await;
 }
@@ -352,7 +380,11 @@ async fn logging_in_sets_a_session_cookie_that_works_and_holds_no_token() {
     let c = client();
     let page = c.get(server.url("/login")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("<form method=\"post\" action=\"/login\""));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("<form method=\"post\" action=\"/login\""));
 
     let wrong = c
         .post(server.url("/login"))
@@ -374,9 +406,15 @@ async fn logging_in_sets_a_session_cookie_that_works_and_holds_no_token() {
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/");
     let (pair, header) = set_cookie(&r).expect("a session cookie");
-    assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"), "{header}");
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict"),
+        "{header}"
+    );
     assert!(!header.contains(TOKEN), "{header}");
-    assert!(pair.starts_with("paymedic_session=") && pair.len() > 40, "{pair}");
+    assert!(
+        pair.starts_with("paymedic_session=") && pair.len() > 40,
+        "{pair}"
+    );
 
     let ok = c
         .get(server.url("/tickets?window=30d"))
@@ -495,7 +533,11 @@ async fn without_a_token_the_dashboard_is_off() {
 async fn the_window_parameter_is_checked() {
     let server = Server::start(memory_state(Some(TOKEN))).await;
     let c = client();
-    for (w, want) in [("24h", "last 24 hours"), ("7d", "last 7 days"), ("30d", "last 30 days")] {
+    for (w, want) in [
+        ("24h", "last 24 hours"),
+        ("7d", "last 7 days"),
+        ("30d", "last 30 days"),
+    ] {
         let r = c
             .get(server.url(&format!("/?window={w}")))
             .bearer_auth(TOKEN)
@@ -516,11 +558,7 @@ async fn the_window_parameter_is_checked() {
     assert!(body.contains("is not one of 24h, 7d or 30d"), "{body}");
     assert!(!body.contains("<b>1y"), "{body}");
     // Without the token, a bad window is still just 401.
-    let anon = c
-        .get(server.url("/?window=nope"))
-        .send()
-        .await
-        .unwrap();
+    let anon = c.get(server.url("/?window=nope")).send().await.unwrap();
     assert_eq!(anon.status(), 401);
     server.stop().await;
 }
@@ -565,8 +603,11 @@ async fn no_card_number_or_markup_from_member_text_reaches_any_page() {
     let path = dir.join("seeded.db");
     let _ = std::fs::remove_file(&path);
     {
-        let store: Arc<dyn Store> =
-            Arc::new(paymedic::store::sqlite::SqliteStore::open(&path).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(
+            paymedic::store::sqlite::SqliteStore::open(&path)
+                .await
+                .unwrap(),
+        );
         let mut app = app().into_store(store);
         app.config.cooldown_ms = 0;
         let mut out = Vec::new();
@@ -605,7 +646,10 @@ async fn no_card_number_or_markup_from_member_text_reaches_any_page() {
                 "<img",
                 TOKEN,
             ] {
-                assert!(!body.contains(secret), "{path} {w} shows {secret:?}:\n{body}");
+                assert!(
+                    !body.contains(secret),
+                    "{path} {w} shows {secret:?}:\n{body}"
+                );
             }
         }
     }
@@ -623,7 +667,10 @@ async fn the_read_only_store_never_creates_migrates_or_writes() {
         .err()
         .expect("a missing file is refused")
         .to_string();
-    assert!(err.contains("missing.db") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("missing.db") && err.contains("no such file"),
+        "{err}"
+    );
     assert!(!missing.exists(), "the missing database was created");
 
     let empty = dir.join("empty.db");
@@ -639,7 +686,9 @@ async fn the_read_only_store_never_creates_migrates_or_writes() {
     let path = dir.join("real.db");
     let _ = std::fs::remove_file(&path);
     {
-        let store = paymedic::store::sqlite::SqliteStore::open(&path).await.unwrap();
+        let store = paymedic::store::sqlite::SqliteStore::open(&path)
+            .await
+            .unwrap();
         store.close().await;
     }
     let before = std::fs::read(&path).unwrap();
@@ -649,7 +698,10 @@ async fn the_read_only_store_never_creates_migrates_or_writes() {
         .commit_turn(crate::common::member(7, 1), None, &[], None)
         .await;
     assert!(write.is_err(), "a write went through the read-only store");
-    assert!(store.expire_sessions(paymedic::engine::Timestamp(u64::MAX)).await.is_err());
+    assert!(store
+        .expire_sessions(paymedic::engine::Timestamp(u64::MAX))
+        .await
+        .is_err());
     drop(store);
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
 }
@@ -660,13 +712,22 @@ fn paymedic_web_refuses_a_missing_database_without_creating_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("nope.db");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
-        .args(["web", "--db", missing.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "web",
+            "--db",
+            missing.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env(web::TOKEN_VAR, TOKEN)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("nope.db") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("nope.db") && err.contains("no such file"),
+        "{err}"
+    );
     assert!(!err.contains(TOKEN), "{err}");
     assert!(!missing.exists());
 }

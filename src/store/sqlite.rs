@@ -237,7 +237,10 @@ impl SqliteStore {
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(open_error(path, "no such file (it is not created when read-only)"))
+                return Err(open_error(
+                    path,
+                    "no such file (it is not created when read-only)",
+                ))
             }
             Err(e) => return Err(open_error(path, &io_detail(&e))),
         }

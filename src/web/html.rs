@@ -76,7 +76,12 @@ pub enum Page {
 }
 
 impl Page {
-    pub const ALL: [Page; 4] = [Page::Overview, Page::Funnels, Page::Unanswered, Page::Tickets];
+    pub const ALL: [Page; 4] = [
+        Page::Overview,
+        Page::Funnels,
+        Page::Unanswered,
+        Page::Tickets,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -163,10 +168,10 @@ fn layout(page: Page, window: Window, body: &str) -> String {
             w.as_str()
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "</div></div><p class=\"muted\">Figures for the {} (times in UTC).</p>{body}</main>\
-<script src=\"/static/dashboard.js\"></script></body></html>\n",
+<script src=\"/static/dashboard.js\"></script></body></html>",
         window_name(window)
     );
     out
@@ -381,7 +386,9 @@ fn funnel(f: &Funnel) -> String {
                 n as f64 / max as f64 * W
             }
         };
-        let went_on = s.reached.saturating_sub(s.fixed + s.asked_human + s.gave_up);
+        let went_on = s
+            .reached
+            .saturating_sub(s.fixed + s.asked_human + s.gave_up);
         let mut x = 2.0;
         for (class, n, what) in [
             ("fixed", s.fixed, "fixed"),

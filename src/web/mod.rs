@@ -337,13 +337,17 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn parse_window(query: Option<&str>) -> Result<Window, String> {
     match query.and_then(|q| form_value(q, "window")) {
         None => Ok(Window::Day),
-        Some(w) => Window::parse(&w).ok_or_else(|| {
-            format!("window {w:?} is not one of 24h, 7d or 30d (as in ?window=7d)")
-        }),
+        Some(w) => Window::parse(&w)
+            .ok_or_else(|| format!("window {w:?} is not one of 24h, 7d or 30d (as in ?window=7d)")),
     }
 }
 
-async fn dashboard(state: WebState, page: Page, headers: HeaderMap, query: Option<&str>) -> Response {
+async fn dashboard(
+    state: WebState,
+    page: Page,
+    headers: HeaderMap,
+    query: Option<&str>,
+) -> Response {
     if !state.authorized(&headers) {
         return unauthorized(&state);
     }
@@ -531,7 +535,10 @@ mod tests {
 
     #[test]
     fn form_values_are_percent_decoded() {
-        assert_eq!(form_value("a=1&token=x%2By+z", "token").as_deref(), Some("x+y z"));
+        assert_eq!(
+            form_value("a=1&token=x%2By+z", "token").as_deref(),
+            Some("x+y z")
+        );
         assert_eq!(form_value("token=%zz", "token"), None);
         assert_eq!(form_value("window=7d", "token"), None);
     }
@@ -542,13 +549,24 @@ mod tests {
         assert_eq!(parse_window(Some("window=7d")), Ok(Window::Week));
         assert_eq!(parse_window(Some("x=1&window=30d")), Ok(Window::Month));
         let err = parse_window(Some("window=1y")).unwrap_err();
-        assert!(err.contains("\"1y\"") && err.contains("24h, 7d or 30d"), "{err}");
+        assert!(
+            err.contains("\"1y\"") && err.contains("24h, 7d or 30d"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_login_redirect_stays_on_this_server() {
         assert_eq!(local_path(Some("/tickets?window=7d")), "/tickets?window=7d");
-        for off in ["//evil.example/", "/\\evil.example", "https://evil.example/", "tickets", "/a\nb", "/é", "/a b"] {
+        for off in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "tickets",
+            "/a\nb",
+            "/é",
+            "/a b",
+        ] {
             assert_eq!(local_path(Some(off)), "/", "{off:?}");
         }
         assert_eq!(local_path(None), "/");
