@@ -731,3 +731,164 @@ fn paymedic_web_refuses_a_missing_database_without_creating_it() {
     assert!(!err.contains(TOKEN), "{err}");
     assert!(!missing.exists());
 }
+
+/// A free port on 127.0.0.1 (bound and released: another process could take it in between,
+/// which only makes the test fail loudly).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_config(test: &str, extra: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("paymedic-web-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[discord]\nguild_ids = [{}]\nsupport_channels = [1300000000000000001]\nescalation_channel = 1300000000000000003\n{extra}",
+            crate::support::fake_discord::FakeOptions::default().guild_ids[0]
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `paymedic run` with `[web] listen` serves the dashboard beside the bot, and SIGTERM stops
+/// both cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_the_dashboard_beside_the_bot_and_stops_both_on_sigterm() {
+    use crate::support::fake_discord::{FakeDiscord, FakeOptions};
+    let t = std::time::Duration::from_secs(20);
+    let fake = FakeDiscord::start(FakeOptions::default()).await;
+    let port = free_port();
+    let config = run_config("run", &format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env(web::TOKEN_VAR, TOKEN)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    fake.wait_for_ready(t).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let ok = client()
+        .get(format!("{base}/tickets"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let anon = client().get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: kill(2) with a pid this test spawned and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let out = tokio::time::timeout(t, child.wait_with_output())
+        .await
+        .expect("the bot and the dashboard stop on SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("dashboard listening"), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the dashboard still listens after shutdown"
+    );
+}
+
+/// A `[web] listen` address that is taken stops `run` before it connects, naming the address.
+#[test]
+fn run_with_a_taken_dashboard_port_stops_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let config = run_config("taken", &format!("[web]\nlisten = \"{addr}\"\n"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        // Nothing listens there: reaching Discord would fail differently.
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr} for the dashboard")),
+        "{err}"
+    );
+}
+
+/// A bad `[web] listen` is a config error with the file, line and column.
+#[test]
+fn run_with_a_bad_dashboard_address_names_file_line_and_column() {
+    let config = run_config("bad", "[web]\nlisten = \"localhost\"\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{}:6:10: setting web.listen", config.display())),
+        "{err}"
+    );
+}
+
+/// `paymedic web` serves an existing database without changing it, and stops on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paymedic_web_serves_a_database_read_only_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("paymedic-web-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("served.db");
+    let _ = std::fs::remove_file(&db);
+    {
+        let store = paymedic::store::sqlite::SqliteStore::open(&db)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let before = std::fs::read(&db).unwrap();
+    let port = free_port();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["web", "--db", db.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env(web::TOKEN_VAR, TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/unanswered?window=30d");
+    let mut status = None;
+    for _ in 0..100 {
+        if let Ok(r) = client().get(&url).bearer_auth(TOKEN).send().await {
+            status = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, Some(reqwest::StatusCode::OK));
+    // SAFETY: kill(2) with a pid this test spawned and still owns.
+    assert_eq!(
+        unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) },
+        0
+    );
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database changed");
+}
