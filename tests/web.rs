@@ -502,6 +502,52 @@ async fn a_token_link_logs_in_only_when_turned_on() {
 }
 
 #[tokio::test]
+async fn wrong_tokens_are_throttled_but_sessions_keep_working() {
+    let server = Server::start(memory_state(Some(TOKEN))).await;
+    let c = client();
+    let login = c
+        .post(server.url("/login"))
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let (cookie, _) = set_cookie(&login).unwrap();
+    for i in 0..web::TOKEN_FAILURES_PER_MINUTE {
+        let r = c
+            .get(server.url("/"))
+            .bearer_auth(format!("guess-{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "try {i}");
+    }
+    // Now even the right token waits out the minute, by header or by form.
+    let r = c
+        .get(server.url("/"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let r = c
+        .post(server.url("/login"))
+        .body(format!("token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(set_cookie(&r).is_none());
+    let r = c
+        .get(server.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a session from before still works");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn without_a_token_the_dashboard_is_off() {
     for token in [None, Some(""), Some("   ")] {
         let server = Server::start(memory_state(token)).await;

@@ -74,6 +74,10 @@ const SESSION_MS: u64 = 12 * 60 * 60 * 1000;
 const SESSIONS_MAX: usize = 256;
 /// The largest request body read (the login form).
 const BODY_MAX: usize = 4096;
+/// Wrong tokens allowed per minute (bearer, form and link together); past that every token
+/// try answers 429 until the minute is over, so the token can't be guessed at network speed.
+/// Logged-in sessions are not affected.
+pub const TOKEN_FAILURES_PER_MINUTE: u32 = 20;
 
 /// What the server needs.
 #[derive(Clone)]
@@ -89,6 +93,17 @@ pub struct WebState {
     clock: fn() -> Timestamp,
     /// Session ids' digests and when each ends.
     sessions: Arc<Mutex<HashMap<[u8; 32], u64>>>,
+    /// Wrong tokens in the current minute: (minute start, count).
+    failures: Arc<Mutex<(u64, u32)>>,
+}
+
+/// What a token try came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    Granted,
+    Denied,
+    /// Too many wrong tokens this minute: not even compared.
+    Throttled,
 }
 
 impl WebState {
@@ -105,6 +120,7 @@ impl WebState {
             token_link: false,
             clock: crate::app::now,
             sessions: Arc::default(),
+            failures: Arc::default(),
         }
     }
 
@@ -130,12 +146,28 @@ impl WebState {
         self.token.is_some()
     }
 
-    fn token_matches(&self, given: &str) -> bool {
-        match &self.token {
-            // Digests of equal length, compared without an early exit: neither the length
-            // nor a matching prefix of the token shows in the timing.
-            Some(want) => constant_time_eq(&digest(given.trim().as_bytes()), want),
-            None => false,
+    fn check_token(&self, given: &str) -> Access {
+        let Some(want) = &self.token else {
+            return Access::Denied;
+        };
+        let now = (self.clock)().0;
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if now.saturating_sub(failures.0) >= 60_000 {
+            *failures = (now, 0);
+        }
+        if failures.1 >= TOKEN_FAILURES_PER_MINUTE {
+            return Access::Throttled;
+        }
+        // Digests of equal length, compared without an early exit: neither the length nor a
+        // matching prefix of the token shows in the timing.
+        if constant_time_eq(&digest(given.trim().as_bytes()), want) {
+            Access::Granted
+        } else {
+            failures.1 += 1;
+            if failures.1 == TOKEN_FAILURES_PER_MINUTE {
+                tracing::warn!("dashboard: {TOKEN_FAILURES_PER_MINUTE} wrong tokens in a minute; token logins pause until the minute is over");
+            }
+            Access::Denied
         }
     }
 
@@ -174,18 +206,22 @@ impl WebState {
     }
 
     /// Whether the request carries the token (bearer) or a live session cookie.
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    fn authorized(&self, headers: &HeaderMap) -> Access {
         if self.token.is_none() {
-            return false;
+            return Access::Denied;
         }
         if let Some(bearer) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         {
-            return self.token_matches(bearer);
+            return self.check_token(bearer);
         }
-        session_cookie(headers).is_some_and(|id| self.session_valid(id))
+        if session_cookie(headers).is_some_and(|id| self.session_valid(id)) {
+            Access::Granted
+        } else {
+            Access::Denied
+        }
     }
 }
 
@@ -287,6 +323,17 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+fn throttled() -> Response {
+    html_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        html::notice(
+            "Too many tries",
+            "Too many wrong tokens in the last minute. Wait a minute and try again.",
+            false,
+        ),
+    )
+}
+
 fn unauthorized(state: &WebState) -> Response {
     let message = if state.enabled() {
         "Log in with the dashboard token to see the figures."
@@ -348,8 +395,10 @@ async fn dashboard(
     headers: HeaderMap,
     query: Option<&str>,
 ) -> Response {
-    if !state.authorized(&headers) {
-        return unauthorized(&state);
+    match state.authorized(&headers) {
+        Access::Granted => {}
+        Access::Denied => return unauthorized(&state),
+        Access::Throttled => return throttled(),
     }
     let window = match parse_window(query) {
         Ok(w) => w,
@@ -444,9 +493,15 @@ async fn login_page(State(state): State<WebState>, request: Request) -> Response
     if let Some(token) = form_value(query, "token") {
         // Only for scripts (see `WebState::with_token_link`); otherwise a token in a URL is
         // refused, so it never becomes a habit (URLs end up in histories and logs).
-        if state.token_link && state.token_matches(&token) {
-            let next = form_value(query, "next");
-            return logged_in(&state, local_path(next.as_deref()));
+        if state.token_link {
+            match state.check_token(&token) {
+                Access::Granted => {
+                    let next = form_value(query, "next");
+                    return logged_in(&state, local_path(next.as_deref()));
+                }
+                Access::Throttled => return throttled(),
+                Access::Denied => {}
+            }
         }
         return html_response(
             StatusCode::UNAUTHORIZED,
@@ -470,9 +525,11 @@ async fn login(State(state): State<WebState>, body: Bytes) -> Response {
     let token = std::str::from_utf8(&body)
         .ok()
         .and_then(|b| form_value(b, "token"));
-    match token {
-        Some(t) if state.token_matches(&t) => logged_in(&state, "/"),
-        _ => html_response(
+    let access = token.map_or(Access::Denied, |t| state.check_token(&t));
+    match access {
+        Access::Granted => logged_in(&state, "/"),
+        Access::Throttled => throttled(),
+        Access::Denied => html_response(
             StatusCode::UNAUTHORIZED,
             html::notice("Log in", "That token is not right. Try again.", true),
         ),
