@@ -73,6 +73,9 @@ what's the weather like
 /quit
 CHAT
 
+echo "seeded $db:"
+"$bin" tickets list --db "$db" 2>/dev/null
+
 token="demo-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=9187
 while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done

@@ -334,7 +334,7 @@ fn funnels(r: &Report) -> String {
         return "<p class=\"empty\">No flows in this window.</p>".into();
     }
     let mut out = String::from(
-        "<p class=\"legend\"><span class=\"key fixed\"></span>fixed <span class=\"key human\"></span>asked for a human <span class=\"key gaveup\"></span>gave up <span class=\"key on\"></span>went on</p>",
+        "<p class=\"legend\"><span class=\"item\"><span class=\"key fixed\"></span>fixed</span> <span class=\"item\"><span class=\"key human\"></span>asked for a human</span> <span class=\"item\"><span class=\"key gaveup\"></span>gave up</span> <span class=\"item\"><span class=\"key on\"></span>went on</span></p>",
     );
     for f in &r.funnels {
         out.push_str(&funnel(f));
