@@ -45,6 +45,9 @@
 //! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).
 //! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
 //! - [`logging`]: the log writer that redacts every line, dependencies' lines included.
+//! - [`web`]: the staff dashboard and `/metrics` over HTTP (axum): login by token or session
+//!   cookie, security headers, and the pages rendered from [`engine::insight::Report`]
+//!   (`web::html`). Reads the store, never Discord.
 
 pub mod app;
 pub mod config;
@@ -56,3 +59,4 @@ pub mod insight;
 pub mod logging;
 pub mod store;
 pub mod terminal;
+pub mod web;

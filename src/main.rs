@@ -68,6 +68,24 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         intents: Option<PathBuf>,
     },
+    /// Serve the staff dashboard and /metrics alone (no Discord), reading a database without
+    /// changing it. The token comes only from PAYMEDIC_DASHBOARD_TOKEN; without it every page
+    /// answers 401.
+    Web {
+        /// The SQLite database to read (the `[store] path` of the bot's config). It must
+        /// exist: it is never created, migrated or written.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// Address to listen on [default: the config's web.listen, else 127.0.0.1:9187]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        sources: Sources,
+        /// Also accept GET /login?token=... (logs in and redirects), for scripts driving a
+        /// browser that can't send a header, such as scripts/dashboard-screenshot.sh.
+        #[arg(long, hide = true)]
+        allow_token_link: bool,
+    },
     /// Validate a content pack and print a summary.
     Check {
         /// Content pack to check [default: ./intents.toml if it exists, else the built-in
@@ -170,6 +188,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config, intents } => run_bot(&config, intents),
         Command::Check { intents } => check(intents.as_deref()),
+        Command::Web {
+            db,
+            listen,
+            sources,
+            allow_token_link,
+        } => web(&db, listen, &sources, allow_token_link),
         Command::Chat { sources, db } => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -251,7 +275,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Logs to stderr, every line redacted.
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -263,6 +288,63 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         // Colours only on a terminal: a log file or journal would get the raw escapes.
         .with_ansi(io::stderr().is_terminal())
         .init();
+}
+
+/// The dashboard token from [`paymedic::web::TOKEN_VAR`]; `None` when unset or blank (the
+/// dashboard is then off). Never printed or logged.
+fn dashboard_token() -> Option<String> {
+    std::env::var(paymedic::web::TOKEN_VAR)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// Binds the dashboard's address, naming it when that fails.
+async fn bind_web(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the dashboard listens beyond this machine, as web.listen says: put TLS in front of it");
+    }
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow!(
+            "cannot listen on {addr} for the dashboard: {}",
+            io_reason(&e)
+        )
+    })
+}
+
+/// `paymedic web`: the dashboard alone, read-only over a database.
+fn web(
+    db: &Path,
+    listen: Option<std::net::SocketAddr>,
+    sources: &Sources,
+    token_link: bool,
+) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let app = load_app(sources)?;
+    let addr = match listen.or(app.config.web_listen) {
+        Some(a) => a,
+        None => paymedic::config::DEFAULT_WEB_LISTEN.parse()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = paymedic::store::open_sqlite_read_only(db).await?;
+        let listener = bind_web(addr).await?;
+        let state = paymedic::web::WebState::new(
+            store,
+            paymedic::web::fixed_engine(Arc::new(app.engine)),
+            dashboard_token().as_deref(),
+        )
+        .with_token_link(token_link);
+        paymedic::web::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    init_logging();
     let app = load_app(&Sources {
         intents,
         config: Some(config_path.to_path_buf()),
@@ -304,11 +386,52 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
         let store = open_sqlite(&path, app.config.store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
-        let app = app.into_store(store);
-        anyhow::Ok(
-            paymedic::discord::run(Arc::new(app), discord, token, api_base, shutdown_signal())
-                .await,
-        )
+        let app = Arc::new(app.into_store(store));
+        // One stop signal for the bot and the dashboard: Ctrl-C or SIGTERM stops both, and
+        // the dashboard also stops when the bot ends on its own (a failed connection).
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let web = match app.config.web_listen {
+            // Bound before connecting to Discord: a taken port stops start-up with its name.
+            Some(addr) => {
+                let listener = bind_web(addr).await?;
+                let state = paymedic::web::WebState::new(
+                    app.store().clone(),
+                    paymedic::web::app_engine(app.clone()),
+                    dashboard_token().as_deref(),
+                );
+                Some(tokio::spawn(paymedic::web::serve(
+                    listener,
+                    state,
+                    stopped(),
+                )))
+            }
+            None => None,
+        };
+        let signal = {
+            let stop_tx = stop_tx.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            })
+        };
+        let result = paymedic::discord::run(app.clone(), discord, token, api_base, stopped()).await;
+        let _ = stop_tx.send(true);
+        signal.abort();
+        if let Some(web) = web {
+            match web.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the dashboard stopped with an error"),
+                Err(e) => tracing::warn!(error = %e, "the dashboard task failed"),
+            }
+        }
+        anyhow::Ok(result)
     })?;
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),

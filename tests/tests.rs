@@ -23,3 +23,4 @@ mod scam_data;
 mod store_contract;
 mod tickets;
 mod transcripts;
+mod web;

@@ -280,3 +280,11 @@ pub async fn open_sqlite(
         sqlite::SqliteStore::open_with(path, durability).await?,
     ))
 }
+
+/// Opens an existing SQLite store for reading only (`paymedic web`): never creates, migrates
+/// or writes it (see [`sqlite::SqliteStore::open_read_only`]).
+pub async fn open_sqlite_read_only(path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(
+        sqlite::SqliteStore::open_read_only(path).await?,
+    ))
+}

@@ -226,6 +226,67 @@ impl SqliteStore {
         }
     }
 
+    /// Opens an existing, up-to-date database for reading only (`paymedic web`): nothing is
+    /// created, migrated or written. A missing or empty file, or one that still needs a
+    /// migration, is refused with its name; every write through the store fails.
+    pub async fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => return Err(open_error(path, "it is a folder, not a file")),
+            Ok(m) if m.len() == 0 => {
+                return Err(open_error(path, "it is empty: not a paymedic database yet"))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(open_error(
+                    path,
+                    "no such file (it is not created when read-only)",
+                ))
+            }
+            Err(e) => return Err(open_error(path, &io_detail(&e))),
+        }
+        inspect(path).await?;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", format!("-{CACHE_KIB}"));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(0)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_failure(path, e))?;
+        // Every migration this version knows must be there: reading an older schema would
+        // fail query by query, and migrating is a write.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| open_failure(path, e))?;
+        if let Some(missing) = MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .find(|v| !applied.contains(v))
+        {
+            pool.close().await;
+            return Err(open_error(
+                path,
+                &format!(
+                    "it lacks migration {missing}: open it once with `paymedic run` or \
+                     `paymedic chat --db` of this version to upgrade it, then read it"
+                ),
+            ));
+        }
+        // No committer: a turn sent here finds the queue closed and fails.
+        let (turns, _) = mpsc::channel(1);
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+            path: path.to_path_buf(),
+            turns,
+        })
+    }
+
     /// Migrates the file, checks it can be written, and checks the journal mode took.
     async fn prepare(&self) -> Result<()> {
         let path = &self.path;
