@@ -25,7 +25,7 @@ use crate::store::{
 };
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -203,8 +203,12 @@ const CHECKS_MAX: usize = 5;
 const RETRIES: usize = 3;
 
 pub struct App {
-    pub engine: Engine,
-    pub config: Config,
+    /// Every content pack and settings generation loaded since start-up, the current one
+    /// last-indexed by `current`. See [`Generation`] for why none is ever dropped early.
+    generations: elsa::sync::FrozenVec<Box<Generation>>,
+    current: AtomicUsize,
+    /// Reloads run one at a time.
+    reloading: Mutex<()>,
     store: Arc<dyn Store>,
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: std::hash::RandomState,
@@ -214,6 +218,21 @@ pub struct App {
     cap: Mutex<ReplyCap>,
     tally: Tally,
 }
+
+/// One content pack with the settings it runs under. A [`Turn`]'s effects borrow text from
+/// the pack that produced them, and the adapters send them after the turn returns, perhaps
+/// after a reload: so the app keeps every generation until it is dropped, and a reply's text
+/// is never freed under it. Reloads are a moderator's action and are capped at
+/// [`GENERATIONS_MAX`], so this is bounded; the alternative (owned effects) would copy every
+/// reply's text on every turn and change every adapter and test.
+pub struct Generation {
+    pub engine: Engine,
+    pub config: Config,
+}
+
+/// The most generations an app holds: the start-up one and 63 reloads. Past it, a reload asks
+/// for a restart instead.
+pub const GENERATIONS_MAX: usize = 64;
 
 /// What became of a member message the bot was asked to answer. Each message lands in
 /// exactly one bucket, so the counts add up to the messages seen (see [`Tally`]).
@@ -310,8 +329,13 @@ impl App {
     }
 
     pub fn with_store(engine: Engine, config: Config, store: Arc<dyn Store>) -> App {
+        let generations = elsa::sync::FrozenVec::new();
+        let cap = ReplyCap::new(config.limits.channel_replies_per_10s);
+        generations.push(Box::new(Generation { engine, config }));
         App {
-            engine,
+            generations,
+            current: AtomicUsize::new(0),
+            reloading: Mutex::new(()),
             store,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -319,10 +343,57 @@ impl App {
             hasher: std::hash::RandomState::new(),
             pace: Mutex::new(HashMap::new()),
             names_reported: Mutex::new(HashSet::new()),
-            cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
+            cap: Mutex::new(cap),
             tally: Tally::default(),
-            config,
         }
+    }
+
+    /// The current generation: the content pack and settings every new turn uses.
+    fn generation(&self) -> &Generation {
+        let i = self.current.load(Ordering::Acquire);
+        // `current` only ever names a generation already pushed, and none is removed.
+        self.generations
+            .get(i)
+            .expect("the current generation is always stored")
+    }
+
+    /// The content pack (compiled, with its classifier) new turns use. A turn takes this once
+    /// and uses it throughout, so a reload in the middle of a turn never mixes two packs; what
+    /// the turn returns stays valid after a reload (see [`Generation`]).
+    pub fn engine(&self) -> &Engine {
+        &self.generation().engine
+    }
+
+    /// The settings new turns use (the reloadable ones change on [`App::reload_with`]).
+    pub fn config(&self) -> &Config {
+        &self.generation().config
+    }
+
+    /// The settings, to adjust before the app serves anything (the terminal turns the
+    /// cooldown off).
+    pub fn config_mut(&mut self) -> &mut Config {
+        let i = *self.current.get_mut();
+        &mut self.generations.as_mut()[i].config
+    }
+
+    /// How many generations (the start-up one included) this app holds.
+    pub fn generations(&self) -> usize {
+        self.generations.len()
+    }
+
+    /// Makes `engine` and `config` the current generation: turns that start from now on use
+    /// them; turns already running finish on the one they started with. Refused (returns
+    /// `false`) once [`GENERATIONS_MAX`] generations are held.
+    pub fn swap(&self, engine: Engine, config: Config) -> bool {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generations.len() >= GENERATIONS_MAX {
+            return false;
+        }
+        let i = self
+            .generations
+            .push_get_index(Box::new(Generation { engine, config }));
+        self.current.store(i, Ordering::Release);
+        true
     }
 
     /// The same app over another store (before it serves anything).
@@ -349,7 +420,7 @@ impl App {
     fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         match pace.get_mut(&user) {
-            Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config.cooldown_ms => {
+            Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config().cooldown_ms => {
                 if std::mem::replace(&mut p.noticed, true) {
                     Admit::Drop
                 } else {
@@ -401,18 +472,15 @@ impl App {
         }
     }
 
-    fn to_session(&self, record: Option<&SessionRecord>, now: Timestamp) -> Session {
-        record.map_or_else(
-            || Session::new(now),
-            |r| r.session.to_session(&self.engine.content),
-        )
+    fn to_session(eng: &Engine, record: Option<&SessionRecord>, now: Timestamp) -> Session {
+        record.map_or_else(|| Session::new(now), |r| r.session.to_session(&eng.content))
     }
 
     /// The record to store for `session`: `old`'s packet data, with the session and pack
     /// hash replaced.
-    fn record(&self, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
-        let stored = StoredSession::from_session(session, &self.engine.content);
-        let pack = self.engine.content.pack_hash;
+    fn record(eng: &Engine, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
+        let stored = StoredSession::from_session(session, &eng.content);
+        let pack = eng.content.pack_hash;
         match old {
             Some(r) => SessionRecord {
                 session: stored,
@@ -433,7 +501,8 @@ impl App {
     /// The scam shield's verdict on a screened member's text (see [`Origin::screen`]): for a
     /// turn, and for an edited message, which is no turn but may turn into a scam.
     pub fn screen(&self, text: &str) -> Option<crate::engine::scam::ScamFlag> {
-        self.engine.content.scam.check(text)
+        let eng = self.engine();
+        eng.content.scam.check(text)
     }
 
     /// A member's display name, when it imitates one of `protected` (the bot's or the support
@@ -445,7 +514,8 @@ impl App {
         name: &str,
         protected: &[&str],
     ) -> Option<crate::engine::scam::NameFlag> {
-        let flag = self.engine.content.scam.check_name(name, protected)?;
+        let eng = self.engine();
+        let flag = eng.content.scam.check_name(name, protected)?;
         let key = (user, crate::engine::content::pack_hash(name));
         let mut seen = self
             .names_reported
@@ -480,6 +550,7 @@ impl App {
         input: Input<'_>,
         now: Timestamp,
     ) -> Result<Turn<'_>, StoreError> {
+        let eng = self.engine();
         let origin = origin.into();
         let user = origin.user;
         if let Input::Text { text, .. } = input {
@@ -502,7 +573,7 @@ impl App {
         }
         let _guard = self.lock(user).await;
         let old = self.store.session(user).await?;
-        let mut session = self.to_session(old.as_ref(), now);
+        let mut session = Self::to_session(eng, old.as_ref(), now);
         if matches!(session.state, State::HandedOff { .. }) {
             match self.store.active_ticket(user.guild, user.member).await? {
                 Some(ticket) => return self.handed_off(user, old, ticket, input, now).await,
@@ -520,7 +591,7 @@ impl App {
                 Admit::Yes => {}
                 Admit::Notice => {
                     return Ok(Turn {
-                        effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
+                        effects: vec![Effect::Say(&eng.content.copy.slow_down)],
                         cooldown: Some(Cooldown::Notice),
                         ..Turn::silent()
                     })
@@ -533,14 +604,14 @@ impl App {
                 }
             }
         }
-        let step = self.engine.step(session, input, now);
+        let step = eng.step(session, input, now);
         let mut session = step.session;
-        let outcomes = self.outcome_rows(&step.effects);
+        let outcomes = Self::outcome_rows(eng, &step.effects);
         let request = step.effects.iter().find_map(|e| match e {
             Effect::RequestHuman { intent, tried } => Some((*intent, tried.clone())),
             _ => None,
         });
-        let mut record = self.record(&session, old.as_ref());
+        let mut record = Self::record(eng, &session, old.as_ref());
         if let Some(text) = text {
             push_capped(&mut record.recent, mask(text), RECENT_MAX);
         }
@@ -551,13 +622,13 @@ impl App {
         }
         let open = request.map(|(intent, tried)| {
             session.state = State::HandedOff { intent };
-            record.session = StoredSession::from_session(&session, &self.engine.content);
+            record.session = StoredSession::from_session(&session, &eng.content);
             record.pointed_at = Some(now.0);
             NewTicket {
                 guild: user.guild,
                 member: user.member,
                 opened_by: None,
-                packet: self.packet(intent, tried, &record, None),
+                packet: Self::packet(eng, intent, tried, &record, None),
                 at: now,
                 request_key: origin.request.clone(),
             }
@@ -587,7 +658,7 @@ impl App {
         });
         if ticket.is_some() {
             // The adapter says it with the ticket's link instead.
-            let said = self.engine.content.copy.human_requested.as_str();
+            let said = eng.content.copy.human_requested.as_str();
             effects.retain(|e| *e != Effect::Say(said));
         }
         Ok(Turn {
@@ -639,8 +710,8 @@ impl App {
         })
     }
 
-    fn outcome_rows(&self, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
-        let c = &self.engine.content;
+    fn outcome_rows(eng: &Engine, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
+        let c = &eng.content;
         effects
             .iter()
             .filter_map(|e| match e {
@@ -663,13 +734,13 @@ impl App {
     }
 
     fn packet(
-        &self,
+        eng: &Engine,
         intent: Option<crate::engine::IntentId>,
         tried: Vec<String>,
         record: &SessionRecord,
         reason: Option<&str>,
     ) -> Packet {
-        let c = &self.engine.content;
+        let c = &eng.content;
         Packet {
             intent: intent.map(|i| c.intent(i).key.clone()),
             intent_title: intent.map(|i| c.intent(i).title.clone()),
@@ -682,15 +753,15 @@ impl App {
     }
 
     /// The ticket's intent in this content pack (by its stored key), if it still exists.
-    fn packet_intent(&self, t: &Ticket) -> Option<crate::engine::IntentId> {
+    fn packet_intent(eng: &Engine, t: &Ticket) -> Option<crate::engine::IntentId> {
         let key = t.packet.intent.as_deref()?;
-        self.engine.content.intent_by_key(key)
+        eng.content.intent_by_key(key)
     }
 
     /// Whether a member with these roles in `guild` is staff there: any of `moderator_roles`,
     /// or `support_role`. Checked on every staff action, from roles the server sent with it.
     pub fn staff(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
-        let d = self.config.discord.as_ref()?;
+        let d = self.config().discord.as_ref()?;
         roles
             .iter()
             .any(|r| d.moderator_roles.contains(r) || d.support_role == Some(*r))
@@ -710,6 +781,7 @@ impl App {
         now: Timestamp,
         request: Option<String>,
     ) -> Result<Opened, StoreError> {
+        let eng = self.engine();
         if !by.serves(user.guild) {
             return Err(StoreError::Backend(
                 "a moderator escalated a member of another guild".into(),
@@ -720,19 +792,19 @@ impl App {
             return Ok(Opened::Existing(t));
         }
         let old = self.store.session(user).await?;
-        let mut session = self.to_session(old.as_ref(), now);
+        let mut session = Self::to_session(eng, old.as_ref(), now);
         let (intent, tried) = match &session.state {
-            State::InFlow(flow) => (Some(flow.intent), self.engine.tried(flow)),
+            State::InFlow(flow) => (Some(flow.intent), eng.tried(flow)),
             other => (current_intent(other), Vec::new()),
         };
         session.state = State::HandedOff { intent };
-        let mut record = self.record(&session, old.as_ref());
+        let mut record = Self::record(eng, &session, old.as_ref());
         record.pointed_at = Some(now.0);
         let new = NewTicket {
             guild: user.guild,
             member: user.member,
             opened_by: Some(by.member()),
-            packet: self.packet(intent, tried, &record, reason),
+            packet: Self::packet(eng, intent, tried, &record, reason),
             at: now,
             request_key: request,
         };
@@ -805,6 +877,7 @@ impl App {
         why: &str,
         now: Timestamp,
     ) -> Result<Option<Ticket>, StoreError> {
+        let eng = self.engine();
         for _ in 0..RETRIES {
             let Some(mut t) = self.store.ticket(id).await? else {
                 return Ok(None);
@@ -818,12 +891,12 @@ impl App {
             t.closed_at = Some(now);
             let event = TicketEvent::new(now, None, EventKind::Failed).with_text(why);
             let old = self.store.session(user).await?;
-            let mut session = self.to_session(old.as_ref(), now);
+            let mut session = Self::to_session(eng, old.as_ref(), now);
             session.state = State::Escalated {
-                intent: self.packet_intent(&t),
+                intent: Self::packet_intent(eng, &t),
             };
             session.updated = now;
-            let record = self.record(&session, old.as_ref());
+            let record = Self::record(eng, &session, old.as_ref());
             if self
                 .store
                 .update_ticket(&t, Some(&event), Some((user, Some(&record))))
@@ -853,7 +926,7 @@ impl App {
                 .await?
                 .filter(|t| staff.serves(t.guild))
                 .ok_or(Refusal::NoSuchTicket(id))?;
-            let (next, event) = t.apply(staff.member(), &action, now, &self.config.tickets)?;
+            let (next, event) = t.apply(staff.member(), &action, now, &self.config().tickets)?;
             match self.commit_change(t, next, event, now).await? {
                 Some(changed) => return Ok(changed),
                 None => continue,
@@ -871,6 +944,7 @@ impl App {
         event: TicketEvent,
         now: Timestamp,
     ) -> Result<Option<Changed>, ActionError> {
+        let eng = self.engine();
         let user = UserKey::new(next.guild, next.member);
         let _guard = self.lock(user).await;
         let to_bot = before.status.is_active() && next.status == TicketStatus::Closed;
@@ -885,17 +959,17 @@ impl App {
             let text = next.transcript_text(&events);
             next.transcript = Some(text.clone());
             transcript = Some(text);
-            member_notice = Some(self.engine.content.copy.ticket_closed.clone());
+            member_notice = Some(eng.content.copy.ticket_closed.clone());
             // Back to the bot: the conversation starts fresh.
             Some((user, None))
         } else if reopened {
             let old = self.store.session(user).await?;
-            let mut session = self.to_session(old.as_ref(), now);
+            let mut session = Self::to_session(eng, old.as_ref(), now);
             session.state = State::HandedOff {
-                intent: self.packet_intent(&next),
+                intent: Self::packet_intent(eng, &next),
             };
             session.updated = now;
-            Some((user, Some(self.record(&session, old.as_ref()))))
+            Some((user, Some(Self::record(eng, &session, old.as_ref()))))
         } else {
             None
         };
@@ -979,7 +1053,7 @@ impl App {
     /// Runs the ticket timers due at `now`: each is recorded before it is returned, so it
     /// fires once even across restarts, and the adapter then posts it.
     pub async fn run_timers(&self, now: Timestamp) -> Result<Vec<Fired>, StoreError> {
-        let settings = self.config.tickets;
+        let settings = self.config().tickets;
         let mut fired = Vec::new();
         let open = self
             .store
@@ -1072,7 +1146,7 @@ impl App {
 
     /// Purges closed-ticket transcripts and sessions older than `retention_days`.
     pub async fn purge(&self, now: Timestamp) -> Result<Purged, StoreError> {
-        let keep_ms = u64::from(self.config.retention_days) * 86_400_000;
+        let keep_ms = u64::from(self.config().retention_days) * 86_400_000;
         self.store
             .purge(Timestamp(now.0.saturating_sub(keep_ms)))
             .await
@@ -1096,10 +1170,11 @@ impl App {
         what: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let eng = self.engine();
         let _guard = self.lock(user).await;
         let old = self.store.session(user).await?;
-        let session = self.to_session(old.as_ref(), now);
-        let mut record = self.record(&session, old.as_ref());
+        let session = Self::to_session(eng, old.as_ref(), now);
+        let mut record = Self::record(eng, &session, old.as_ref());
         push_capped(&mut record.checks, mask(what), CHECKS_MAX);
         self.store
             .commit_turn(user, Some(&record), &[], None)
@@ -1109,11 +1184,12 @@ impl App {
 
     /// The member's current session, if one is stored.
     pub async fn session(&self, user: UserKey) -> Result<Option<Session>, StoreError> {
+        let eng = self.engine();
         Ok(self
             .store
             .session(user)
             .await?
-            .map(|r| r.session.to_session(&self.engine.content)))
+            .map(|r| r.session.to_session(&eng.content)))
     }
 
     /// Whether the member has an open ticket (the bot stays quiet toward them).
@@ -1128,7 +1204,8 @@ impl App {
     /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
     /// sessions were dropped.
     pub async fn sweep(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let cooldown = self.config.cooldown_ms;
+        let eng = self.engine();
+        let cooldown = self.config().cooldown_ms;
         self.pace
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -1137,7 +1214,7 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .sweep(now);
-        let idle = self.engine.settings.idle_timeout_ms;
+        let idle = eng.settings.idle_timeout_ms;
         self.store
             .expire_sessions(Timestamp(now.0.saturating_sub(idle)))
             .await
@@ -1161,7 +1238,7 @@ impl App {
     }
 
     pub fn check_app(&self, platform: &str, version: &str) -> Result<AppVerdict, CheckError> {
-        checks::app_version(platform, version, |p| self.config.app_versions(p))
+        checks::app_version(platform, version, |p| self.config().app_versions(p))
     }
 
     pub fn check_expiry(
@@ -1173,7 +1250,7 @@ impl App {
     }
 
     pub fn check_status(&self) -> String {
-        checks::status(self.config.status_notice.as_deref())
+        checks::status(self.config().status_notice.as_deref())
     }
 }
 
@@ -1233,7 +1310,7 @@ mod tests {
         let app = App::new(Engine::embedded(), Config::default());
         let u = UserKey::new(GuildId(1), MemberId(1));
         let other = UserKey::new(GuildId(1), MemberId(2));
-        let cd = app.config.cooldown_ms;
+        let cd = app.config().cooldown_ms;
         assert_eq!(app.admit(u, Timestamp(0)), Admit::Yes);
         // Unanswered chatter starts no cooldown.
         app.unanswered(u, Timestamp(0));

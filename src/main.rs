@@ -161,12 +161,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(async {
                 let mut app = load_app(&sources)?;
                 if let Some(path) = &db {
-                    let durability = app.config.store_durability;
+                    let durability = app.config().store_durability;
                     app = app.into_store(open_sqlite(path, durability).await?);
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
-                app.config.cooldown_ms = 0;
+                app.config_mut().cooldown_ms = 0;
                 let stdin = io::stdin();
                 let interactive = stdin.is_terminal();
                 terminal::run(
@@ -183,13 +183,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tickets { command } => tickets(command),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
-            classify(&app.engine)?;
+            classify(&app.engine())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
             let mut out = io::stdout().lock();
-            out.write_all(explain::explain(&app.engine, &text).as_bytes())?;
+            out.write_all(explain::explain(&app.engine(), &text).as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -202,9 +202,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let src = read_text_capped(&file, CORPUS_BYTES_MAX)
                 .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
             if eval::is_scam_set(&src) {
-                return eval_scam(&app.engine, &file, &src, mistakes);
+                return eval_scam(&app.engine(), &file, &src, mistakes);
             }
-            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
+            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine()) {
                 Ok(l) => l,
                 Err(errors) => {
                     for e in errors {
@@ -213,7 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let report = eval::evaluate(&app.engine, &lines);
+            let report = eval::evaluate(&app.engine(), &lines);
             let mut out = io::BufWriter::new(io::stdout().lock());
             write!(out, "{report}")?;
             if mistakes {
@@ -245,7 +245,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         intents,
         config: Some(config_path.to_path_buf()),
     })?;
-    let Some(discord) = app.config.discord.clone() else {
+    let Some(discord) = app.config().discord.clone() else {
         bail!(
             "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
             config_path.display()
@@ -276,11 +276,11 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         // The store opens before anything connects: a bad path, a read-only directory or a
         // damaged database stops start-up with the file's name, not the first message.
         let path = app
-            .config
+            .config()
             .store_path
             .clone()
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
-        let store = open_sqlite(&path, app.config.store_durability).await?;
+        let store = open_sqlite(&path, app.config().store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
         let app = app.into_store(store);
         anyhow::Ok(

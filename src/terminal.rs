@@ -189,7 +189,7 @@ pub async fn run(
                     if turn.is_silent() {
                         writeln!(out, "(no reply)")?;
                     }
-                    render(&mut out, &app.engine.content, &turn.effects)?;
+                    render(&mut out, &app.engine().content, &turn.effects)?;
                     note(app, &people, turn.ticket, now, &mut out).await
                 }
                 Err(e) => Err(Failure::Store(e)),
@@ -252,7 +252,7 @@ async fn command(
         ("as", _) => writeln!(out, "usage: /as NAME")?,
         ("reset", []) => {
             let turn = app.turn(user, Input::Reset, now).await?;
-            render(out, &app.engine.content, &turn.effects)?;
+            render(out, &app.engine().content, &turn.effects)?;
             note(app, people, turn.ticket, now, out).await?;
         }
         ("stats", []) => stats(app, out).await?,
@@ -298,7 +298,7 @@ async fn command(
                 None => false,
             };
             if taken {
-                writeln!(out, "bot: {}", app.engine.content.copy.rate_thanks)?;
+                writeln!(out, "bot: {}", app.engine().content.copy.rate_thanks)?;
             } else {
                 writeln!(out, "(you have no closed ticket to rate)")?;
             }
@@ -372,7 +372,7 @@ async fn moderate(
                         "bot → {}: {}",
                         people.name(t.member),
                         Copy::with_ticket(
-                            &app.engine.content.copy.ticket_escalated,
+                            &app.engine().content.copy.ticket_escalated,
                             &format!("ticket #{}", t.id)
                         )
                     )?;
@@ -480,7 +480,7 @@ async fn moderate(
                         out,
                         "bot → {}: {} (answer with /rate yes or /rate no)",
                         people.name(t.member),
-                        app.engine.content.copy.rate_question
+                        app.engine().content.copy.rate_question
                     )?;
                 }
             }
@@ -542,7 +542,7 @@ async fn note(
     now: Timestamp,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let copy = &app.engine.content.copy;
+    let copy = &app.engine().content.copy;
     match note {
         None => {}
         Some(note) => {

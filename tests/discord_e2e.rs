@@ -1830,10 +1830,10 @@ async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
         .proxy(bot.fake.api_base())
         .ratelimiter_disabled(true)
         .build();
-    let discord = bot.app.config.discord.clone().unwrap();
+    let discord = bot.app.config().discord.clone().unwrap();
     let sends = tokio::sync::Semaphore::new(2);
     let out = Outbox::new(&http, &bot.app, &discord, &sends);
-    let s = bot.app.config.tickets;
+    let s = bot.app.config().tickets;
     let start = paymedic::app::now().0;
     let fire = |at: u64| {
         let app = bot.app.clone();

@@ -62,7 +62,7 @@ pub async fn troubleshoot(
     #[description = "What went wrong (leave empty to see the topics)"] topic: Option<u32>,
 ) -> Result<(), Error> {
     let data = ctx.data();
-    let content = &data.app.engine.content;
+    let content = &data.app.engine().content;
     let input = match topic {
         None => Input::Menu,
         Some(n) => match content.topics().nth(n as usize) {
@@ -220,7 +220,7 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
 /// What this bot does and how to use it.
 #[poise::command(slash_command, ephemeral)]
 pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
-    let content = &ctx.data().app.engine.content;
+    let content = &ctx.data().app.engine().content;
     let topics: Vec<String> = content.topics().map(|i| format!("• {}", i.title)).collect();
     let text = format!(
         "I help when a pay-later payment fails. Describe what happened in a support channel, mention me, or DM me. I can help with:\n{}\n\n\
@@ -243,7 +243,7 @@ pub async fn explain(
     ctx: Context<'_>,
     #[description = "The message to explain"] text: String,
 ) -> Result<(), Error> {
-    let report = explain_text(&ctx.data().app.engine, &text);
+    let report = explain_text(&ctx.data().app.engine(), &text);
     ctx.send(ephemeral(convert::truncate(
         &format!("```\n{report}```"),
         2000,
@@ -257,7 +257,7 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     let result = match &error {
         poise::FrameworkError::CommandCheckFailed { ctx, .. } => ctx
             .send(ephemeral(
-                ctx.data().app.engine.content.copy.moderators_only.clone(),
+                ctx.data().app.engine().content.copy.moderators_only.clone(),
             ))
             .await
             .map(|_| ()),
