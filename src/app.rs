@@ -18,6 +18,7 @@ use crate::engine::tickets::{
     Timer, FORGET_REASON, INACTIVE_REASON, RECENT_MAX,
 };
 use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, State, Timestamp};
+use crate::metrics::{self, FlowOutcome, Silence};
 use crate::store::memory::MemoryStore;
 use crate::store::{
     Forgotten, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Store, StoreError,
@@ -61,6 +62,8 @@ pub struct Turn<'a> {
     pub ticket: Option<TicketNote>,
     /// Set when the per-member cooldown decided this turn (a notice, or silence).
     pub cooldown: Option<Cooldown>,
+    /// The member's ticket has them: the engine was not asked (for the metrics).
+    handed_off: bool,
 }
 
 /// What the per-member cooldown did to a message.
@@ -79,6 +82,7 @@ impl Turn<'_> {
             classification: None,
             ticket: None,
             cooldown: None,
+            handed_off: false,
         }
     }
 
@@ -298,6 +302,13 @@ pub struct Tally {
 impl Tally {
     pub fn add(&self, b: Bucket) {
         self.counts[b.index()].fetch_add(1, Ordering::Relaxed);
+        // Messages the adapter drops before any turn; every other bucket was counted by the
+        // turn itself (see `count_turn`).
+        match b {
+            Bucket::ChannelCapped => metrics::message_silent(Silence::ChannelCapped),
+            Bucket::Shed => metrics::message_silent(Silence::Shed),
+            _ => {}
+        }
     }
 
     pub fn get(&self, b: Bucket) -> u64 {
@@ -462,6 +473,30 @@ impl App {
         &self.tally
     }
 
+    /// Sets the open-tickets gauge from the store (opening or open tickets), so it is right
+    /// after a restart and whatever another process did; returns the count. Called at
+    /// start-up, on every change, and periodically by the bot.
+    pub async fn count_open_tickets(&self) -> Result<usize, StoreError> {
+        let n = self
+            .store
+            .tickets(&TicketFilter {
+                statuses: vec![TicketStatus::Opening, TicketStatus::Open],
+                ..TicketFilter::default()
+            })
+            .await?
+            .len();
+        metrics::tickets_open(n);
+        Ok(n)
+    }
+
+    /// After a ticket opened or closed: the gauge follows. A store error here only leaves the
+    /// gauge stale until the next change or periodic count, so it is logged, not returned.
+    async fn tickets_changed(&self) {
+        if let Err(e) = self.count_open_tickets().await {
+            tracing::warn!(error = %e, "could not count open tickets for the metrics");
+        }
+    }
+
     fn unanswered(&self, user: UserKey, now: Timestamp) {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         if pace
@@ -544,14 +579,37 @@ impl App {
     ///    the bot asked, so it is never throttled);
     /// 4. the engine step, then one commit of the session, the outcome counts and any ticket
     ///    the turn opens, before the caller sends anything.
+    ///
+    /// The turn uses one content pack throughout (the current one when it starts), and its
+    /// wall time, what became of a typed message, the answers and flow outcomes are counted
+    /// in the [`crate::metrics`].
     pub async fn turn(
         &self,
         origin: impl Into<Origin>,
         input: Input<'_>,
         now: Timestamp,
     ) -> Result<Turn<'_>, StoreError> {
+        let started = std::time::Instant::now();
         let eng = self.engine();
-        let origin = origin.into();
+        let result = self.turn_in(eng, origin.into(), input, now).await;
+        metrics::turn_took(started.elapsed());
+        match &result {
+            Ok(turn) => count_turn(eng, &input, turn),
+            Err(_) if matches!(input, Input::Text { .. }) => {
+                metrics::message_silent(Silence::Failed)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn turn_in<'a>(
+        &'a self,
+        eng: &'a Engine,
+        origin: Origin,
+        input: Input<'_>,
+        now: Timestamp,
+    ) -> Result<Turn<'a>, StoreError> {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
             if let Some(secret) = sensitive::kind(text) {
@@ -604,6 +662,20 @@ impl App {
                 }
             }
         }
+        if let (
+            Input::Choose {
+                choice: Choice::Stuck,
+                ..
+            },
+            State::InFlow(flow),
+        ) = (input, &session.state)
+        {
+            // "Still stuck" ends nothing, so the engine records no outcome for it.
+            metrics::flow_outcome(
+                &eng.content.intent(flow.intent).key,
+                FlowOutcome::StillStuck,
+            );
+        }
         let step = eng.step(session, input, now);
         let mut session = step.session;
         let outcomes = Self::outcome_rows(eng, &step.effects);
@@ -648,6 +720,9 @@ impl App {
             self.unanswered(user, now);
         }
         let mut effects = step.effects;
+        if matches!(opened, Some(Opened::Created(_))) {
+            self.tickets_changed().await;
+        }
         let ticket = opened.map(|o| match o {
             Opened::Created(t) => TicketNote::Opened(t),
             Opened::Existing(t) => {
@@ -666,6 +741,7 @@ impl App {
             classification: step.classification,
             ticket,
             cooldown: None,
+            handed_off: false,
         })
     }
 
@@ -706,6 +782,7 @@ impl App {
         };
         Ok(Turn {
             ticket: note,
+            handed_off: true,
             ..Turn::silent()
         })
     }
@@ -812,6 +889,9 @@ impl App {
             .store
             .commit_turn(user, Some(&record), &[], Some(&new))
             .await?;
+        if matches!(opened, Some(Opened::Created(_))) {
+            self.tickets_changed().await;
+        }
         opened.ok_or_else(|| StoreError::Backend("opening a ticket returned nothing".into()))
     }
 
@@ -840,6 +920,8 @@ impl App {
             );
             if self.store.update_ticket(&t, Some(&event), None).await? == Updated::Done {
                 t.version += 1;
+                metrics::ticket_opened();
+                self.tickets_changed().await;
                 return Ok(Some(t));
             }
         }
@@ -904,6 +986,8 @@ impl App {
                 == Updated::Done
             {
                 t.version += 1;
+                drop(_guard);
+                self.tickets_changed().await;
                 return Ok(Some(t));
             }
         }
@@ -981,6 +1065,12 @@ impl App {
         {
             Updated::Done => {
                 next.version += 1;
+                if before.status.is_active() && next.status == TicketStatus::Closed {
+                    metrics::ticket_closed();
+                }
+                if before.status.is_active() != next.status.is_active() {
+                    self.tickets_changed().await;
+                }
                 Ok(Some(Changed {
                     ticket: next,
                     member_notice,
@@ -1019,7 +1109,17 @@ impl App {
         } else {
             TicketEvent::message(now, author, text)
         };
+        // Time to the first human reply: the first message by someone other than the member
+        // (the bot's own messages never come here).
+        let first_reply = author != t.member
+            && !self.store.events(t.id).await?.iter().any(|e| {
+                matches!(e.kind, EventKind::Message | EventKind::Removed)
+                    && e.actor.is_some_and(|a| a != t.member)
+            });
         self.store.add_event(t.id, &event, true).await?;
+        if first_reply {
+            metrics::first_human_reply(now.0.saturating_sub(t.opened_at.0));
+        }
         Ok(Some(t))
     }
 
@@ -1251,6 +1351,63 @@ impl App {
 
     pub fn check_status(&self) -> String {
         checks::status(self.config().status_notice.as_deref())
+    }
+}
+
+/// Counts what a turn did: for a typed message, answered or why not; for any input, the
+/// intent answers (with the classifier's confidence, for a typed message) and flow outcomes.
+/// `eng` is the pack the turn ran on, which its intent ids index.
+fn count_turn(eng: &Engine, input: &Input<'_>, turn: &Turn<'_>) {
+    let typed = matches!(input, Input::Text { .. });
+    let c = &eng.content;
+    for e in &turn.effects {
+        match e {
+            Effect::Answer { intent, .. } => {
+                let confidence = turn
+                    .classification
+                    .as_ref()
+                    .filter(|k| typed && k.intent == Some(*intent))
+                    .map(|k| k.confidence);
+                metrics::answer(&c.intent(*intent).key, confidence);
+            }
+            Effect::Record {
+                intent, outcome, ..
+            } => {
+                let outcome = match outcome {
+                    Outcome::Fixed => FlowOutcome::Fixed,
+                    Outcome::Escalated => FlowOutcome::Escalated,
+                    Outcome::DeclinedHuman => FlowOutcome::DeclinedHuman,
+                };
+                metrics::flow_outcome(&c.intent(*intent).key, outcome);
+            }
+            _ => {}
+        }
+    }
+    if !typed {
+        return;
+    }
+    let silence = if turn
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Sensitive(_)))
+    {
+        Some(Silence::Sensitive)
+    } else if turn.effects.iter().any(|e| matches!(e, Effect::Scam(_))) {
+        Some(Silence::Scam)
+    } else if turn.cooldown.is_some() {
+        Some(Silence::Cooldown)
+    } else if turn.is_silent() {
+        Some(if turn.handed_off {
+            Silence::HandedOff
+        } else {
+            Silence::OutOfScope
+        })
+    } else {
+        None
+    };
+    match silence {
+        Some(why) => metrics::message_silent(why),
+        None => metrics::message_answered(),
     }
 }
 

@@ -518,6 +518,15 @@ async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Re
     match event {
         FullEvent::Message { new_message } => on_message(ctx, data, new_message).await,
         FullEvent::MessageUpdate { event, .. } => on_edit(ctx, data, event).await,
+        // Serenity reconnects on its own; these say it did (a new session, or a resumed one).
+        FullEvent::Ready { .. } => {
+            crate::metrics::gateway_connect("ready");
+            Ok(())
+        }
+        FullEvent::Resume { .. } => {
+            crate::metrics::gateway_connect("resume");
+            Ok(())
+        }
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(press),
         } => on_press(ctx, data, press).await,

@@ -391,6 +391,7 @@ impl<'a> Outbox<'a> {
                 Err(e) => e,
             };
             let failure = Failure::of(&e);
+            crate::metrics::discord_rest_error(&failure.status_label());
             if maybe_applied
                 && matches!(failure, Failure::AlreadyAnswered | Failure::UnknownMessage)
             {
