@@ -213,6 +213,8 @@ pub struct App {
     current: AtomicUsize,
     /// Reloads run one at a time.
     reloading: Mutex<()>,
+    /// Where a reload reads the pack and settings from.
+    source: Option<crate::reload::Source>,
     store: Arc<dyn Store>,
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: std::hash::RandomState,
@@ -347,6 +349,7 @@ impl App {
             generations,
             current: AtomicUsize::new(0),
             reloading: Mutex::new(()),
+            source: None,
             store,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -385,6 +388,15 @@ impl App {
     pub fn config_mut(&mut self) -> &mut Config {
         let i = *self.current.get_mut();
         &mut self.generations.as_mut()[i].config
+    }
+
+    /// Where [`crate::reload::reload`] reads the pack and settings from (set at start-up).
+    pub fn set_source(&mut self, source: crate::reload::Source) {
+        self.source = Some(source);
+    }
+
+    pub fn source(&self) -> Option<&crate::reload::Source> {
+        self.source.as_ref()
     }
 
     /// How many generations (the start-up one included) this app holds.
@@ -842,6 +854,20 @@ impl App {
         roles
             .iter()
             .any(|r| d.moderator_roles.contains(r) || d.support_role == Some(*r))
+            .then_some(Staff {
+                member,
+                guild: Some(guild),
+            })
+    }
+
+    /// Whether a member with these roles in `guild` is a moderator there (any of
+    /// `moderator_roles`; the support role is not enough): for the operator's commands such
+    /// as `/reload`. Checked from roles the server sent with the command.
+    pub fn moderator(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
+        let d = self.config().discord.as_ref()?;
+        roles
+            .iter()
+            .any(|r| d.moderator_roles.contains(r))
             .then_some(Staff {
                 member,
                 guild: Some(guild),

@@ -166,7 +166,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
-                app.config_mut().cooldown_ms = 0;
+                // (Kept across `/mod reload`.)
+                let mut source = app.source().cloned().unwrap_or_default();
+                source.adjust = Some(terminal::no_cooldown);
+                terminal::no_cooldown(app.config_mut());
+                app.set_source(source);
                 let stdin = io::stdin();
                 let interactive = stdin.is_terminal();
                 terminal::run(
@@ -282,17 +286,33 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
         let store = open_sqlite(&path, app.config().store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
-        let app = app.into_store(store);
-        anyhow::Ok(
-            paymedic::discord::run(Arc::new(app), discord, token, api_base, shutdown_signal())
-                .await,
-        )
+        let app = Arc::new(app.into_store(store));
+        // Metrics from the start: the recorder, its upkeep, and the open-tickets gauge from
+        // the store (then every minute, whatever another process or a restart did).
+        let metrics = paymedic::metrics::install();
+        tokio::spawn(paymedic::metrics::upkeep(metrics));
+        tokio::spawn(count_open_tickets(app.clone()));
+        #[cfg(unix)]
+        tokio::spawn(paymedic::reload::on_hangup(app.clone())?);
+        anyhow::Ok(paymedic::discord::run(app, discord, token, api_base, shutdown_signal()).await)
     })?;
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             say(format_args!("error: {e}"));
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Keeps the open-tickets gauge right: at start-up, then every minute (each change in this
+/// process updates it too).
+async fn count_open_tickets(app: Arc<App>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = app.count_open_tickets().await {
+            tracing::warn!(error = %e, "could not count open tickets for the metrics");
         }
     }
 }
@@ -379,7 +399,13 @@ fn load_app(sources: &Sources) -> anyhow::Result<App> {
     let path = choose_pack(named.as_deref());
     let mut engine = load_engine(path.as_deref())?;
     config.apply(&mut engine)?;
-    Ok(App::new(engine, config))
+    let mut app = App::new(engine, config);
+    app.set_source(paymedic::reload::Source {
+        pack: path,
+        config: sources.config.clone(),
+        adjust: None,
+    });
+    Ok(app)
 }
 
 fn check(named: Option<&Path>) -> anyhow::Result<ExitCode> {

@@ -38,6 +38,7 @@ Type a message as a member would. Numbers pick a choice.
   /mod close N REASON
   /mod handback N                  give the member back to the bot
   /mod reopen N
+  /mod reload                      re-read the content pack and settings
   /help                            this text
   /quit                            leave";
 
@@ -340,6 +341,12 @@ fn thread_of(t: &Ticket) -> ChannelId {
         .unwrap_or(ChannelId(THREADS_FROM + t.id.get().unsigned_abs()))
 }
 
+/// The terminal's own setting: no per-member cooldown (one person at a keyboard, or a piped
+/// script). A [`crate::reload::Source::adjust`], so a reload keeps it.
+pub fn no_cooldown(config: &mut crate::config::Config) {
+    config.cooldown_ms = 0;
+}
+
 /// `/mod …`: the moderator's side of a ticket's life.
 async fn moderate(
     app: &App,
@@ -389,6 +396,25 @@ async fn moderate(
         }
         ["escalate"] => {
             writeln!(out, "usage: /mod escalate NAME [REASON]")?;
+            return Ok(());
+        }
+        ["reload"] => {
+            // Every error in full here (a terminal has no message limit); the log has them
+            // too.
+            match crate::reload::reload(app) {
+                Err(crate::reload::ReloadError::Invalid(errors)) => {
+                    writeln!(
+                        out,
+                        "(not reloaded: {} error{}; the old content and settings stay in use)",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" }
+                    )?;
+                    for e in errors {
+                        writeln!(out, "  {e}")?;
+                    }
+                }
+                other => writeln!(out, "({})", crate::reload::reply(&other))?,
+            }
             return Ok(());
         }
         ["list"] => {
@@ -457,7 +483,7 @@ async fn moderate(
     let Some((id, action)) = action else {
         writeln!(
             out,
-            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N"
+            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N | reload"
         )?;
         return Ok(());
     };

@@ -6,7 +6,7 @@
 //! server admin can change who sees a command. Ticket commands live in `super::tickets`.
 
 use super::outbox::To;
-use super::tickets::{self, is_staff};
+use super::tickets::{self, is_moderator, is_staff};
 use super::{convert, Context, Data, Error};
 use crate::app::{self, today, Origin};
 use crate::engine::Input;
@@ -41,6 +41,7 @@ pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>>
         reset(),
         help(),
         explain(),
+        reload(),
         tickets::ticket(),
         tickets::escalate(),
         tickets::escalate_message(),
@@ -249,6 +250,33 @@ pub async fn explain(
         2000,
     )))
     .await?;
+    Ok(())
+}
+
+/// Moderators: re-read the content pack and settings (an invalid pack changes nothing).
+#[poise::command(
+    slash_command,
+    ephemeral,
+    check = "is_moderator",
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
+    let data = ctx.data();
+    // Compiling a pack can outlast Discord's 3 seconds: the outbox defers if it does.
+    let result = data
+        .outbox(ctx.http())
+        .in_time(
+            &mut To::command(ctx),
+            true,
+            crate::reload::reload_off_thread(data.app.clone()),
+        )
+        .await?;
+    tracing::info!(
+        moderator = ctx.author().id.get(),
+        ok = result.is_ok(),
+        "/reload"
+    );
+    ctx.send(ephemeral(crate::reload::reply(&result))).await?;
     Ok(())
 }
 

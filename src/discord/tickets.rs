@@ -234,6 +234,26 @@ pub async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
     Ok(staff_of(ctx).await.is_some())
 }
 
+/// The `check` of moderator-only commands (`/reload`): a moderator role, from the roles the
+/// server sent with the command.
+pub async fn is_moderator(ctx: Context<'_>) -> Result<bool, Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Ok(false);
+    };
+    let Some(member) = ctx.author_member().await else {
+        return Ok(false);
+    };
+    Ok(ctx
+        .data()
+        .app
+        .moderator(
+            MemberId(member.user.id.get()),
+            GuildId(guild.get()),
+            &role_ids(&member.roles),
+        )
+        .is_some())
+}
+
 async fn staff_of(ctx: Context<'_>) -> Option<Staff> {
     let guild = ctx.guild_id()?;
     let member = ctx.author_member().await?;
