@@ -292,3 +292,195 @@ pub fn reload(result: &'static str, took: Option<Duration>) {
         histogram!(RELOAD_SECONDS).record(d.as_secs_f64());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One test fn drives everything: the recorder is global to the process. The library's
+    //! test binary runs no other turns, so every count here is exact.
+
+    use super::*;
+    use crate::app::{App, Staff};
+    use crate::config::Config;
+    use crate::engine::ids::{ChannelId, GuildId, MemberId, UserKey};
+    use crate::engine::tickets::StaffAction;
+    use crate::engine::{Choice, Effect, Engine, Input, Timestamp};
+
+    /// The value of the series `name` whose labels include every one of `labels`, in the
+    /// Prometheus text `rendered`; 0 when the series is absent.
+    fn value(rendered: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+        for line in rendered.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, v)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let (n, l) = match series.split_once('{') {
+                Some((n, l)) => (n, l.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if n != name {
+                continue;
+            }
+            let have: Vec<&str> = l.split(',').collect();
+            if labels
+                .iter()
+                .all(|(k, want)| have.contains(&format!("{k}=\"{want}\"").as_str()))
+            {
+                return v
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not a number: {line}"));
+            }
+        }
+        0.0
+    }
+
+    #[test]
+    fn turns_and_a_tickets_life_show_in_the_rendered_metrics_with_their_counts() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = install();
+        let app = App::new(
+            Engine::embedded(),
+            Config {
+                cooldown_ms: 0,
+                ..Config::default()
+            },
+        );
+        let intent = app
+            .engine()
+            .content
+            .intent_by_key("payment_declined")
+            .unwrap();
+        let alice = UserKey::new(GuildId(1), MemberId(71));
+        let press = |choice: Choice| Input::Choose {
+            choice,
+            shown_at: None,
+        };
+        let mut turns = 0.0;
+        let mut turn = |input: Input<'static>, at: u64| {
+            turns += 1.0;
+            rt.block_on(app.turn(alice, input, Timestamp(at))).unwrap()
+        };
+        // A typed question answered (with its confidence), a step answered, "still stuck",
+        // fixed; a restart by command (an answer, no confidence), "still stuck" until a human
+        // is offered, and a human asked for (escalated: a ticket opens).
+        let typed = Input::Text {
+            text: "klarna declined my payment at the checkout",
+            addressed: true,
+        };
+        let first = turn(typed, 1_000);
+        assert!(first
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Answer { intent: i, .. } if *i == intent)));
+        turn(press(Choice::Option(0)), 2_000);
+        turn(press(Choice::Stuck), 3_000);
+        let mut stuck = 1.0;
+        turn(press(Choice::Fixed), 4_000);
+        let mut last = turn(Input::Start(intent), 5_000);
+        let mut at = 5_000;
+        let offers_human = |effects: &[Effect<'_>]| {
+            effects.iter().any(|e| {
+                matches!(e, Effect::Ask { offers, .. }
+                    if offers.iter().any(|o| o.choice == Choice::Human))
+            })
+        };
+        while !offers_human(&last.effects) {
+            assert!(stuck < 10.0, "no human offered: {:?}", last.effects);
+            at += 1_000;
+            last = turn(press(Choice::Stuck), at);
+            stuck += 1.0;
+        }
+        let asked = turn(press(Choice::Human), at + 1_000);
+        let ticket = asked
+            .ticket
+            .expect("asking for a human opens a ticket")
+            .ticket()
+            .clone();
+        // Chatter nobody addressed: seen, not answered.
+        let chatter = Input::Text {
+            text: "lol anyone watching the match tonight",
+            addressed: false,
+        };
+        let bob = UserKey::new(GuildId(1), MemberId(72));
+        assert!(rt
+            .block_on(app.turn(bob, chatter, Timestamp(7_000)))
+            .unwrap()
+            .is_silent());
+        turns += 1.0;
+        // The ticket's life: opened, the first human reply 90 s after, closed.
+        let open_after = value(&handle.render(), TICKETS_OPEN, &[]);
+        assert_eq!(open_after, 1.0, "the opening ticket counts as open");
+        let thread = ChannelId(9_071);
+        let opened_at = ticket.opened_at.0;
+        rt.block_on(app.ticket_opened(ticket.id, Some(thread), None, Timestamp(opened_at)))
+            .unwrap();
+        let staff = MemberId(9_000);
+        for (who, text, after) in [
+            (ticket.member, "still nothing", 20_000),
+            (staff, "on it", 90_000),
+            (staff, "done?", 95_000),
+        ] {
+            rt.block_on(app.ticket_message(thread, who, text, Timestamp(opened_at + after)))
+                .unwrap();
+        }
+        rt.block_on(app.act(
+            Staff::trusted(staff),
+            ticket.id,
+            StaffAction::Close {
+                reason: "sorted".into(),
+            },
+            Timestamp(opened_at + 120_000),
+        ))
+        .unwrap();
+
+        let r = handle.render();
+        let v = |name: &str, labels: &[(&str, &str)]| value(&r, name, labels);
+        let declined = ("intent", "payment_declined");
+        assert_eq!(v(ANSWERS, &[declined]), 2.0, "{r}");
+        assert_eq!(
+            v(FLOW_OUTCOMES, &[declined, ("outcome", "still_stuck")]),
+            stuck,
+            "{r}"
+        );
+        assert_eq!(v(FLOW_OUTCOMES, &[declined, ("outcome", "fixed")]), 1.0, "{r}");
+        assert_eq!(v(FLOW_OUTCOMES, &[declined, ("outcome", "escalated")]), 1.0, "{r}");
+        assert_eq!(v(MESSAGES_SEEN, &[]), 2.0, "{r}");
+        assert_eq!(v(MESSAGES_ANSWERED, &[]), 1.0, "{r}");
+        assert_eq!(v(MESSAGES_SILENT, &[("reason", "out_of_scope")]), 1.0, "{r}");
+        // Confidence for the one typed answer; every turn timed.
+        assert_eq!(v("paymedic_classifier_confidence_count", &[]), 1.0, "{r}");
+        assert_eq!(v("paymedic_turn_duration_seconds_count", &[]), turns, "{r}");
+        assert_eq!(v(TICKETS_OPENED, &[]), 1.0, "{r}");
+        assert_eq!(v(TICKETS_CLOSED, &[]), 1.0, "{r}");
+        assert_eq!(v(TICKETS_OPEN, &[]), 0.0, "{r}");
+        // One first reply (not the member's own message, not the second staff one), 90 s in.
+        assert_eq!(v("paymedic_ticket_first_human_reply_seconds_count", &[]), 1.0, "{r}");
+        assert_eq!(v("paymedic_ticket_first_human_reply_seconds_sum", &[]), 90.0, "{r}");
+        // The buckets are ours, not the exporter's defaults.
+        assert_eq!(
+            v("paymedic_ticket_first_human_reply_seconds_bucket", &[("le", "60")]),
+            0.0,
+            "{r}"
+        );
+        assert_eq!(
+            v("paymedic_ticket_first_human_reply_seconds_bucket", &[("le", "120")]),
+            1.0,
+            "{r}"
+        );
+        assert!(r.contains("# HELP paymedic_answers_total"), "{r}");
+        // Installing again is harmless: the same registry.
+        assert_eq!(value(&install().render(), ANSWERS, &[declined]), 2.0);
+    }
+
+    #[test]
+    fn rest_failures_are_labelled_by_status() {
+        use crate::discord::retry::Failure;
+        assert_eq!(Failure::RateLimited.status_label(), "429");
+        assert_eq!(Failure::Server(503).status_label(), "503");
+        assert_eq!(Failure::NoPermission(50013).status_label(), "403");
+        assert_eq!(Failure::UnknownChannel.status_label(), "404");
+        assert_eq!(Failure::Network.status_label(), "network");
+        assert_eq!(Failure::Other(None).status_label(), "other");
+    }
+}

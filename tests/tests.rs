@@ -14,6 +14,7 @@ mod crash;
 mod dialogue;
 mod discord_e2e;
 mod discord_fake;
+mod ops;
 mod phrasings;
 mod properties;
 mod redaction;
