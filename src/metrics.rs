@@ -324,9 +324,7 @@ mod tests {
                 .iter()
                 .all(|(k, want)| have.contains(&format!("{k}=\"{want}\"").as_str()))
             {
-                return v
-                    .parse()
-                    .unwrap_or_else(|_| panic!("not a number: {line}"));
+                return v.parse().unwrap_or_else(|_| panic!("not a number: {line}"));
             }
         }
         0.0
@@ -443,11 +441,23 @@ mod tests {
             stuck,
             "{r}"
         );
-        assert_eq!(v(FLOW_OUTCOMES, &[declined, ("outcome", "fixed")]), 1.0, "{r}");
-        assert_eq!(v(FLOW_OUTCOMES, &[declined, ("outcome", "escalated")]), 1.0, "{r}");
+        assert_eq!(
+            v(FLOW_OUTCOMES, &[declined, ("outcome", "fixed")]),
+            1.0,
+            "{r}"
+        );
+        assert_eq!(
+            v(FLOW_OUTCOMES, &[declined, ("outcome", "escalated")]),
+            1.0,
+            "{r}"
+        );
         assert_eq!(v(MESSAGES_SEEN, &[]), 2.0, "{r}");
         assert_eq!(v(MESSAGES_ANSWERED, &[]), 1.0, "{r}");
-        assert_eq!(v(MESSAGES_SILENT, &[("reason", "out_of_scope")]), 1.0, "{r}");
+        assert_eq!(
+            v(MESSAGES_SILENT, &[("reason", "out_of_scope")]),
+            1.0,
+            "{r}"
+        );
         // Confidence for the one typed answer; every turn timed.
         assert_eq!(v("paymedic_classifier_confidence_count", &[]), 1.0, "{r}");
         assert_eq!(v("paymedic_turn_duration_seconds_count", &[]), turns, "{r}");
@@ -455,16 +465,30 @@ mod tests {
         assert_eq!(v(TICKETS_CLOSED, &[]), 1.0, "{r}");
         assert_eq!(v(TICKETS_OPEN, &[]), 0.0, "{r}");
         // One first reply (not the member's own message, not the second staff one), 90 s in.
-        assert_eq!(v("paymedic_ticket_first_human_reply_seconds_count", &[]), 1.0, "{r}");
-        assert_eq!(v("paymedic_ticket_first_human_reply_seconds_sum", &[]), 90.0, "{r}");
+        assert_eq!(
+            v("paymedic_ticket_first_human_reply_seconds_count", &[]),
+            1.0,
+            "{r}"
+        );
+        assert_eq!(
+            v("paymedic_ticket_first_human_reply_seconds_sum", &[]),
+            90.0,
+            "{r}"
+        );
         // The buckets are ours, not the exporter's defaults.
         assert_eq!(
-            v("paymedic_ticket_first_human_reply_seconds_bucket", &[("le", "60")]),
+            v(
+                "paymedic_ticket_first_human_reply_seconds_bucket",
+                &[("le", "60")]
+            ),
             0.0,
             "{r}"
         );
         assert_eq!(
-            v("paymedic_ticket_first_human_reply_seconds_bucket", &[("le", "120")]),
+            v(
+                "paymedic_ticket_first_human_reply_seconds_bucket",
+                &[("le", "120")]
+            ),
             1.0,
             "{r}"
         );

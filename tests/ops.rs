@@ -115,7 +115,10 @@ fn an_invalid_pack_keeps_the_old_answers_and_reports_every_error_with_its_locati
     assert_eq!(app.generations(), 1);
     assert!(declined_intro(&app, 3).contains(OLD_INTRO));
     let reply = reload::reply(&Err(err));
-    assert!(reply.starts_with(&format!("Not reloaded: {expected} errors")), "{reply}");
+    assert!(
+        reply.starts_with(&format!("Not reloaded: {expected} errors")),
+        "{reply}"
+    );
     assert!(reply.chars().count() <= 2000);
 }
 
@@ -124,12 +127,19 @@ fn a_conversation_whose_step_was_removed_restarts_cleanly_after_a_reload() {
     // The declined flow without its "message" step (the step after "where").
     let src = pack();
     let start = src.find("[[intent.flow]]\nid = \"message\"").unwrap();
-    let end = start + src[start..].find("[[intent.flow]]\nid = \"other_method\"").unwrap();
+    let end = start
+        + src[start..]
+            .find("[[intent.flow]]\nid = \"other_method\"")
+            .unwrap();
     let removed = format!("{}{}", &src[..start], &src[end..]);
     let path = temp_pack("removed-step", &removed);
     let app = app_reading(&path);
     let alice = member(1, 81);
-    let intent = app.engine().content.intent_by_key("payment_declined").unwrap();
+    let intent = app
+        .engine()
+        .content
+        .intent_by_key("payment_declined")
+        .unwrap();
     block_on(app.turn(alice, Input::Start(intent), Timestamp(1_000))).unwrap();
     let to_message = block_on(app.turn(
         alice,
@@ -167,7 +177,10 @@ fn a_conversation_whose_step_was_removed_restarts_cleanly_after_a_reload() {
 
 #[test]
 fn mod_reload_in_the_chat_reloads_and_lists_errors() {
-    let good = temp_pack("chat-good", &pack().replace(OLD_INTRO, "Chat-reloaded intro."));
+    let good = temp_pack(
+        "chat-good",
+        &pack().replace(OLD_INTRO, "Chat-reloaded intro."),
+    );
     let app = app_reading(&good);
     let mut out = Vec::new();
     let mut t = 0;
@@ -219,7 +232,10 @@ fn with_the_built_in_pack_a_reload_says_it_cannot_change() {
 #[cfg(unix)]
 #[test]
 fn sighup_reloads() {
-    let path = temp_pack("sighup", &pack().replace(OLD_INTRO, "Hangup-reloaded intro."));
+    let path = temp_pack(
+        "sighup",
+        &pack().replace(OLD_INTRO, "Hangup-reloaded intro."),
+    );
     let app = Arc::new(app_reading(&path));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -234,7 +250,10 @@ fn sighup_reloads() {
         assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGHUP) }, 0);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while app.generations() < 2 {
-            assert!(std::time::Instant::now() < deadline, "no reload after SIGHUP");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no reload after SIGHUP"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     });

@@ -66,7 +66,19 @@ pub async fn troubleshoot(
     let content = &data.app.engine().content;
     let input = match topic {
         None => Input::Menu,
-        Some(n) => match content.topics().nth(n as usize) {
+        // The choices were registered from the pack at start-up, and a reload may have
+        // changed its topics since: the choice is found again by its title, never by position.
+        Some(n) => match ctx
+            .command()
+            .parameters
+            .iter()
+            .find(|p| p.name == "topic")
+            .and_then(|p| p.choices.get(n as usize))
+            .and_then(|choice| {
+                content
+                    .topics()
+                    .find(|i| convert::truncate(&i.title, 100) == choice.name)
+            }) {
             Some(intent) => Input::Start(intent.id),
             None => {
                 ctx.send(ephemeral(
