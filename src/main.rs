@@ -187,13 +187,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tickets { command } => tickets(command),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
-            classify(&app.engine())?;
+            classify(app.engine())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
             let mut out = io::stdout().lock();
-            out.write_all(explain::explain(&app.engine(), &text).as_bytes())?;
+            out.write_all(explain::explain(app.engine(), &text).as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -206,9 +206,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let src = read_text_capped(&file, CORPUS_BYTES_MAX)
                 .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
             if eval::is_scam_set(&src) {
-                return eval_scam(&app.engine(), &file, &src, mistakes);
+                return eval_scam(app.engine(), &file, &src, mistakes);
             }
-            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine()) {
+            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, app.engine()) {
                 Ok(l) => l,
                 Err(errors) => {
                     for e in errors {
@@ -217,7 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let report = eval::evaluate(&app.engine(), &lines);
+            let report = eval::evaluate(app.engine(), &lines);
             let mut out = io::BufWriter::new(io::stdout().lock());
             write!(out, "{report}")?;
             if mistakes {

@@ -256,7 +256,7 @@ pub async fn explain(
     ctx: Context<'_>,
     #[description = "The message to explain"] text: String,
 ) -> Result<(), Error> {
-    let report = explain_text(&ctx.data().app.engine(), &text);
+    let report = explain_text(ctx.data().app.engine(), &text);
     ctx.send(ephemeral(convert::truncate(
         &format!("```\n{report}```"),
         2000,
