@@ -44,6 +44,10 @@
 //!   life.
 //! - [`explain`]: why a message got its classification (CLI `explain`, `/explain`).
 //! - [`eval`]: scoring the classifier on a labelled corpus at production thresholds.
+//! - [`metrics`]: the Prometheus metrics (names, help, buckets) and the process's recorder;
+//!   `/metrics` renders it.
+//! - [`reload`]: hot reload of the content pack and the reloadable settings (`/reload`,
+//!   SIGHUP, `/mod reload`), with every error located.
 //! - [`logging`]: the log writer that redacts every line, dependencies' lines included.
 //! - [`web`]: the staff dashboard and `/metrics` over HTTP (axum): login by token or session
 //!   cookie, security headers, and the pages rendered from [`engine::insight::Report`]
@@ -57,6 +61,8 @@ pub mod eval;
 pub mod explain;
 pub mod insight;
 pub mod logging;
+pub mod metrics;
+pub mod reload;
 pub mod store;
 pub mod terminal;
 pub mod web;

@@ -201,12 +201,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(async {
                 let mut app = load_app(&sources)?;
                 if let Some(path) = &db {
-                    let durability = app.config.store_durability;
+                    let durability = app.config().store_durability;
                     app = app.into_store(open_sqlite(path, durability).await?);
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
-                app.config.cooldown_ms = 0;
+                // (Kept across `/mod reload`.)
+                let mut source = app.source().cloned().unwrap_or_default();
+                source.adjust = Some(terminal::no_cooldown);
+                terminal::no_cooldown(app.config_mut());
+                app.set_source(source);
                 let stdin = io::stdin();
                 let interactive = stdin.is_terminal();
                 terminal::run(
@@ -229,13 +233,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => report(&db, &since, json, &sources),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
-            classify(&app.engine)?;
+            classify(app.engine())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
             let mut out = io::stdout().lock();
-            out.write_all(explain::explain(&app.engine, &text).as_bytes())?;
+            out.write_all(explain::explain(app.engine(), &text).as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -248,9 +252,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let src = read_text_capped(&file, CORPUS_BYTES_MAX)
                 .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
             if eval::is_scam_set(&src) {
-                return eval_scam(&app.engine, &file, &src, mistakes);
+                return eval_scam(app.engine(), &file, &src, mistakes);
             }
-            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
+            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, app.engine()) {
                 Ok(l) => l,
                 Err(errors) => {
                     for e in errors {
@@ -259,7 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let report = eval::evaluate(&app.engine, &lines);
+            let report = eval::evaluate(app.engine(), &lines);
             let mut out = io::BufWriter::new(io::stdout().lock());
             write!(out, "{report}")?;
             if mistakes {
@@ -321,7 +325,7 @@ fn web(
 ) -> anyhow::Result<ExitCode> {
     init_logging();
     let app = load_app(sources)?;
-    let addr = match listen.or(app.config.web_listen) {
+    let addr = match listen.or(app.config().web_listen) {
         Some(a) => a,
         None => paymedic::config::DEFAULT_WEB_LISTEN.parse()?,
     };
@@ -331,13 +335,20 @@ fn web(
         .build()?;
     runtime.block_on(async {
         let store = paymedic::store::open_sqlite_read_only(db).await?;
+        let app = Arc::new(app.into_store(store.clone()));
         let listener = bind_web(addr).await?;
+        // This process's own metrics: the open-tickets gauge from the shared store (the
+        // message counters live in the bot's process, on its own /metrics).
+        let metrics = paymedic::metrics::install();
+        tokio::spawn(paymedic::metrics::upkeep(metrics.clone()));
+        tokio::spawn(count_open_tickets(app.clone()));
         let state = paymedic::web::WebState::new(
             store,
-            paymedic::web::fixed_engine(Arc::new(app.engine)),
+            paymedic::web::app_engine(app),
             dashboard_token().as_deref(),
         )
-        .with_token_link(token_link);
+        .with_token_link(token_link)
+        .with_metrics(Arc::new(move || metrics.render()));
         paymedic::web::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     })
@@ -349,7 +360,7 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         intents,
         config: Some(config_path.to_path_buf()),
     })?;
-    let Some(discord) = app.config.discord.clone() else {
+    let Some(discord) = app.config().discord.clone() else {
         bail!(
             "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
             config_path.display()
@@ -380,11 +391,11 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         // The store opens before anything connects: a bad path, a read-only directory or a
         // damaged database stops start-up with the file's name, not the first message.
         let path = app
-            .config
+            .config()
             .store_path
             .clone()
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
-        let store = open_sqlite(&path, app.config.store_durability).await?;
+        let store = open_sqlite(&path, app.config().store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
         let app = Arc::new(app.into_store(store));
         // One stop signal for the bot and the dashboard: Ctrl-C or SIGTERM stops both, and
@@ -397,7 +408,14 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
                 let _ = rx.wait_for(|s| *s).await;
             }
         };
-        let web = match app.config.web_listen {
+        // Metrics from the start: the recorder, its upkeep, and the open-tickets gauge from
+        // the store (then every minute, whatever another process or a restart did).
+        let metrics = paymedic::metrics::install();
+        tokio::spawn(paymedic::metrics::upkeep(metrics.clone()));
+        tokio::spawn(count_open_tickets(app.clone()));
+        #[cfg(unix)]
+        tokio::spawn(paymedic::reload::on_hangup(app.clone())?);
+        let web = match app.config().web_listen {
             // Bound before connecting to Discord: a taken port stops start-up with its name.
             Some(addr) => {
                 let listener = bind_web(addr).await?;
@@ -405,7 +423,8 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
                     app.store().clone(),
                     paymedic::web::app_engine(app.clone()),
                     dashboard_token().as_deref(),
-                );
+                )
+                .with_metrics(Arc::new(move || metrics.render()));
                 Some(tokio::spawn(paymedic::web::serve(
                     listener,
                     state,
@@ -438,6 +457,18 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         Err(e) => {
             say(format_args!("error: {e}"));
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Keeps the open-tickets gauge right: at start-up, then every minute (each change in this
+/// process updates it too).
+async fn count_open_tickets(app: Arc<App>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = app.count_open_tickets().await {
+            tracing::warn!(error = %e, "could not count open tickets for the metrics");
         }
     }
 }
@@ -524,7 +555,13 @@ fn load_app(sources: &Sources) -> anyhow::Result<App> {
     let path = choose_pack(named.as_deref());
     let mut engine = load_engine(path.as_deref())?;
     config.apply(&mut engine)?;
-    Ok(App::new(engine, config))
+    let mut app = App::new(engine, config);
+    app.set_source(paymedic::reload::Source {
+        pack: path,
+        config: sources.config.clone(),
+        adjust: None,
+    });
+    Ok(app)
 }
 
 fn check(named: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -701,7 +738,7 @@ fn report(db: &Path, since: &str, json: bool, sources: &Sources) -> anyhow::Resu
         .build()?;
     let report = runtime.block_on(async {
         let store = SqliteStore::open(db).await?;
-        let r = paymedic::insight::load_report(&store, &app.engine, window, app::now()).await;
+        let r = paymedic::insight::load_report(&store, app.engine(), window, app::now()).await;
         store.close().await;
         r
     })?;

@@ -38,6 +38,7 @@ Type a message as a member would. Numbers pick a choice.
   /mod close N REASON
   /mod handback N                  give the member back to the bot
   /mod reopen N
+  /mod reload                      re-read the content pack and settings
   /help                            this text
   /quit                            leave";
 
@@ -189,7 +190,7 @@ pub async fn run(
                     if turn.is_silent() {
                         writeln!(out, "(no reply)")?;
                     }
-                    render(&mut out, &app.engine.content, &turn.effects)?;
+                    render(&mut out, &app.engine().content, &turn.effects)?;
                     note(app, &people, turn.ticket, now, &mut out).await
                 }
                 Err(e) => Err(Failure::Store(e)),
@@ -256,7 +257,7 @@ async fn command(
         ("as", _) => writeln!(out, "usage: /as NAME")?,
         ("reset", []) => {
             let turn = app.turn(user, Input::Reset, now).await?;
-            render(out, &app.engine.content, &turn.effects)?;
+            render(out, &app.engine().content, &turn.effects)?;
             note(app, people, turn.ticket, now, out).await?;
         }
         ("stats", []) => stats(app, out).await?,
@@ -302,7 +303,7 @@ async fn command(
                 None => false,
             };
             if taken {
-                writeln!(out, "bot: {}", app.engine.content.copy.rate_thanks)?;
+                writeln!(out, "bot: {}", app.engine().content.copy.rate_thanks)?;
             } else {
                 writeln!(out, "(you have no closed ticket to rate)")?;
             }
@@ -344,6 +345,12 @@ fn thread_of(t: &Ticket) -> ChannelId {
         .unwrap_or(ChannelId(THREADS_FROM + t.id.get().unsigned_abs()))
 }
 
+/// The terminal's own setting: no per-member cooldown (one person at a keyboard, or a piped
+/// script). A [`crate::reload::Source::adjust`], so a reload keeps it.
+pub fn no_cooldown(config: &mut crate::config::Config) {
+    config.cooldown_ms = 0;
+}
+
 /// `/mod …`: the moderator's side of a ticket's life.
 async fn moderate(
     app: &App,
@@ -376,7 +383,7 @@ async fn moderate(
                         "bot → {}: {}",
                         people.name(t.member),
                         Copy::with_ticket(
-                            &app.engine.content.copy.ticket_escalated,
+                            &app.engine().content.copy.ticket_escalated,
                             &format!("ticket #{}", t.id)
                         )
                     )?;
@@ -393,6 +400,25 @@ async fn moderate(
         }
         ["escalate"] => {
             writeln!(out, "usage: /mod escalate NAME [REASON]")?;
+            return Ok(());
+        }
+        ["reload"] => {
+            // Every error in full here (a terminal has no message limit); the log has them
+            // too.
+            match crate::reload::reload(app) {
+                Err(crate::reload::ReloadError::Invalid(errors)) => {
+                    writeln!(
+                        out,
+                        "(not reloaded: {} error{}; the old content and settings stay in use)",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" }
+                    )?;
+                    for e in errors {
+                        writeln!(out, "  {e}")?;
+                    }
+                }
+                other => writeln!(out, "({})", crate::reload::reply(&other))?,
+            }
             return Ok(());
         }
         ["list"] => {
@@ -461,7 +487,7 @@ async fn moderate(
     let Some((id, action)) = action else {
         writeln!(
             out,
-            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N"
+            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N | reload"
         )?;
         return Ok(());
     };
@@ -484,7 +510,7 @@ async fn moderate(
                         out,
                         "bot → {}: {} (answer with /rate yes or /rate no)",
                         people.name(t.member),
-                        app.engine.content.copy.rate_question
+                        app.engine().content.copy.rate_question
                     )?;
                 }
             }
@@ -546,7 +572,7 @@ async fn note(
     now: Timestamp,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let copy = &app.engine.content.copy;
+    let copy = &app.engine().content.copy;
     match note {
         None => {}
         Some(note) => {

@@ -80,7 +80,7 @@ fn a_flow_is_logged_by_content_keys_with_still_stuck_and_fixed() {
 #[test]
 fn silent_messages_keep_masked_text_and_secrets_keep_nothing() {
     let mut app = app();
-    app.config.cooldown_ms = 60_000;
+    app.config_mut().cooldown_ms = 60_000;
     say(&app, 1, "anyone know if the mall is open on sunday", 1_000);
     say(
         &app,
@@ -123,7 +123,7 @@ fn silent_messages_keep_masked_text_and_secrets_keep_nothing() {
 #[test]
 fn gave_up_counts_once_whether_the_sweep_or_the_next_message_finds_it() {
     let app = app();
-    let idle = app.engine.settings.idle_timeout_ms;
+    let idle = app.engine().settings.idle_timeout_ms;
     say(&app, 1, "my payment keeps getting declined", 0);
     say(&app, 2, "my payment keeps getting declined", 0);
     // Member 2 comes back after the timeout, before any sweep: their old flow gave up.
@@ -187,7 +187,7 @@ fn load_report_reads_what_was_recorded() {
     block_on(app.flush_activity(Timestamp(day + 3_000))).unwrap();
     let r = block_on(load_report(
         &**app.store(),
-        &app.engine,
+        app.engine(),
         Window::Day,
         Timestamp(day + 3_000),
     ))

@@ -15,6 +15,7 @@ mod dialogue;
 mod discord_e2e;
 mod discord_fake;
 mod insight;
+mod ops;
 mod phrasings;
 mod properties;
 mod redaction;

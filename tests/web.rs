@@ -655,7 +655,7 @@ async fn no_card_number_or_markup_from_member_text_reaches_any_page() {
                 .unwrap(),
         );
         let mut app = app().into_store(store);
-        app.config.cooldown_ms = 0;
+        app.config_mut().cooldown_ms = 0;
         let mut out = Vec::new();
         paymedic::terminal::run(&app, SEED.as_bytes(), &mut out, false, paymedic::app::now)
             .await

@@ -207,7 +207,7 @@ pub async fn run(
     }
     let sends = Arc::new(Semaphore::new(SENDS_IN_FLIGHT));
 
-    let commands = commands::all(&app.engine.content);
+    let commands = commands::all(&app.engine().content);
     let guilds = discord.guild_ids.clone();
     let setup_app = app.clone();
     let setup_discord = discord.clone();
@@ -258,7 +258,7 @@ pub async fn run(
     let mut client = serenity::ClientBuilder::new_with_http(http, gateway_intents())
         .framework(Gate {
             inner: framework,
-            messages: Lane::new(HANDLERS_IN_FLIGHT, app.config.limits.waiting_messages_max),
+            messages: Lane::new(HANDLERS_IN_FLIGHT, app.config().limits.waiting_messages_max),
             interactions: Lane::new(INTERACTIONS_IN_FLIGHT, INTERACTIONS_WAITING_MAX),
             app: app.clone(),
             seen: dedupe::Seen::default(),
@@ -532,6 +532,15 @@ async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Re
     match event {
         FullEvent::Message { new_message } => on_message(ctx, data, new_message).await,
         FullEvent::MessageUpdate { event, .. } => on_edit(ctx, data, event).await,
+        // Serenity reconnects on its own; these say it did (a new session, or a resumed one).
+        FullEvent::Ready { .. } => {
+            crate::metrics::gateway_connect("ready");
+            Ok(())
+        }
+        FullEvent::Resume { .. } => {
+            crate::metrics::gateway_connect("resume");
+            Ok(())
+        }
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(press),
         } => on_press(ctx, data, press).await,
@@ -816,7 +825,7 @@ async fn conversation_press(
     to: &mut To<'_>,
     press: &ComponentInteraction,
 ) -> Result<(), Error> {
-    let content = &out.app.engine.content;
+    let content = &out.app.engine().content;
     let Some(id) = convert::parse_button_id(&press.data.custom_id, content) else {
         return out
             .send(to, Piece::ephemeral(content.copy.stale.clone()))
@@ -858,7 +867,7 @@ async fn on_modal(
             tickets::close_submit(&out, &mut to, modal, ticket).await
         }
         _ => {
-            let stale = data.app.engine.content.copy.stale.clone();
+            let stale = data.app.engine().content.copy.stale.clone();
             out.send(&mut to, Piece::ephemeral(stale)).await
         }
     };
@@ -962,7 +971,7 @@ async fn check_permissions(http: &serenity::Http, data: &Data, bot: UserId) {
             &ESCALATION_PERMISSIONS[..],
         ),
         (
-            data.app.config.ticket_log_channel,
+            data.app.config().ticket_log_channel,
             "ticket log",
             &LOG_PERMISSIONS[..],
         ),

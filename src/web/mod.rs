@@ -43,7 +43,7 @@ pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl AsRef<Engine> for App {
     fn as_ref(&self) -> &Engine {
-        &self.engine
+        self.engine()
     }
 }
 
