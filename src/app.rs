@@ -8,10 +8,12 @@
 
 use crate::config::Config;
 use crate::engine::checks::{self, AppVerdict, CheckError, ExpiryVerdict, LimitVerdict};
+use crate::engine::content::IntentKind;
 use crate::engine::dialogue::stored::StoredSession;
-use crate::engine::dialogue::Outcome;
+use crate::engine::dialogue::{Answer, At, Flow, Outcome};
 use crate::engine::ids::{ChannelId, GuildId, MemberId, MessageId, RoleId, TicketId};
 use crate::engine::incident::{self, Incident};
+use crate::engine::insight::{flow_position, ActivityKind, ActivityRow};
 use crate::engine::sensitive;
 use crate::engine::throttle::{CapVerdict, ReplyCap};
 use crate::engine::tickets::{
@@ -20,14 +22,15 @@ use crate::engine::tickets::{
 };
 use crate::engine::IncidentId;
 use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, State, Timestamp};
+use crate::metrics::{self, FlowOutcome, Silence};
 use crate::store::memory::MemoryStore;
 use crate::store::{
     Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
     Store, StoreError, Subscribed, TicketFilter, Updated,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,6 +66,8 @@ pub struct Turn<'a> {
     pub ticket: Option<TicketNote>,
     /// Set when the per-member cooldown decided this turn (a notice, or silence).
     pub cooldown: Option<Cooldown>,
+    /// The member's ticket has them: the engine was not asked (for the metrics).
+    handed_off: bool,
 }
 
 /// What the per-member cooldown did to a message.
@@ -81,6 +86,7 @@ impl Turn<'_> {
             classification: None,
             ticket: None,
             cooldown: None,
+            handed_off: false,
         }
     }
 
@@ -241,8 +247,14 @@ const CHECKS_MAX: usize = 5;
 const RETRIES: usize = 3;
 
 pub struct App {
-    pub engine: Engine,
-    pub config: Config,
+    /// Every content pack and settings generation loaded since start-up, the current one
+    /// last-indexed by `current`. See [`Generation`] for why none is ever dropped early.
+    generations: elsa::sync::FrozenVec<Box<Generation>>,
+    current: AtomicUsize,
+    /// Reloads run one at a time.
+    reloading: Mutex<()>,
+    /// Where a reload reads the pack and settings from.
+    source: Option<crate::reload::Source>,
     store: Arc<dyn Store>,
     locks: Box<[tokio::sync::Mutex<()>]>,
     hasher: std::hash::RandomState,
@@ -252,7 +264,48 @@ pub struct App {
     cap: Mutex<ReplyCap>,
     tally: Tally,
     incident: Mutex<Option<IncidentCache>>,
+    activity: Mutex<ActivityLog>,
+    /// Held by a flush from taking the rows to writing them, and by `/forget-me`: a member's
+    /// words are never on their way to the store while they are being forgotten.
+    flushing: tokio::sync::Mutex<()>,
 }
+
+/// Activity rows waiting for [`App::flush_activity`]: one store write for many rows, instead
+/// of a round trip per message (most are silent and commit nothing else). Bounded: past
+/// [`ACTIVITY_BUFFER_MAX`] rows the oldest are dropped, and counted.
+#[derive(Debug, Default)]
+struct ActivityLog {
+    rows: VecDeque<ActivityRow>,
+    dropped: u64,
+}
+
+/// Activity rows kept in memory between flushes at most.
+pub const ACTIVITY_BUFFER_MAX: usize = 10_000;
+
+impl ActivityLog {
+    fn push(&mut self, row: ActivityRow) {
+        if self.rows.len() >= ACTIVITY_BUFFER_MAX {
+            self.rows.pop_front();
+            self.dropped += 1;
+        }
+        self.rows.push_back(row);
+    }
+}
+
+/// One content pack with the settings it runs under. A [`Turn`]'s effects borrow text from
+/// the pack that produced them, and the adapters send them after the turn returns, perhaps
+/// after a reload: so the app keeps every generation until it is dropped, and a reply's text
+/// is never freed under it. Reloads are a moderator's action and are capped at
+/// [`GENERATIONS_MAX`], so this is bounded; the alternative (owned effects) would copy every
+/// reply's text on every turn and change every adapter and test.
+pub struct Generation {
+    pub engine: Engine,
+    pub config: Config,
+}
+
+/// The most generations an app holds: the start-up one and 63 reloads. Past it, a reload asks
+/// for a restart instead.
+pub const GENERATIONS_MAX: usize = 64;
 
 /// What became of a member message the bot was asked to answer. Each message lands in
 /// exactly one bucket, so the counts add up to the messages seen (see [`Tally`]).
@@ -318,6 +371,13 @@ pub struct Tally {
 impl Tally {
     pub fn add(&self, b: Bucket) {
         self.counts[b.index()].fetch_add(1, Ordering::Relaxed);
+        // Messages the adapter drops before any turn; every other bucket was counted by the
+        // turn itself (see `count_turn`).
+        match b {
+            Bucket::ChannelCapped => metrics::message_silent(Silence::ChannelCapped),
+            Bucket::Shed => metrics::message_silent(Silence::Shed),
+            _ => {}
+        }
     }
 
     pub fn get(&self, b: Bucket) -> u64 {
@@ -349,8 +409,14 @@ impl App {
     }
 
     pub fn with_store(engine: Engine, config: Config, store: Arc<dyn Store>) -> App {
+        let generations = elsa::sync::FrozenVec::new();
+        let cap = ReplyCap::new(config.limits.channel_replies_per_10s);
+        generations.push(Box::new(Generation { engine, config }));
         App {
-            engine,
+            generations,
+            current: AtomicUsize::new(0),
+            reloading: Mutex::new(()),
+            source: None,
             store,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -358,11 +424,69 @@ impl App {
             hasher: std::hash::RandomState::new(),
             pace: Mutex::new(HashMap::new()),
             names_reported: Mutex::new(HashSet::new()),
-            cap: Mutex::new(ReplyCap::new(config.limits.channel_replies_per_10s)),
+            cap: Mutex::new(cap),
             tally: Tally::default(),
             incident: Mutex::new(None),
-            config,
+            activity: Mutex::new(ActivityLog::default()),
+            flushing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The current generation: the content pack and settings every new turn uses.
+    fn generation(&self) -> &Generation {
+        let i = self.current.load(Ordering::Acquire);
+        // `current` only ever names a generation already pushed, and none is removed.
+        self.generations
+            .get(i)
+            .expect("the current generation is always stored")
+    }
+
+    /// The content pack (compiled, with its classifier) new turns use. A turn takes this once
+    /// and uses it throughout, so a reload in the middle of a turn never mixes two packs; what
+    /// the turn returns stays valid after a reload (see [`Generation`]).
+    pub fn engine(&self) -> &Engine {
+        &self.generation().engine
+    }
+
+    /// The settings new turns use (the reloadable ones change on [`App::reload_with`]).
+    pub fn config(&self) -> &Config {
+        &self.generation().config
+    }
+
+    /// The settings, to adjust before the app serves anything (the terminal turns the
+    /// cooldown off).
+    pub fn config_mut(&mut self) -> &mut Config {
+        let i = *self.current.get_mut();
+        &mut self.generations.as_mut()[i].config
+    }
+
+    /// Where [`crate::reload::reload`] reads the pack and settings from (set at start-up).
+    pub fn set_source(&mut self, source: crate::reload::Source) {
+        self.source = Some(source);
+    }
+
+    pub fn source(&self) -> Option<&crate::reload::Source> {
+        self.source.as_ref()
+    }
+
+    /// How many generations (the start-up one included) this app holds.
+    pub fn generations(&self) -> usize {
+        self.generations.len()
+    }
+
+    /// Makes `engine` and `config` the current generation: turns that start from now on use
+    /// them; turns already running finish on the one they started with. Refused (returns
+    /// `false`) once [`GENERATIONS_MAX`] generations are held.
+    pub fn swap(&self, engine: Engine, config: Config) -> bool {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generations.len() >= GENERATIONS_MAX {
+            return false;
+        }
+        let i = self
+            .generations
+            .push_get_index(Box::new(Generation { engine, config }));
+        self.current.store(i, Ordering::Release);
+        true
     }
 
     /// The same app over another store (before it serves anything).
@@ -389,7 +513,7 @@ impl App {
     fn admit(&self, user: UserKey, now: Timestamp) -> Admit {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         match pace.get_mut(&user) {
-            Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config.cooldown_ms => {
+            Some(p) if now.0.saturating_sub(p.last_answered.0) < self.config().cooldown_ms => {
                 if std::mem::replace(&mut p.noticed, true) {
                     Admit::Drop
                 } else {
@@ -431,6 +555,83 @@ impl App {
         &self.tally
     }
 
+    fn log(&self, rows: impl IntoIterator<Item = ActivityRow>) {
+        let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rows {
+            log.push(r);
+        }
+    }
+
+    /// Activity rows dropped because the buffer was full between flushes, since start-up.
+    pub fn activity_dropped(&self) -> u64 {
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dropped
+    }
+
+    /// Activity rows waiting to be written.
+    pub fn activity_pending(&self) -> usize {
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rows
+            .len()
+    }
+
+    /// Writes the buffered activity rows in one transaction; returns how many were written.
+    /// Rows already past the retention period at `now` are dropped instead (the purge would
+    /// delete them). On failure the rows go back to the buffer for the next flush.
+    pub async fn flush_activity(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let keep_ms = u64::from(self.config().retention_days) * 86_400_000;
+        let cutoff = Timestamp(now.0.saturating_sub(keep_ms));
+        let _flushing = self.flushing.lock().await;
+        let rows: Vec<ActivityRow> = {
+            let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut log.rows).into()
+        };
+        let rows: Vec<ActivityRow> = rows.into_iter().filter(|r| r.at >= cutoff).collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        match self.store.record_activity(&rows).await {
+            Ok(()) => Ok(rows.len()),
+            Err(e) => {
+                let mut log = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+                // Back in front of what arrived meanwhile, oldest first, within the bound.
+                let newer = std::mem::take(&mut log.rows);
+                for r in rows.into_iter().chain(newer) {
+                    log.push(r);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Sets the open-tickets gauge from the store (opening or open tickets), so it is right
+    /// after a restart and whatever another process did; returns the count. Called at
+    /// start-up, on every change, and periodically by the bot.
+    pub async fn count_open_tickets(&self) -> Result<usize, StoreError> {
+        let n = self
+            .store
+            .tickets(&TicketFilter {
+                statuses: vec![TicketStatus::Opening, TicketStatus::Open],
+                ..TicketFilter::default()
+            })
+            .await?
+            .len();
+        metrics::tickets_open(n);
+        Ok(n)
+    }
+
+    /// After a ticket opened or closed: the gauge follows. A store error here only leaves the
+    /// gauge stale until the next change or periodic count, so it is logged, not returned.
+    async fn tickets_changed(&self) {
+        if let Err(e) = self.count_open_tickets().await {
+            tracing::warn!(error = %e, "could not count open tickets for the metrics");
+        }
+    }
+
     fn unanswered(&self, user: UserKey, now: Timestamp) {
         let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
         if pace
@@ -441,18 +642,15 @@ impl App {
         }
     }
 
-    fn to_session(&self, record: Option<&SessionRecord>, now: Timestamp) -> Session {
-        record.map_or_else(
-            || Session::new(now),
-            |r| r.session.to_session(&self.engine.content),
-        )
+    fn to_session(eng: &Engine, record: Option<&SessionRecord>, now: Timestamp) -> Session {
+        record.map_or_else(|| Session::new(now), |r| r.session.to_session(&eng.content))
     }
 
     /// The record to store for `session`: `old`'s packet data, with the session and pack
     /// hash replaced.
-    fn record(&self, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
-        let stored = StoredSession::from_session(session, &self.engine.content);
-        let pack = self.engine.content.pack_hash;
+    fn record(eng: &Engine, session: &Session, old: Option<&SessionRecord>) -> SessionRecord {
+        let stored = StoredSession::from_session(session, &eng.content);
+        let pack = eng.content.pack_hash;
         match old {
             Some(r) => SessionRecord {
                 session: stored,
@@ -473,7 +671,8 @@ impl App {
     /// The scam shield's verdict on a screened member's text (see [`Origin::screen`]): for a
     /// turn, and for an edited message, which is no turn but may turn into a scam.
     pub fn screen(&self, text: &str) -> Option<crate::engine::scam::ScamFlag> {
-        self.engine.content.scam.check(text)
+        let eng = self.engine();
+        eng.content.scam.check(text)
     }
 
     /// A member's display name, when it imitates one of `protected` (the bot's or the support
@@ -485,7 +684,8 @@ impl App {
         name: &str,
         protected: &[&str],
     ) -> Option<crate::engine::scam::NameFlag> {
-        let flag = self.engine.content.scam.check_name(name, protected)?;
+        let eng = self.engine();
+        let flag = eng.content.scam.check_name(name, protected)?;
         let key = (user, crate::engine::content::pack_hash(name));
         let mut seen = self
             .names_reported
@@ -514,16 +714,41 @@ impl App {
     ///    the bot asked, so it is never throttled);
     /// 4. the engine step, then one commit of the session, the outcome counts and any ticket
     ///    the turn opens, before the caller sends anything.
+    ///
+    /// The turn uses one content pack throughout (the current one when it starts), and its
+    /// wall time, what became of a typed message, the answers and flow outcomes are counted
+    /// in the [`crate::metrics`].
     pub async fn turn(
         &self,
         origin: impl Into<Origin>,
         input: Input<'_>,
         now: Timestamp,
     ) -> Result<Turn<'_>, StoreError> {
-        let origin = origin.into();
+        let started = std::time::Instant::now();
+        let eng = self.engine();
+        let result = self.turn_in(eng, origin.into(), input, now).await;
+        metrics::turn_took(started.elapsed());
+        match &result {
+            Ok(turn) => count_turn(eng, &input, turn),
+            Err(_) if matches!(input, Input::Text { .. }) => {
+                metrics::message_silent(Silence::Failed)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn turn_in<'a>(
+        &'a self,
+        eng: &'a Engine,
+        origin: Origin,
+        input: Input<'_>,
+        now: Timestamp,
+    ) -> Result<Turn<'a>, StoreError> {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
             if let Some(secret) = sensitive::kind(text) {
+                self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                 return Ok(Turn {
                     effects: vec![Effect::Sensitive(secret)],
                     ..Turn::silent()
@@ -533,6 +758,7 @@ impl App {
                 if let Some(flag) = self.screen(text) {
                     // Not answered, not stored, no cooldown: the adapter warns the channel
                     // and tells the moderators.
+                    self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                     return Ok(Turn {
                         effects: vec![Effect::Scam(flag)],
                         ..Turn::silent()
@@ -542,10 +768,15 @@ impl App {
         }
         let _guard = self.lock(user).await;
         let old = self.store.session(user).await?;
-        let mut session = self.to_session(old.as_ref(), now);
+        let mut session = Self::to_session(eng, old.as_ref(), now);
         if matches!(session.state, State::HandedOff { .. }) {
             match self.store.active_ticket(user.guild, user.member).await? {
-                Some(ticket) => return self.handed_off(user, old, ticket, input, now).await,
+                Some(ticket) => {
+                    if matches!(input, Input::Text { .. }) {
+                        self.log([ActivityRow::new(now, user.guild, ActivityKind::HandedOff)]);
+                    }
+                    return self.handed_off(user, old, ticket, input, now).await;
+                }
                 // The ticket closed without the session hearing of it (another process, a
                 // purge): the member is back with the bot.
                 None => session.state = State::Idle,
@@ -556,11 +787,15 @@ impl App {
             _ => None,
         };
         if text.is_some() {
-            match self.admit(user, now) {
+            let admit = self.admit(user, now);
+            if admit != Admit::Yes {
+                self.log([ActivityRow::new(now, user.guild, ActivityKind::Cooldown)]);
+            }
+            match admit {
                 Admit::Yes => {}
                 Admit::Notice => {
                     return Ok(Turn {
-                        effects: vec![Effect::Say(&self.engine.content.copy.slow_down)],
+                        effects: vec![Effect::Say(&eng.content.copy.slow_down)],
                         cooldown: Some(Cooldown::Notice),
                         ..Turn::silent()
                     })
@@ -573,17 +808,31 @@ impl App {
                 }
             }
         }
-        let incident = self.incident_now(now).await;
-        let step = self
-            .engine
-            .step_during(session, input, now, incident.as_ref());
+        let rows = self.turn_rows(eng, user, old.as_ref(), &session, now);
+        if let (
+            Input::Choose {
+                choice: Choice::Stuck,
+                ..
+            },
+            State::InFlow(flow),
+        ) = (input, &session.state)
+        {
+            // "Still stuck" ends nothing, so the engine records no outcome for it.
+            metrics::flow_outcome(
+                &eng.content.intent(flow.intent).key,
+                FlowOutcome::StillStuck,
+            );
+        }
+        let incident = self.incident_now(eng, now).await;
+        let step = eng.step_during(session, input, now, incident.as_ref());
+        let rows = self.step_rows(eng, user, rows, text, &step, now);
         let mut session = step.session;
-        let outcomes = self.outcome_rows(&step.effects);
+        let outcomes = Self::outcome_rows(eng, &step.effects);
         let request = step.effects.iter().find_map(|e| match e {
             Effect::RequestHuman { intent, tried } => Some((*intent, tried.clone())),
             _ => None,
         });
-        let mut record = self.record(&session, old.as_ref());
+        let mut record = Self::record(eng, &session, old.as_ref());
         if let Some(text) = text {
             push_capped(&mut record.recent, mask(text), RECENT_MAX);
         }
@@ -594,13 +843,13 @@ impl App {
         }
         let open = request.map(|(intent, tried)| {
             session.state = State::HandedOff { intent };
-            record.session = StoredSession::from_session(&session, &self.engine.content);
+            record.session = StoredSession::from_session(&session, &eng.content);
             record.pointed_at = Some(now.0);
             NewTicket {
                 guild: user.guild,
                 member: user.member,
                 opened_by: None,
-                packet: self.packet(intent, tried, &record, None),
+                packet: Self::packet(eng, intent, tried, &record, None),
                 at: now,
                 request_key: origin.request.clone(),
             }
@@ -615,11 +864,16 @@ impl App {
                 .commit_turn(user, new, &outcomes, open.as_ref())
                 .await?
         };
+        // Committed (or nothing to commit): what happened is logged.
+        self.log(rows);
         if step.effects.is_empty() && text.is_some() {
             // Nothing was said, so nothing starts the member's cooldown.
             self.unanswered(user, now);
         }
         let mut effects = step.effects;
+        if matches!(opened, Some(Opened::Created(_))) {
+            self.tickets_changed().await;
+        }
         let ticket = opened.map(|o| match o {
             Opened::Created(t) => TicketNote::Opened(t),
             Opened::Existing(t) => {
@@ -630,7 +884,7 @@ impl App {
         });
         if ticket.is_some() {
             // The adapter says it with the ticket's link instead.
-            let said = self.engine.content.copy.human_requested.as_str();
+            let said = eng.content.copy.human_requested.as_str();
             effects.retain(|e| *e != Effect::Say(said));
         }
         Ok(Turn {
@@ -638,6 +892,7 @@ impl App {
             classification: step.classification,
             ticket,
             cooldown: None,
+            handed_off: false,
         })
     }
 
@@ -678,12 +933,181 @@ impl App {
         };
         Ok(Turn {
             ticket: note,
+            handed_off: true,
             ..Turn::silent()
         })
     }
 
-    fn outcome_rows(&self, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
-        let c = &self.engine.content;
+    /// The activity a turn starts with, before the engine steps: a conversation that expired
+    /// while in a flow is a member who gave up there (the sweep counts those it deletes
+    /// first; a session is either deleted or replaced, so each counts once).
+    fn turn_rows(
+        &self,
+        eng: &Engine,
+        user: UserKey,
+        old: Option<&SessionRecord>,
+        session: &Session,
+        now: Timestamp,
+    ) -> (Vec<ActivityRow>, Option<Flow>) {
+        let mut rows = Vec::new();
+        let expired = now.0.saturating_sub(session.updated.0) > eng.settings.idle_timeout_ms;
+        if expired {
+            if let Some((intent, step)) = old.and_then(|r| flow_position(&r.session)) {
+                rows.push(
+                    ActivityRow::new(now, user.guild, ActivityKind::GaveUp)
+                        .with_intent(Some(intent), step),
+                );
+            }
+        }
+        // The flow the engine steps from (an expired one restarts: none).
+        let before = match &session.state {
+            State::InFlow(f) if !expired => Some(f.clone()),
+            _ => None,
+        };
+        (rows, before)
+    }
+
+    /// What a step did, as activity rows: the message's fate (typed messages), conversations
+    /// started, steps reached, "still stuck", and how flows ended.
+    fn step_rows(
+        &self,
+        eng: &Engine,
+        user: UserKey,
+        (mut rows, before): (Vec<ActivityRow>, Option<Flow>),
+        text: Option<&str>,
+        step: &crate::engine::Step<'_>,
+        now: Timestamp,
+    ) -> Vec<ActivityRow> {
+        let c = &eng.content;
+        let ikey = |i: crate::engine::IntentId| c.intent(i).key.clone();
+        let skey = |i: crate::engine::IntentId, s: crate::engine::StepId| c.step(i, s).key.clone();
+        let row = |kind| ActivityRow::new(now, user.guild, kind);
+        let class = step.classification.as_ref();
+        let state = &step.session.state;
+        if let Some(text) = text {
+            let missed = class.filter(|c| c.intent.is_none());
+            let r = match missed {
+                Some(m) => ActivityRow {
+                    text: Some(mask(text)),
+                    member: Some(user.member),
+                    nearest: m.best.map(ikey),
+                    score: m.best.map(|_| m.confidence),
+                    ..row(ActivityKind::OutOfScope)
+                },
+                None if step.effects.is_empty() => row(ActivityKind::OutOfScope),
+                None => {
+                    let intent = class
+                        .and_then(|c| c.intent)
+                        .or_else(|| current_intent(state));
+                    let at = match state {
+                        State::InFlow(f) => match f.at {
+                            At::Step(s) => Some(skey(f.intent, s)),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    ActivityRow {
+                        confidence: class
+                            .filter(|c| c.intent.is_some() && c.intent == intent)
+                            .map(|c| c.confidence),
+                        ..row(ActivityKind::Answered).with_intent(intent.map(ikey), at)
+                    }
+                }
+            };
+            rows.push(r);
+        }
+        let mut started = Vec::new();
+        let recorded_escalation = step.effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Record {
+                    outcome: Outcome::Escalated,
+                    ..
+                }
+            )
+        });
+        for e in &step.effects {
+            match e {
+                Effect::Answer { intent, .. } if c.intent(*intent).kind == IntentKind::Support => {
+                    started.push(*intent);
+                    rows.push(ActivityRow {
+                        confidence: class
+                            .filter(|c| c.intent == Some(*intent))
+                            .map(|c| c.confidence),
+                        ..row(ActivityKind::Started).with_intent(Some(ikey(*intent)), None)
+                    });
+                }
+                Effect::Record {
+                    intent,
+                    step,
+                    outcome,
+                } => {
+                    let kind = match outcome {
+                        Outcome::Fixed => ActivityKind::Fixed,
+                        Outcome::Escalated => ActivityKind::Escalated,
+                        Outcome::DeclinedHuman => ActivityKind::DeclinedHuman,
+                    };
+                    rows.push(
+                        row(kind).with_intent(Some(ikey(*intent)), step.map(|s| skey(*intent, s))),
+                    );
+                }
+                Effect::RequestHuman { intent, .. } if !recorded_escalation => {
+                    rows.push(row(ActivityKind::Escalated).with_intent(intent.map(ikey), None));
+                }
+                _ => {}
+            }
+        }
+        if let State::InFlow(f) = state {
+            // The same flow, further on: only what this turn added counts.
+            let same = before.as_ref().filter(|b| {
+                b.intent == f.intent && !started.contains(&f.intent) && f.path.starts_with(&b.path)
+            });
+            let offset = same.map_or(0, |b| b.path.len());
+            for (k, a) in f.path.iter().enumerate().skip(offset) {
+                match *a {
+                    Answer::Step {
+                        step: s,
+                        inferred: true,
+                        ..
+                    } => rows.push(
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    ),
+                    Answer::Step {
+                        step: s,
+                        option: None,
+                        ..
+                    } => rows.push(
+                        row(ActivityKind::StillStuck)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    ),
+                    Answer::Step { .. } => {}
+                    Answer::NotFixed => {
+                        let last = f.path[..k].iter().rev().find_map(|a| match *a {
+                            Answer::Step { step, .. } => Some(step),
+                            Answer::NotFixed => None,
+                        });
+                        rows.push(
+                            row(ActivityKind::StillStuck)
+                                .with_intent(Some(ikey(f.intent)), last.map(|s| skey(f.intent, s))),
+                        );
+                    }
+                }
+            }
+            if let At::Step(s) = f.at {
+                if same.is_none_or(|b| b.at != f.at) {
+                    rows.push(
+                        row(ActivityKind::Reached)
+                            .with_intent(Some(ikey(f.intent)), Some(skey(f.intent, s))),
+                    );
+                }
+            }
+        }
+        rows
+    }
+
+    fn outcome_rows(eng: &Engine, effects: &[Effect<'_>]) -> Vec<OutcomeRow> {
+        let c = &eng.content;
         effects
             .iter()
             .filter_map(|e| match e {
@@ -706,13 +1130,13 @@ impl App {
     }
 
     fn packet(
-        &self,
+        eng: &Engine,
         intent: Option<crate::engine::IntentId>,
         tried: Vec<String>,
         record: &SessionRecord,
         reason: Option<&str>,
     ) -> Packet {
-        let c = &self.engine.content;
+        let c = &eng.content;
         Packet {
             intent: intent.map(|i| c.intent(i).key.clone()),
             intent_title: intent.map(|i| c.intent(i).title.clone()),
@@ -725,18 +1149,32 @@ impl App {
     }
 
     /// The ticket's intent in this content pack (by its stored key), if it still exists.
-    fn packet_intent(&self, t: &Ticket) -> Option<crate::engine::IntentId> {
+    fn packet_intent(eng: &Engine, t: &Ticket) -> Option<crate::engine::IntentId> {
         let key = t.packet.intent.as_deref()?;
-        self.engine.content.intent_by_key(key)
+        eng.content.intent_by_key(key)
     }
 
     /// Whether a member with these roles in `guild` is staff there: any of `moderator_roles`,
     /// or `support_role`. Checked on every staff action, from roles the server sent with it.
     pub fn staff(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
-        let d = self.config.discord.as_ref()?;
+        let d = self.config().discord.as_ref()?;
         roles
             .iter()
             .any(|r| d.moderator_roles.contains(r) || d.support_role == Some(*r))
+            .then_some(Staff {
+                member,
+                guild: Some(guild),
+            })
+    }
+
+    /// Whether a member with these roles in `guild` is a moderator there (any of
+    /// `moderator_roles`; the support role is not enough): for the operator's commands such
+    /// as `/reload`. Checked from roles the server sent with the command.
+    pub fn moderator(&self, member: MemberId, guild: GuildId, roles: &[RoleId]) -> Option<Staff> {
+        let d = self.config().discord.as_ref()?;
+        roles
+            .iter()
+            .any(|r| d.moderator_roles.contains(r))
             .then_some(Staff {
                 member,
                 guild: Some(guild),
@@ -753,6 +1191,7 @@ impl App {
         now: Timestamp,
         request: Option<String>,
     ) -> Result<Opened, StoreError> {
+        let eng = self.engine();
         if !by.serves(user.guild) {
             return Err(StoreError::Backend(
                 "a moderator escalated a member of another guild".into(),
@@ -763,19 +1202,19 @@ impl App {
             return Ok(Opened::Existing(t));
         }
         let old = self.store.session(user).await?;
-        let mut session = self.to_session(old.as_ref(), now);
+        let mut session = Self::to_session(eng, old.as_ref(), now);
         let (intent, tried) = match &session.state {
-            State::InFlow(flow) => (Some(flow.intent), self.engine.tried(flow)),
+            State::InFlow(flow) => (Some(flow.intent), eng.tried(flow)),
             other => (current_intent(other), Vec::new()),
         };
-        session.state = State::HandedOff { intent };
-        let mut record = self.record(&session, old.as_ref());
+        let old_state = std::mem::replace(&mut session.state, State::HandedOff { intent });
+        let mut record = Self::record(eng, &session, old.as_ref());
         record.pointed_at = Some(now.0);
         let new = NewTicket {
             guild: user.guild,
             member: user.member,
             opened_by: Some(by.member()),
-            packet: self.packet(intent, tried, &record, reason),
+            packet: Self::packet(eng, intent, tried, &record, reason),
             at: now,
             request_key: request,
         };
@@ -783,6 +1222,16 @@ impl App {
             .store
             .commit_turn(user, Some(&record), &[], Some(&new))
             .await?;
+        if matches!(opened, Some(Opened::Created(_))) {
+            let c = &eng.content;
+            let step = match &old_state {
+                State::InFlow(f) => f.last_step().map(|s| c.step(f.intent, s).key.clone()),
+                _ => None,
+            };
+            self.log([ActivityRow::new(now, user.guild, ActivityKind::Escalated)
+                .with_intent(intent.map(|i| c.intent(i).key.clone()), step)]);
+            self.tickets_changed().await;
+        }
         opened.ok_or_else(|| StoreError::Backend("opening a ticket returned nothing".into()))
     }
 
@@ -811,6 +1260,8 @@ impl App {
             );
             if self.store.update_ticket(&t, Some(&event), None).await? == Updated::Done {
                 t.version += 1;
+                metrics::ticket_opened();
+                self.tickets_changed().await;
                 return Ok(Some(t));
             }
         }
@@ -848,6 +1299,7 @@ impl App {
         why: &str,
         now: Timestamp,
     ) -> Result<Option<Ticket>, StoreError> {
+        let eng = self.engine();
         for _ in 0..RETRIES {
             let Some(mut t) = self.store.ticket(id).await? else {
                 return Ok(None);
@@ -861,12 +1313,12 @@ impl App {
             t.closed_at = Some(now);
             let event = TicketEvent::new(now, None, EventKind::Failed).with_text(why);
             let old = self.store.session(user).await?;
-            let mut session = self.to_session(old.as_ref(), now);
+            let mut session = Self::to_session(eng, old.as_ref(), now);
             session.state = State::Escalated {
-                intent: self.packet_intent(&t),
+                intent: Self::packet_intent(eng, &t),
             };
             session.updated = now;
-            let record = self.record(&session, old.as_ref());
+            let record = Self::record(eng, &session, old.as_ref());
             if self
                 .store
                 .update_ticket(&t, Some(&event), Some((user, Some(&record))))
@@ -874,6 +1326,8 @@ impl App {
                 == Updated::Done
             {
                 t.version += 1;
+                drop(_guard);
+                self.tickets_changed().await;
                 return Ok(Some(t));
             }
         }
@@ -896,7 +1350,7 @@ impl App {
                 .await?
                 .filter(|t| staff.serves(t.guild))
                 .ok_or(Refusal::NoSuchTicket(id))?;
-            let (next, event) = t.apply(staff.member(), &action, now, &self.config.tickets)?;
+            let (next, event) = t.apply(staff.member(), &action, now, &self.config().tickets)?;
             match self.commit_change(t, next, event, now).await? {
                 Some(changed) => return Ok(changed),
                 None => continue,
@@ -914,6 +1368,7 @@ impl App {
         event: TicketEvent,
         now: Timestamp,
     ) -> Result<Option<Changed>, ActionError> {
+        let eng = self.engine();
         let user = UserKey::new(next.guild, next.member);
         let _guard = self.lock(user).await;
         let to_bot = before.status.is_active() && next.status == TicketStatus::Closed;
@@ -928,17 +1383,17 @@ impl App {
             let text = next.transcript_text(&events);
             next.transcript = Some(text.clone());
             transcript = Some(text);
-            member_notice = Some(self.engine.content.copy.ticket_closed.clone());
+            member_notice = Some(eng.content.copy.ticket_closed.clone());
             // Back to the bot: the conversation starts fresh.
             Some((user, None))
         } else if reopened {
             let old = self.store.session(user).await?;
-            let mut session = self.to_session(old.as_ref(), now);
+            let mut session = Self::to_session(eng, old.as_ref(), now);
             session.state = State::HandedOff {
-                intent: self.packet_intent(&next),
+                intent: Self::packet_intent(eng, &next),
             };
             session.updated = now;
-            Some((user, Some(self.record(&session, old.as_ref()))))
+            Some((user, Some(Self::record(eng, &session, old.as_ref()))))
         } else {
             None
         };
@@ -950,6 +1405,12 @@ impl App {
         {
             Updated::Done => {
                 next.version += 1;
+                if before.status.is_active() && next.status == TicketStatus::Closed {
+                    metrics::ticket_closed();
+                }
+                if before.status.is_active() != next.status.is_active() {
+                    self.tickets_changed().await;
+                }
                 Ok(Some(Changed {
                     ticket: next,
                     member_notice,
@@ -988,7 +1449,17 @@ impl App {
         } else {
             TicketEvent::message(now, author, text)
         };
+        // Time to the first human reply: the first message by someone other than the member
+        // (the bot's own messages never come here).
+        let first_reply = author != t.member
+            && !self.store.events(t.id).await?.iter().any(|e| {
+                matches!(e.kind, EventKind::Message | EventKind::Removed)
+                    && e.actor.is_some_and(|a| a != t.member)
+            });
         self.store.add_event(t.id, &event, true).await?;
+        if first_reply {
+            metrics::first_human_reply(now.0.saturating_sub(t.opened_at.0));
+        }
         Ok(Some(t))
     }
 
@@ -1022,7 +1493,7 @@ impl App {
     /// Runs the ticket timers due at `now`: each is recorded before it is returned, so it
     /// fires once even across restarts, and the adapter then posts it.
     pub async fn run_timers(&self, now: Timestamp) -> Result<Vec<Fired>, StoreError> {
-        let settings = self.config.tickets;
+        let settings = self.config().tickets;
         let mut fired = Vec::new();
         let open = self
             .store
@@ -1109,13 +1580,21 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&user);
+        // Their words waiting in the buffer go too, not only those already written (and none
+        // is being written meanwhile).
+        let _flushing = self.flushing.lock().await;
+        self.activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rows
+            .retain(|r| !(r.guild == user.guild && r.member == Some(user.member)));
         report.forgotten = self.store.forget_member(user.guild, user.member).await?;
         Ok(report)
     }
 
     /// Purges closed-ticket transcripts and sessions older than `retention_days`.
     pub async fn purge(&self, now: Timestamp) -> Result<Purged, StoreError> {
-        let keep_ms = u64::from(self.config.retention_days) * 86_400_000;
+        let keep_ms = u64::from(self.config().retention_days) * 86_400_000;
         self.store
             .purge(Timestamp(now.0.saturating_sub(keep_ms)))
             .await
@@ -1139,10 +1618,11 @@ impl App {
         what: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let eng = self.engine();
         let _guard = self.lock(user).await;
         let old = self.store.session(user).await?;
-        let session = self.to_session(old.as_ref(), now);
-        let mut record = self.record(&session, old.as_ref());
+        let session = Self::to_session(eng, old.as_ref(), now);
+        let mut record = Self::record(eng, &session, old.as_ref());
         push_capped(&mut record.checks, mask(what), CHECKS_MAX);
         self.store
             .commit_turn(user, Some(&record), &[], None)
@@ -1152,11 +1632,12 @@ impl App {
 
     /// The member's current session, if one is stored.
     pub async fn session(&self, user: UserKey) -> Result<Option<Session>, StoreError> {
+        let eng = self.engine();
         Ok(self
             .store
             .session(user)
             .await?
-            .map(|r| r.session.to_session(&self.engine.content)))
+            .map(|r| r.session.to_session(&eng.content)))
     }
 
     /// Whether the member has an open ticket (the bot stays quiet toward them).
@@ -1171,7 +1652,8 @@ impl App {
     /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
     /// sessions were dropped.
     pub async fn sweep(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let cooldown = self.config.cooldown_ms;
+        let eng = self.engine();
+        let cooldown = self.config().cooldown_ms;
         self.pace
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -1180,10 +1662,18 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .sweep(now);
-        let idle = self.engine.settings.idle_timeout_ms;
-        self.store
+        let idle = eng.settings.idle_timeout_ms;
+        let expired = self
+            .store
             .expire_sessions(Timestamp(now.0.saturating_sub(idle)))
-            .await
+            .await?;
+        // A conversation that expired in a flow: the member gave up there.
+        self.log(expired.sessions.iter().filter_map(|(k, s)| {
+            flow_position(s).map(|(intent, step)| {
+                ActivityRow::new(now, k.guild, ActivityKind::GaveUp).with_intent(Some(intent), step)
+            })
+        }));
+        Ok(expired.count)
     }
 
     pub async fn session_count(&self) -> Result<u64, StoreError> {
@@ -1204,7 +1694,7 @@ impl App {
     }
 
     pub fn check_app(&self, platform: &str, version: &str) -> Result<AppVerdict, CheckError> {
-        checks::app_version(platform, version, |p| self.config.app_versions(p))
+        checks::app_version(platform, version, |p| self.config().app_versions(p))
     }
 
     pub fn check_expiry(
@@ -1217,7 +1707,7 @@ impl App {
 
     /// `/check status`: the active incident's notice, or that there is no known outage.
     pub async fn check_status(&self, now: Timestamp) -> Result<String, StoreError> {
-        let copy = &self.engine.content.copy;
+        let copy = &self.engine().content.copy;
         Ok(match self.active_incident(now).await? {
             Some(i) => copy.status_incident.replace("{notice}", &i.notice),
             None => copy.status_clear.clone(),
@@ -1256,9 +1746,9 @@ impl App {
 
     /// The active incident for the engine. A store failure here is logged and the member is
     /// answered as if there were none: a missing notice beats a missing answer.
-    async fn incident_now(&self, now: Timestamp) -> Option<Incident> {
+    async fn incident_now(&self, eng: &Engine, now: Timestamp) -> Option<Incident> {
         match self.active_incident(now).await {
-            Ok(active) => active.map(|r| self.engine_incident(&r)),
+            Ok(active) => active.map(|r| engine_incident(eng, &r)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the active incident; answering without it");
                 None
@@ -1266,26 +1756,17 @@ impl App {
         }
     }
 
-    /// A stored incident with its intent keys resolved in this content pack (keys the pack
-    /// no longer has are dropped).
+    /// A stored incident with its intent keys resolved in the current content pack (keys the
+    /// pack no longer has are dropped).
     pub fn engine_incident(&self, r: &IncidentRecord) -> Incident {
-        let c = &self.engine.content;
-        Incident {
-            id: r.id,
-            notice: r.notice.clone(),
-            intents: r
-                .intents
-                .iter()
-                .filter_map(|k| c.intent_by_key(k))
-                .collect(),
-        }
+        engine_incident(self.engine(), r)
     }
 
     /// The intent ids an incident covers when the moderator names none: `[status]
     /// incident_intents`, or [`incident::DEFAULT_INTENTS`] (those this pack has).
     pub fn default_incident_intents(&self) -> Vec<String> {
-        let c = &self.engine.content;
-        match &self.config.incident_intents {
+        let c = &self.engine().content;
+        match &self.config().incident_intents {
             Some(keys) => keys.clone(),
             None => incident::DEFAULT_INTENTS
                 .iter()
@@ -1318,7 +1799,7 @@ impl App {
                 max: INCIDENT_NOTICE_MAX,
             });
         }
-        let c = &self.engine.content;
+        let c = &self.engine().content;
         let keys = match incident::parse_intents(c, intents).map_err(IncidentError::Intents)? {
             Some(ids) => ids.iter().map(|i| c.intent(*i).key.clone()).collect(),
             None => self.default_incident_intents(),
@@ -1389,7 +1870,7 @@ impl App {
     /// config), which moderators end with `/incident end` like any other. Once any incident
     /// was stored, the setting is ignored (a warning says so).
     pub async fn seed_incident(&self, now: Timestamp) -> Result<Option<Started>, StoreError> {
-        let Some(notice) = self.config.status_notice.as_deref() else {
+        let Some(notice) = self.config().status_notice.as_deref() else {
             return Ok(None);
         };
         if self.store.had_incident().await? {
@@ -1405,6 +1886,78 @@ impl App {
                 Ok(None)
             }
         }
+    }
+}
+
+/// Counts what a turn did: for a typed message, answered or why not; for any input, the
+/// intent answers (with the classifier's confidence, for a typed message) and flow outcomes.
+/// `eng` is the pack the turn ran on, which its intent ids index.
+fn count_turn(eng: &Engine, input: &Input<'_>, turn: &Turn<'_>) {
+    let typed = matches!(input, Input::Text { .. });
+    let c = &eng.content;
+    for e in &turn.effects {
+        match e {
+            Effect::Answer { intent, .. } => {
+                let confidence = turn
+                    .classification
+                    .as_ref()
+                    .filter(|k| typed && k.intent == Some(*intent))
+                    .map(|k| k.confidence);
+                metrics::answer(&c.intent(*intent).key, confidence);
+            }
+            Effect::Record {
+                intent, outcome, ..
+            } => {
+                let outcome = match outcome {
+                    Outcome::Fixed => FlowOutcome::Fixed,
+                    Outcome::Escalated => FlowOutcome::Escalated,
+                    Outcome::DeclinedHuman => FlowOutcome::DeclinedHuman,
+                };
+                metrics::flow_outcome(&c.intent(*intent).key, outcome);
+            }
+            _ => {}
+        }
+    }
+    if !typed {
+        return;
+    }
+    let silence = if turn
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Sensitive(_)))
+    {
+        Some(Silence::Sensitive)
+    } else if turn.effects.iter().any(|e| matches!(e, Effect::Scam(_))) {
+        Some(Silence::Scam)
+    } else if turn.cooldown.is_some() {
+        Some(Silence::Cooldown)
+    } else if turn.is_silent() {
+        Some(if turn.handed_off {
+            Silence::HandedOff
+        } else {
+            Silence::OutOfScope
+        })
+    } else {
+        None
+    };
+    match silence {
+        Some(why) => metrics::message_silent(why),
+        None => metrics::message_answered(),
+    }
+}
+
+/// A stored incident with its intent keys resolved in `eng`'s content pack (keys the pack no
+/// longer has, after a reload, are dropped).
+fn engine_incident(eng: &Engine, r: &IncidentRecord) -> Incident {
+    let c = &eng.content;
+    Incident {
+        id: r.id,
+        notice: r.notice.clone(),
+        intents: r
+            .intents
+            .iter()
+            .filter_map(|k| c.intent_by_key(k))
+            .collect(),
     }
 }
 
@@ -1464,7 +2017,7 @@ mod tests {
         let app = App::new(Engine::embedded(), Config::default());
         let u = UserKey::new(GuildId(1), MemberId(1));
         let other = UserKey::new(GuildId(1), MemberId(2));
-        let cd = app.config.cooldown_ms;
+        let cd = app.config().cooldown_ms;
         assert_eq!(app.admit(u, Timestamp(0)), Admit::Yes);
         // Unanswered chatter starts no cooldown.
         app.unanswered(u, Timestamp(0));

@@ -54,6 +54,14 @@ struct RawConfig {
     scam: RawScam,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    web: RawWeb,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,7 +190,14 @@ pub struct Config {
     pub scam_delete: bool,
     /// `[limits]`: the per-channel reply cap and the overload bound.
     pub limits: Limits,
+    /// `[web] listen`: where `run` serves the staff dashboard and `/metrics`; `None` (unset):
+    /// no web server. Any address is taken as written, a non-loopback one included: it
+    /// only ever comes from an explicit setting.
+    pub web_listen: Option<std::net::SocketAddr>,
 }
+
+/// Where `paymedic web` listens when neither `--listen` nor `[web] listen` says.
+pub const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:9187";
 
 /// `[limits]`: how much the bot says in one channel, and how much it queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -519,6 +534,18 @@ impl Config {
                 WAITING_MESSAGES_MAX,
             )? as usize,
         };
+        let web_listen = match &raw.web.listen {
+            None => None,
+            Some(listen) => Some(listen.get_ref().trim().parse().map_err(|_| {
+                ConfigError::Invalid {
+                    location: Location::of(file, src, listen.span().start),
+                    message: format!(
+                        "setting web.listen: {:?} is not an address: write IP:PORT, such as \"{DEFAULT_WEB_LISTEN}\"",
+                        listen.get_ref()
+                    ),
+                }
+            })?),
+        };
         let discord = raw.discord.map(|d| DiscordConfig {
             guild_ids: d.guild_ids,
             support_channels: d.support_channels,
@@ -546,6 +573,7 @@ impl Config {
             ticket_log_channel: raw.tickets.log_channel,
             scam_delete: raw.scam.delete.unwrap_or(false),
             limits,
+            web_listen,
         })
     }
 
@@ -741,6 +769,22 @@ mod tests {
         let config = Config::parse("c.toml", dotted).unwrap();
         let err = config.apply(&mut engine).unwrap_err().to_string();
         assert!(err.starts_with("c.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn web_listen_is_off_by_default_and_a_bad_address_names_line_and_column() {
+        assert_eq!(Config::parse("c.toml", "").unwrap().web_listen, None);
+        let c = Config::parse("c.toml", "[web]\nlisten = \"127.0.0.1:9187\"\n").unwrap();
+        assert_eq!(c.web_listen, Some("127.0.0.1:9187".parse().unwrap()));
+        // Non-loopback is allowed when written explicitly.
+        let c = Config::parse("c.toml", "[web]\nlisten = \"0.0.0.0:80\"\n").unwrap();
+        assert_eq!(c.web_listen, Some("0.0.0.0:80".parse().unwrap()));
+        for bad in ["localhost", "127.0.0.1", "127.0.0.1:99999", ""] {
+            let src = format!("[bot]\ncooldown_seconds = 2\n[web]\nlisten = \"{bad}\"\n");
+            let err = Config::parse("c.toml", &src).unwrap_err().to_string();
+            assert!(err.starts_with("c.toml:4:10: setting web.listen"), "{err}");
+            assert!(err.contains("is not an address"), "{err}");
+        }
     }
 
     fn temp_file(name: &str, contents: &[u8]) -> PathBuf {

@@ -68,6 +68,24 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         intents: Option<PathBuf>,
     },
+    /// Serve the staff dashboard and /metrics alone (no Discord), reading a database without
+    /// changing it. The token comes only from PAYMEDIC_DASHBOARD_TOKEN; without it every page
+    /// answers 401.
+    Web {
+        /// The SQLite database to read (the `[store] path` of the bot's config). It must
+        /// exist: it is never created, migrated or written.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// Address to listen on [default: the config's web.listen, else 127.0.0.1:9187]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        sources: Sources,
+        /// Also accept GET /login?token=... (logs in and redirects), for scripts driving a
+        /// browser that can't send a header, such as scripts/dashboard-screenshot.sh.
+        #[arg(long, hide = true)]
+        allow_token_link: bool,
+    },
     /// Validate a content pack and print a summary.
     Check {
         /// Content pack to check [default: ./intents.toml if it exists, else the built-in
@@ -81,6 +99,22 @@ enum Command {
     Explain {
         /// The message to classify, as a member would type it (quote it).
         text: String,
+        #[command(flatten)]
+        sources: Sources,
+    },
+    /// What the bot did over a window, from its database: messages, deflection and fix rate
+    /// per intent, flow funnels, unanswered questions grouped, tickets, volume by hour.
+    Report {
+        /// The SQLite database (the `[store] path` of the bot's config). It must exist.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// The window, ending now.
+        #[arg(long, value_name = "WINDOW", default_value = "7d",
+              value_parser = clap::builder::PossibleValuesParser::new(["24h", "7d", "30d"]))]
+        since: String,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         sources: Sources,
     },
@@ -154,6 +188,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config, intents } => run_bot(&config, intents),
         Command::Check { intents } => check(intents.as_deref()),
+        Command::Web {
+            db,
+            listen,
+            sources,
+            allow_token_link,
+        } => web(&db, listen, &sources, allow_token_link),
         Command::Chat { sources, db } => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -161,12 +201,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(async {
                 let mut app = load_app(&sources)?;
                 if let Some(path) = &db {
-                    let durability = app.config.store_durability;
+                    let durability = app.config().store_durability;
                     app = app.into_store(open_sqlite(path, durability).await?);
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
-                app.config.cooldown_ms = 0;
+                // (Kept across `/mod reload`.)
+                let mut source = app.source().cloned().unwrap_or_default();
+                source.adjust = Some(terminal::no_cooldown);
+                terminal::no_cooldown(app.config_mut());
+                app.set_source(source);
                 let stdin = io::stdin();
                 let interactive = stdin.is_terminal();
                 terminal::run(
@@ -181,15 +225,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Tickets { command } => tickets(command),
+        Command::Report {
+            db,
+            since,
+            json,
+            sources,
+        } => report(&db, &since, json, &sources),
         Command::Classify(sources) => {
             let app = load_app(&sources)?;
-            classify(&app.engine)?;
+            classify(app.engine())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { text, sources } => {
             let app = load_app(&sources)?;
             let mut out = io::stdout().lock();
-            out.write_all(explain::explain(&app.engine, &text).as_bytes())?;
+            out.write_all(explain::explain(app.engine(), &text).as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -202,9 +252,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let src = read_text_capped(&file, CORPUS_BYTES_MAX)
                 .map_err(|e| anyhow!("cannot read corpus {}: {}", file.display(), io_reason(&e)))?;
             if eval::is_scam_set(&src) {
-                return eval_scam(&app.engine, &file, &src, mistakes);
+                return eval_scam(app.engine(), &file, &src, mistakes);
             }
-            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, &app.engine) {
+            let lines = match eval::parse_jsonl(&file.display().to_string(), &src, app.engine()) {
                 Ok(l) => l,
                 Err(errors) => {
                     for e in errors {
@@ -213,7 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let report = eval::evaluate(&app.engine, &lines);
+            let report = eval::evaluate(app.engine(), &lines);
             let mut out = io::BufWriter::new(io::stdout().lock());
             write!(out, "{report}")?;
             if mistakes {
@@ -229,7 +279,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Logs to stderr, every line redacted.
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -241,11 +292,75 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         // Colours only on a terminal: a log file or journal would get the raw escapes.
         .with_ansi(io::stderr().is_terminal())
         .init();
+}
+
+/// The dashboard token from [`paymedic::web::TOKEN_VAR`]; `None` when unset or blank (the
+/// dashboard is then off). Never printed or logged.
+fn dashboard_token() -> Option<String> {
+    std::env::var(paymedic::web::TOKEN_VAR)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// Binds the dashboard's address, naming it when that fails.
+async fn bind_web(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the dashboard listens beyond this machine, as web.listen says: put TLS in front of it");
+    }
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow!(
+            "cannot listen on {addr} for the dashboard: {}",
+            io_reason(&e)
+        )
+    })
+}
+
+/// `paymedic web`: the dashboard alone, read-only over a database.
+fn web(
+    db: &Path,
+    listen: Option<std::net::SocketAddr>,
+    sources: &Sources,
+    token_link: bool,
+) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let app = load_app(sources)?;
+    let addr = match listen.or(app.config().web_listen) {
+        Some(a) => a,
+        None => paymedic::config::DEFAULT_WEB_LISTEN.parse()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = paymedic::store::open_sqlite_read_only(db).await?;
+        let app = Arc::new(app.into_store(store.clone()));
+        let listener = bind_web(addr).await?;
+        // This process's own metrics: the open-tickets gauge from the shared store (the
+        // message counters live in the bot's process, on its own /metrics).
+        let metrics = paymedic::metrics::install();
+        tokio::spawn(paymedic::metrics::upkeep(metrics.clone()));
+        tokio::spawn(count_open_tickets(app.clone()));
+        let state = paymedic::web::WebState::new(
+            store,
+            paymedic::web::app_engine(app),
+            dashboard_token().as_deref(),
+        )
+        .with_token_link(token_link)
+        .with_metrics(Arc::new(move || metrics.render()));
+        paymedic::web::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    init_logging();
     let app = load_app(&Sources {
         intents,
         config: Some(config_path.to_path_buf()),
     })?;
-    let Some(discord) = app.config.discord.clone() else {
+    let Some(discord) = app.config().discord.clone() else {
         bail!(
             "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
             config_path.display()
@@ -276,23 +391,84 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
         // The store opens before anything connects: a bad path, a read-only directory or a
         // damaged database stops start-up with the file's name, not the first message.
         let path = app
-            .config
+            .config()
             .store_path
             .clone()
             .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
-        let store = open_sqlite(&path, app.config.store_durability).await?;
+        let store = open_sqlite(&path, app.config().store_durability).await?;
         tracing::info!(store = %path.display(), "store open");
-        let app = app.into_store(store);
-        anyhow::Ok(
-            paymedic::discord::run(Arc::new(app), discord, token, api_base, shutdown_signal())
-                .await,
-        )
+        let app = Arc::new(app.into_store(store));
+        // One stop signal for the bot and the dashboard: Ctrl-C or SIGTERM stops both, and
+        // the dashboard also stops when the bot ends on its own (a failed connection).
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        // Metrics from the start: the recorder, its upkeep, and the open-tickets gauge from
+        // the store (then every minute, whatever another process or a restart did).
+        let metrics = paymedic::metrics::install();
+        tokio::spawn(paymedic::metrics::upkeep(metrics.clone()));
+        tokio::spawn(count_open_tickets(app.clone()));
+        #[cfg(unix)]
+        tokio::spawn(paymedic::reload::on_hangup(app.clone())?);
+        let web = match app.config().web_listen {
+            // Bound before connecting to Discord: a taken port stops start-up with its name.
+            Some(addr) => {
+                let listener = bind_web(addr).await?;
+                let state = paymedic::web::WebState::new(
+                    app.store().clone(),
+                    paymedic::web::app_engine(app.clone()),
+                    dashboard_token().as_deref(),
+                )
+                .with_metrics(Arc::new(move || metrics.render()));
+                Some(tokio::spawn(paymedic::web::serve(
+                    listener,
+                    state,
+                    stopped(),
+                )))
+            }
+            None => None,
+        };
+        let signal = {
+            let stop_tx = stop_tx.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            })
+        };
+        let result = paymedic::discord::run(app.clone(), discord, token, api_base, stopped()).await;
+        let _ = stop_tx.send(true);
+        signal.abort();
+        if let Some(web) = web {
+            match web.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the dashboard stopped with an error"),
+                Err(e) => tracing::warn!(error = %e, "the dashboard task failed"),
+            }
+        }
+        anyhow::Ok(result)
     })?;
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             say(format_args!("error: {e}"));
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Keeps the open-tickets gauge right: at start-up, then every minute (each change in this
+/// process updates it too).
+async fn count_open_tickets(app: Arc<App>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = app.count_open_tickets().await {
+            tracing::warn!(error = %e, "could not count open tickets for the metrics");
         }
     }
 }
@@ -379,7 +555,13 @@ fn load_app(sources: &Sources) -> anyhow::Result<App> {
     let path = choose_pack(named.as_deref());
     let mut engine = load_engine(path.as_deref())?;
     config.apply(&mut engine)?;
-    Ok(App::new(engine, config))
+    let mut app = App::new(engine, config);
+    app.set_source(paymedic::reload::Source {
+        pack: path,
+        config: sources.config.clone(),
+        adjust: None,
+    });
+    Ok(app)
 }
 
 fn check(named: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -534,6 +716,41 @@ fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde
         "runner_up": c.runner_up.map(|(i, p)| serde_json::json!({"intent": key(i), "confidence": round(p)})),
         "evidence": evidence,
     })
+}
+
+/// `paymedic report`: the dashboard's figures in the terminal, or as JSON. Reads the store
+/// beside a running bot (WAL); never creates a database.
+fn report(db: &Path, since: &str, json: bool, sources: &Sources) -> anyhow::Result<ExitCode> {
+    use paymedic::engine::insight::Window;
+    // clap only lets the listed values through.
+    let Some(window) = Window::parse(since) else {
+        bail!("--since {since}: expected 24h, 7d or 30d");
+    };
+    if !db.exists() {
+        bail!(
+            "{}: no such database (give the bot's [store] path)",
+            db.display()
+        );
+    }
+    let app = load_app(sources)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        let store = SqliteStore::open(db).await?;
+        let r = paymedic::insight::load_report(&store, app.engine(), window, app::now()).await;
+        store.close().await;
+        r
+    })?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", paymedic::insight::render_text(&report, window))?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `paymedic tickets …`: reads the store offline (the bot may be running: SQLite's WAL lets a

@@ -45,6 +45,7 @@ Type a message as a member would. Numbers pick a choice.
   /mod incident start [intents=ID,ID] NOTICE
                                    announce a known outage (again: replace the notice)
   /mod incident end                end it; everyone who asked is told it's fixed
+  /mod reload                      re-read the content pack and settings
   /help                            this text
   /quit                            leave";
 
@@ -124,7 +125,7 @@ pub async fn run(
     }
     // `[status] notice` starts the first incident (see `App::seed_incident`).
     // (The clock is asked only then: scripted clocks count their ticks.)
-    if app.config.status_notice.is_some() {
+    if app.config().status_notice.is_some() {
         if let Err(e) = app.seed_incident(clock()).await {
             writeln!(out, "(error: {e})")?;
         }
@@ -208,7 +209,7 @@ pub async fn run(
                     if turn.is_silent() {
                         writeln!(out, "(no reply)")?;
                     }
-                    render(&mut out, &app.engine.content, &turn.effects)?;
+                    render(&mut out, &app.engine().content, &turn.effects)?;
                     remember_notify(&mut people, &turn.effects);
                     note(app, &people, turn.ticket, now, &mut out).await
                 }
@@ -222,6 +223,10 @@ pub async fn run(
             Err(Failure::Store(e)) => writeln!(out, "(error: {e})")?,
         }
         timers(app, &people, now, &mut out).await?;
+    }
+    // What the session did goes into the activity log (`paymedic report`).
+    if let Err(e) = app.flush_activity(clock()).await {
+        writeln!(out, "(error: {e})")?;
     }
     Ok(())
 }
@@ -251,7 +256,7 @@ async fn notify_me(
     let Some(id) = people.notify.get(&people.current).copied() else {
         return Ok(());
     };
-    let copy = &app.engine.content.copy;
+    let copy = &app.engine().content.copy;
     let text = match app.subscribe_incident(id, people.key(), now).await? {
         Subscribed::Added => &copy.incident_subscribed,
         Subscribed::Already => &copy.incident_already_subscribed,
@@ -300,7 +305,7 @@ async fn incident(
         }
         ["end"] => match app.end_incident(staff, now).await? {
             Some(ended) => {
-                let fixed = &app.engine.content.copy.incident_fixed;
+                let fixed = &app.engine().content.copy.incident_fixed;
                 let mut told = 0;
                 for who in &ended.subscribers {
                     writeln!(out, "bot → {} (DM): {fixed}", people.name(who.member))?;
@@ -365,7 +370,7 @@ async fn command(
         ("as", _) => writeln!(out, "usage: /as NAME")?,
         ("reset", []) => {
             let turn = app.turn(user, Input::Reset, now).await?;
-            render(out, &app.engine.content, &turn.effects)?;
+            render(out, &app.engine().content, &turn.effects)?;
             note(app, people, turn.ticket, now, out).await?;
         }
         ("stats", []) => stats(app, out).await?,
@@ -411,7 +416,7 @@ async fn command(
                 None => false,
             };
             if taken {
-                writeln!(out, "bot: {}", app.engine.content.copy.rate_thanks)?;
+                writeln!(out, "bot: {}", app.engine().content.copy.rate_thanks)?;
             } else {
                 writeln!(out, "(you have no closed ticket to rate)")?;
             }
@@ -453,6 +458,12 @@ fn thread_of(t: &Ticket) -> ChannelId {
         .unwrap_or(ChannelId(THREADS_FROM + t.id.get().unsigned_abs()))
 }
 
+/// The terminal's own setting: no per-member cooldown (one person at a keyboard, or a piped
+/// script). A [`crate::reload::Source::adjust`], so a reload keeps it.
+pub fn no_cooldown(config: &mut crate::config::Config) {
+    config.cooldown_ms = 0;
+}
+
 /// `/mod …`: the moderator's side of a ticket's life.
 async fn moderate(
     app: &App,
@@ -486,7 +497,7 @@ async fn moderate(
                         "bot → {}: {}",
                         people.name(t.member),
                         Copy::with_ticket(
-                            &app.engine.content.copy.ticket_escalated,
+                            &app.engine().content.copy.ticket_escalated,
                             &format!("ticket #{}", t.id)
                         )
                     )?;
@@ -503,6 +514,25 @@ async fn moderate(
         }
         ["escalate"] => {
             writeln!(out, "usage: /mod escalate NAME [REASON]")?;
+            return Ok(());
+        }
+        ["reload"] => {
+            // Every error in full here (a terminal has no message limit); the log has them
+            // too.
+            match crate::reload::reload(app) {
+                Err(crate::reload::ReloadError::Invalid(errors)) => {
+                    writeln!(
+                        out,
+                        "(not reloaded: {} error{}; the old content and settings stay in use)",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" }
+                    )?;
+                    for e in errors {
+                        writeln!(out, "  {e}")?;
+                    }
+                }
+                other => writeln!(out, "({})", crate::reload::reply(&other))?,
+            }
             return Ok(());
         }
         ["list"] => {
@@ -571,7 +601,7 @@ async fn moderate(
     let Some((id, action)) = action else {
         writeln!(
             out,
-            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N | incident start|end"
+            "usage: /mod escalate NAME [REASON] | list | show N | claim N | unclaim N | say N TEXT | close N REASON | handback N | reopen N | reload | incident start|end"
         )?;
         return Ok(());
     };
@@ -594,7 +624,7 @@ async fn moderate(
                         out,
                         "bot → {}: {} (answer with /rate yes or /rate no)",
                         people.name(t.member),
-                        app.engine.content.copy.rate_question
+                        app.engine().content.copy.rate_question
                     )?;
                 }
             }
@@ -656,7 +686,7 @@ async fn note(
     now: Timestamp,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let copy = &app.engine.content.copy;
+    let copy = &app.engine().content.copy;
     match note {
         None => {}
         Some(note) => {

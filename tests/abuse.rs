@@ -449,7 +449,7 @@ fn button_ids(message: &Value) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_presses_at_once_move_the_conversation_one_step() {
     let bot = Bot::start(0, limits(0), None).await;
-    let stale = bot.app.engine.content.copy.stale.clone();
+    let stale = bot.app.engine().content.copy.stale.clone();
     let q = bot
         .say(SUPPORT, OWNER, "klarna declined my order at asos")
         .await;
@@ -561,7 +561,7 @@ proptest! {
     ) {
         let app = crate::common::app();
         let user = crate::common::member(1, 42);
-        let stale = app.engine.content.copy.stale.clone();
+        let stale = app.engine().content.copy.stale.clone();
         crate::common::block_on(async {
             let mut now = 1_000_000;
             let first = app.turn(Origin::from(user), Input::Text { text: opening, addressed: true }, Timestamp(now)).await.unwrap();

@@ -632,3 +632,68 @@ fn a_bad_store_stops_start_up_naming_the_file_and_is_left_untouched() {
     assert!(err.contains("does not exist"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn report_shows_what_a_chat_recorded_and_never_a_card_number() {
+    let dir = temp_dir("report");
+    let db = dir.join("chat.db");
+    let db_arg = db.to_str().unwrap();
+    let (code, _, err) = run_with_stdin(
+        &["chat", "--db", db_arg],
+        b"klarna declined my order at asos\nstill stuck\nthat worked\n\
+          is the mall open on sunday\nmy card is 4111 1111 1111 1111\n\
+          is the mall open on sundays?\n",
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = run_with_stdin(&["report", "--db", db_arg, "--since", "24h"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("paymedic report: last 24h"), "{out}");
+    assert!(
+        out.contains("seen 6  answered 3  out of scope 2  cooldown 0  handed off 0  removed 1"),
+        "{out}"
+    );
+    assert!(out.contains("payment_declined"), "{out}");
+    assert!(out.contains("2 x \"is the mall open on sunday"), "{out}");
+    assert!(!out.contains("4111"), "{out}");
+
+    let (code, out, err) = run_with_stdin(&["report", "--db", db_arg, "--json"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("4111"), "{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["messages"]["seen"], 6, "{out}");
+    assert_eq!(r["messages"]["answered"], 3, "{out}");
+    assert_eq!(r["messages"]["out_of_scope"], 2, "{out}");
+    let pd = &r["intents"][0];
+    assert_eq!(pd["intent"], "payment_declined", "{out}");
+    assert_eq!(pd["conversations"], 1, "{out}");
+    assert_eq!(pd["fixed"], 1, "{out}");
+    assert_eq!(pd["still_stuck"], 1, "{out}");
+    assert_eq!(r["unanswered"][0]["count"], 2, "{out}");
+    let hours: u64 = r["volume_by_hour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_u64().unwrap())
+        .sum();
+    assert_eq!(hours, 6, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_refuses_a_bad_window_and_a_missing_database() {
+    let dir = temp_dir("report-bad");
+    let db = dir.join("nothing-here.db");
+    let db_arg = db.to_str().unwrap();
+    let (code, _, err) = run_with_stdin(&["report", "--db", db_arg, "--since", "3d"], b"");
+    assert_eq!(code, 2, "{err}");
+    for allowed in ["24h", "7d", "30d"] {
+        assert!(err.contains(allowed), "{err}");
+    }
+    let (code, _, err) = run_with_stdin(&["report", "--db", db_arg], b"");
+    assert_ne!(code, 0);
+    assert!(err.contains("no such database"), "{err}");
+    assert!(err.contains(db_arg), "{err}");
+    assert!(!db.exists(), "report created the database");
+    let _ = std::fs::remove_dir_all(&dir);
+}

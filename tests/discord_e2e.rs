@@ -805,6 +805,27 @@ async fn explain_is_refused_on_the_server_for_non_moderators() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_is_refused_on_the_server_for_non_moderators() {
+    let bot = Bot::start(0).await;
+    // Neither a member nor the support role may reload: moderators only.
+    for roles in [&[][..], &[SUPPORT_ROLE][..]] {
+        let refused = bot.slash(BOB, roles, "reload", json!([])).await;
+        assert_eq!(refused.body["data"]["flags"], 64, "{:#}", refused.body);
+        let text = refused.body["data"]["content"].as_str().unwrap_or_default();
+        assert!(text.contains("moderators"), "{:#}", refused.body);
+    }
+    assert_eq!(bot.app.generations(), 1);
+    let allowed = bot.slash(MOD, &[MOD_ROLE], "reload", json!([])).await;
+    // Ephemeral, answered at once or (compiling the pack took a while) deferred first.
+    assert_eq!(allowed.body["data"]["flags"], 64, "{:#}", allowed.body);
+    let answer = bot.answer(&allowed).await;
+    let text = answer["content"].as_str().unwrap_or_default();
+    // This bot runs the built-in pack: nothing to re-read there, and it says so.
+    assert!(text.contains("built-in"), "{answer:#}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_scope_dm_gets_the_short_menu_and_channel_chatter_gets_nothing() {
     let bot = Bot::start(0).await;
     let chatter = bot
@@ -1830,10 +1851,10 @@ async fn timers_remind_the_role_warn_and_auto_close_the_thread() {
         .proxy(bot.fake.api_base())
         .ratelimiter_disabled(true)
         .build();
-    let discord = bot.app.config.discord.clone().unwrap();
+    let discord = bot.app.config().discord.clone().unwrap();
     let sends = tokio::sync::Semaphore::new(2);
     let out = Outbox::new(&http, &bot.app, &discord, &sends);
-    let s = bot.app.config.tickets;
+    let s = bot.app.config().tickets;
     let start = paymedic::app::now().0;
     let fire = |at: u64| {
         let app = bot.app.clone();

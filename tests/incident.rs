@@ -35,7 +35,7 @@ fn kinds(app: &App, who: u64, msg: &str, at: u64) -> Vec<String> {
             Effect::Answer { intent, steps, .. } => {
                 format!(
                     "answer {} ({} steps)",
-                    app.engine.content.intent(*intent).key,
+                    app.engine().content.intent(*intent).key,
                     steps.len()
                 )
             }
@@ -60,7 +60,7 @@ fn incident_id(app: &App, who: u64, msg: &str, at: u64) -> paymedic::engine::Inc
 #[test]
 fn during_an_incident_payment_failures_lead_with_the_notice_then_the_button_then_short_steps() {
     let app = app();
-    let copy = app.engine.content.copy.clone();
+    let copy = app.engine().content.copy.clone();
     let before = kinds(&app, 1, "klarna declined my payment", 1_000);
     assert!(
         before[0].starts_with("answer payment_declined"),

@@ -38,7 +38,7 @@ proptest! {
 
     #[test]
     fn classify_never_panics_and_confidence_is_a_probability(s in text(10_000)) {
-        let c = APP.engine.classify(&s);
+        let c = APP.engine().classify(&s);
         prop_assert!((0.0..=1.0).contains(&c.confidence));
     }
 
@@ -51,7 +51,7 @@ proptest! {
     #[test]
     fn any_sequence_of_inputs_is_handled(acts in proptest::collection::vec(act(), 1..25), user in 2u64..1000) {
         let user = member(2, user);
-        let engine = &APP.engine;
+        let engine = &APP.engine();
         for (minute, a) in acts.iter().enumerate() {
             let now = Timestamp(minute as u64 * 60_000);
             let turn = match a {

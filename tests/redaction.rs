@@ -104,7 +104,7 @@ proptest! {
 
     #[test]
     fn explain_never_repeats_a_card_number((text, card) in formatted_card()) {
-        let report = explain(&APP.engine, &text);
+        let report = explain(APP.engine(), &text);
         assert_clean("explain", &report, &card)?;
         prop_assert!(report.contains("sensitive:"), "{report}");
         prop_assert!(report.contains("not classified"), "{report}");
@@ -149,7 +149,7 @@ fn codes_and_passwords_are_redacted_in_explain() {
         ("passwort ist hunter2", "hunter2"),
         ("the 3 digits on the back are 123", "123"),
     ] {
-        let report = explain(&APP.engine, text);
+        let report = explain(APP.engine(), text);
         let body: String = report
             .lines()
             .filter(|l| l.starts_with("text:") || l.starts_with("normalized:"))
@@ -624,7 +624,8 @@ mod every_path {
                 Timestamp(i as u64 * 60_000),
             ))
             .unwrap();
-            paymedic::terminal::render(&mut rendered, &app.engine.content, &turn.effects).unwrap();
+            paymedic::terminal::render(&mut rendered, &app.engine().content, &turn.effects)
+                .unwrap();
         }
         outputs.push(("replies", String::from_utf8(rendered).unwrap()));
         outputs.push(("the stored session", stored_text(app, user)));
@@ -711,8 +712,8 @@ mod every_path {
             outputs.push(("a stored session", stored_text(app, u)));
         }
 
-        outputs.push(("explain", explain(&app.engine, &case.with_card)));
-        outputs.push(("explain", explain(&app.engine, &case.personal)));
+        outputs.push(("explain", explain(app.engine(), &case.with_card)));
+        outputs.push(("explain", explain(app.engine(), &case.personal)));
         outputs
     }
 
@@ -845,7 +846,7 @@ mod every_path {
 #[test]
 fn explain_masks_personal_details_and_still_classifies() {
     let report = explain(
-        &APP.engine,
+        APP.engine(),
         "klarna declined my payment, refund to DE89 3704 0044 0532 0130 00 or mail anna.k@example.com",
     );
     assert!(report.contains("personal:    [Iban, Email]"), "{report}");

@@ -16,8 +16,8 @@ use paymedic::store::memory::MemoryStore;
 use paymedic::store::postgres::PgStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
-    Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
-    Store, StoreError, Subscribed, TicketFilter, Updated,
+    ActivityKind, ActivityRow, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged,
+    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -189,6 +189,9 @@ contract!(
     unsubscribing_leaves_the_others_and_resumes_the_fanout,
     forgetting_a_member_drops_their_subscriptions,
     concurrent_starts_make_one_active_incident,
+    activity_rows_round_trip_in_time_order,
+    forgetting_a_member_deletes_the_activity_rows_with_their_words,
+    purge_removes_old_activity,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -758,7 +761,8 @@ async fn forgetting_a_member_anonymizes_their_tickets(store: Arc<dyn Store>) {
         Forgotten {
             sessions: 1,
             feedback: 1,
-            tickets: 2
+            tickets: 2,
+            activity: 0,
         }
     );
     assert_eq!(store.session(key(G, gone)).await.unwrap(), None);
@@ -867,7 +871,8 @@ async fn purge_removes_old_closed_tickets_and_sessions(store: Arc<dyn Store>) {
         out,
         Purged {
             sessions: 2,
-            tickets: 2
+            tickets: 2,
+            activity: 0,
         }
     );
     for gone in [&old_closed, &old_failed] {
@@ -909,7 +914,13 @@ async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
         .commit_turn(key(G, MemberId(4)), Some(&idle(4000)), &[], None)
         .await
         .unwrap();
-    assert_eq!(store.expire_sessions(Timestamp(4000)).await.unwrap(), 1);
+    let expired = store.expire_sessions(Timestamp(4000)).await.unwrap();
+    assert_eq!(expired.count, 1);
+    // The expired session comes back, so the caller can tell where it stood.
+    assert_eq!(
+        expired.sessions,
+        vec![(key(G, MemberId(1)), idle(1000).session)]
+    );
     assert_eq!(store.session_count().await.unwrap(), 3);
     assert_eq!(store.session(key(G, MemberId(1))).await.unwrap(), None);
     assert!(store.session(key(G, MemberId(2))).await.unwrap().is_some());
@@ -919,7 +930,10 @@ async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
         .commit_turn(key(G, MemberId(2)), Some(&idle(1000)), &[], None)
         .await
         .unwrap();
-    assert_eq!(store.expire_sessions(Timestamp(4000)).await.unwrap(), 1);
+    assert_eq!(
+        store.expire_sessions(Timestamp(4000)).await.unwrap().count,
+        1
+    );
     assert_eq!(store.session_count().await.unwrap(), 2);
 }
 
@@ -1645,4 +1659,101 @@ mod sqlite_only {
         assert_eq!(created, 1);
         assert_eq!(ids.len(), 1);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The activity log
+
+fn activity_row(at: u64, kind: ActivityKind) -> ActivityRow {
+    ActivityRow::new(Timestamp(at), G, kind)
+}
+
+fn unanswered_row(at: u64, guild: GuildId, member: MemberId, text: &str) -> ActivityRow {
+    ActivityRow {
+        text: Some(text.into()),
+        member: Some(member),
+        nearest: Some("payment_declined".into()),
+        score: Some(0.25),
+        ..ActivityRow::new(Timestamp(at), guild, ActivityKind::OutOfScope)
+    }
+}
+
+async fn activity_rows_round_trip_in_time_order(store: Arc<dyn Store>) {
+    let store = &*store;
+    assert_eq!(store.activity(Timestamp(0)).await.unwrap(), vec![]);
+    let full = ActivityRow {
+        confidence: Some(0.875),
+        ..ActivityRow::new(Timestamp(2000), GuildId(BIG), ActivityKind::Fixed)
+            .with_intent(Some("payment_declined".into()), Some("message ✓".into()))
+    };
+    let text = unanswered_row(3000, G, MemberId(BIG), "is the shop open on sunday ✓");
+    // Written out of time order, in two batches; rows of one time keep their order.
+    store
+        .record_activity(&[text.clone(), activity_row(1000, ActivityKind::Started)])
+        .await
+        .unwrap();
+    store
+        .record_activity(&[
+            full.clone(),
+            activity_row(2000, ActivityKind::Reached),
+            activity_row(500, ActivityKind::Cooldown),
+        ])
+        .await
+        .unwrap();
+    store.record_activity(&[]).await.unwrap();
+    assert_eq!(
+        store.activity(Timestamp(1000)).await.unwrap(),
+        vec![
+            activity_row(1000, ActivityKind::Started),
+            full,
+            activity_row(2000, ActivityKind::Reached),
+            text,
+        ]
+    );
+    assert_eq!(store.activity(Timestamp(0)).await.unwrap().len(), 5);
+    assert_eq!(store.activity(Timestamp(3001)).await.unwrap(), vec![]);
+    // Every kind survives the trip.
+    let every: Vec<ActivityRow> = ActivityKind::ALL
+        .iter()
+        .map(|k| activity_row(10_000, *k))
+        .collect();
+    store.record_activity(&every).await.unwrap();
+    assert_eq!(store.activity(Timestamp(10_000)).await.unwrap(), every);
+}
+
+async fn forgetting_a_member_deletes_the_activity_rows_with_their_words(store: Arc<dyn Store>) {
+    let store = &*store;
+    let theirs = unanswered_row(1000, G, M, "my words");
+    let elsewhere = unanswered_row(1000, GuildId(2), M, "my words elsewhere");
+    let someone = unanswered_row(1000, G, MemberId(11), "their words");
+    // Count-only rows name nobody and stay.
+    let count = activity_row(1000, ActivityKind::Answered);
+    store
+        .record_activity(&[theirs, elsewhere.clone(), someone.clone(), count.clone()])
+        .await
+        .unwrap();
+    let out = store.forget_member(G, M).await.unwrap();
+    assert_eq!(out.activity, 1);
+    assert_eq!(
+        store.activity(Timestamp(0)).await.unwrap(),
+        vec![elsewhere, someone, count]
+    );
+}
+
+async fn purge_removes_old_activity(store: Arc<dyn Store>) {
+    let store = &*store;
+    store
+        .record_activity(&[
+            activity_row(1000, ActivityKind::Answered),
+            unanswered_row(4999, G, M, "old"),
+            activity_row(5000, ActivityKind::Answered),
+        ])
+        .await
+        .unwrap();
+    let out = store.purge(Timestamp(5000)).await.unwrap();
+    assert_eq!(out.activity, 2);
+    assert_eq!(
+        store.activity(Timestamp(0)).await.unwrap(),
+        vec![activity_row(5000, ActivityKind::Answered)]
+    );
 }

@@ -88,7 +88,7 @@ fn say(app: &App, user: paymedic::app::UserKey, text: &str, at: u64) -> String {
     ))
     .unwrap();
     let mut out = Vec::new();
-    paymedic::terminal::render(&mut out, &app.engine.content, &turn.effects).unwrap();
+    paymedic::terminal::render(&mut out, &app.engine().content, &turn.effects).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -162,7 +162,7 @@ fn a_session_whose_step_is_gone_restarts_cleanly_and_a_hand_off_is_kept() {
 #[test]
 fn stored_sessions_round_trip_by_key_through_any_conversation() {
     let app = app();
-    let c = &app.engine.content;
+    let c = &app.engine().content;
     let lines = [
         "klarna declined my order at asos",
         "1",

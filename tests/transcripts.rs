@@ -79,7 +79,7 @@ fn play(path: &Path, app: &App) -> Result<(), String> {
     let src = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let t: Transcript = toml::from_str(&src).map_err(|e| format!("bad transcript: {e}"))?;
     assert!(!t.about.is_empty());
-    let c = &app.engine.content;
+    let c = &app.engine().content;
     let mut ids: HashMap<String, u64> = HashMap::new();
     let mut shown_by_turn: Vec<Option<Shown>> = Vec::new();
     let mut latest: HashMap<u64, usize> = HashMap::new();

@@ -6,7 +6,7 @@
 //! server admin can change who sees a command. Ticket commands live in `super::tickets`.
 
 use super::outbox::To;
-use super::tickets::{self, is_staff};
+use super::tickets::{self, is_moderator, is_staff};
 use super::{convert, Context, Data, Error};
 use crate::app::{self, today, Origin};
 use crate::engine::Input;
@@ -41,6 +41,7 @@ pub fn all(content: &crate::engine::Content) -> Vec<poise::Command<Data, Error>>
         reset(),
         help(),
         explain(),
+        reload(),
         tickets::ticket(),
         tickets::escalate(),
         tickets::escalate_message(),
@@ -63,10 +64,22 @@ pub async fn troubleshoot(
     #[description = "What went wrong (leave empty to see the topics)"] topic: Option<u32>,
 ) -> Result<(), Error> {
     let data = ctx.data();
-    let content = &data.app.engine.content;
+    let content = &data.app.engine().content;
     let input = match topic {
         None => Input::Menu,
-        Some(n) => match content.topics().nth(n as usize) {
+        // The choices were registered from the pack at start-up, and a reload may have
+        // changed its topics since: the choice is found again by its title, never by position.
+        Some(n) => match ctx
+            .command()
+            .parameters
+            .iter()
+            .find(|p| p.name == "topic")
+            .and_then(|p| p.choices.get(n as usize))
+            .and_then(|choice| {
+                content
+                    .topics()
+                    .find(|i| convert::truncate(&i.title, 100) == choice.name)
+            }) {
             Some(intent) => Input::Start(intent.id),
             None => {
                 ctx.send(ephemeral(
@@ -230,7 +243,7 @@ pub async fn reset(ctx: Context<'_>) -> Result<(), Error> {
 /// What this bot does and how to use it.
 #[poise::command(slash_command, ephemeral)]
 pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
-    let content = &ctx.data().app.engine.content;
+    let content = &ctx.data().app.engine().content;
     let topics: Vec<String> = content.topics().map(|i| format!("• {}", i.title)).collect();
     let text = format!(
         "I help when a pay-later payment fails. Describe what happened in a support channel, mention me, or DM me. I can help with:\n{}\n\n\
@@ -253,7 +266,7 @@ pub async fn explain(
     ctx: Context<'_>,
     #[description = "The message to explain"] text: String,
 ) -> Result<(), Error> {
-    let report = explain_text(&ctx.data().app.engine, &text);
+    let report = explain_text(ctx.data().app.engine(), &text);
     ctx.send(ephemeral(convert::truncate(
         &format!("```\n{report}```"),
         2000,
@@ -262,12 +275,39 @@ pub async fn explain(
     Ok(())
 }
 
+/// Moderators: re-read the content pack and settings (an invalid pack changes nothing).
+#[poise::command(
+    slash_command,
+    ephemeral,
+    check = "is_moderator",
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
+    let data = ctx.data();
+    // Compiling a pack can outlast Discord's 3 seconds: the outbox defers if it does.
+    let result = data
+        .outbox(ctx.http())
+        .in_time(
+            &mut To::command(ctx),
+            true,
+            crate::reload::reload_off_thread(data.app.clone()),
+        )
+        .await?;
+    tracing::info!(
+        moderator = ctx.author().id.get(),
+        ok = result.is_ok(),
+        "/reload"
+    );
+    ctx.send(ephemeral(crate::reload::reply(&result))).await?;
+    Ok(())
+}
+
 /// Friendly, ephemeral answers for the errors a member can cause; everything else is logged.
 pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     let result = match &error {
         poise::FrameworkError::CommandCheckFailed { ctx, .. } => ctx
             .send(ephemeral(
-                ctx.data().app.engine.content.copy.moderators_only.clone(),
+                ctx.data().app.engine().content.copy.moderators_only.clone(),
             ))
             .await
             .map(|_| ()),

@@ -1,5 +1,5 @@
-//! Incident mode on Discord: `/incident start` and `/incident end` (staff only, checked on the
-//! server like every staff command), the "Notify me when it's fixed" button, and the "it's
+//! Incident mode on Discord: `/incident start` and `/incident end` (moderators only, checked
+//! on the server at each use, like `/reload`), the "Notify me when it's fixed" button, and the "it's
 //! fixed" DMs when an incident ends.
 //!
 //! The DMs go out through the outbox, one member at a time at [`super::outbox::FANOUT_PACE`]
@@ -9,7 +9,7 @@
 //! so a fan-out cut short by a restart resumes at start-up without a second DM.
 
 use super::outbox::{Outbox, Piece, To};
-use super::tickets::{refuse, staff_of};
+use super::tickets::{moderator_of, refuse};
 use super::{convert, Context, Data, Error};
 use crate::app::{self, App, Ended, IncidentError};
 use crate::config::DiscordConfig;
@@ -27,13 +27,13 @@ fn ephemeral(text: impl Into<String>) -> poise::CreateReply {
         .allowed_mentions(super::effects::no_mentions())
 }
 
-/// Staff: announce a known outage, or end it.
+/// Moderators: announce a known outage, or end it.
 #[poise::command(
     slash_command,
     guild_only,
     subcommands("incident_start", "incident_end"),
     subcommand_required,
-    check = "super::tickets::is_staff",
+    check = "super::tickets::is_moderator",
     default_member_permissions = "MANAGE_THREADS"
 )]
 pub async fn incident(_ctx: Context<'_>) -> Result<(), Error> {
@@ -51,7 +51,7 @@ pub async fn incident_start(
     intents: Option<String>,
 ) -> Result<(), Error> {
     // Checked here too: the parent's check guards the group, and this is the one that acts.
-    let Some(staff) = staff_of(ctx).await else {
+    let Some(staff) = moderator_of(ctx).await else {
         return refuse(ctx).await;
     };
     ctx.defer_ephemeral().await?;
@@ -80,7 +80,7 @@ pub async fn incident_start(
 /// End the outage: everyone who asked gets one DM saying it's fixed.
 #[poise::command(slash_command, ephemeral, rename = "end")]
 pub async fn incident_end(ctx: Context<'_>) -> Result<(), Error> {
-    let Some(staff) = staff_of(ctx).await else {
+    let Some(staff) = moderator_of(ctx).await else {
         return refuse(ctx).await;
     };
     ctx.defer_ephemeral().await?;
@@ -157,7 +157,7 @@ pub(super) async fn notify_press(
             out.app.subscribe_incident(incident, who, app::now()),
         )
         .await??;
-    let copy = &out.app.engine.content.copy;
+    let copy = &out.app.engine().content.copy;
     let text = match done {
         Subscribed::Added => &copy.incident_subscribed,
         Subscribed::Already => &copy.incident_already_subscribed,

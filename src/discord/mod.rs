@@ -208,7 +208,7 @@ pub async fn run(
     }
     let sends = Arc::new(Semaphore::new(SENDS_IN_FLIGHT));
 
-    let commands = commands::all(&app.engine.content);
+    let commands = commands::all(&app.engine().content);
     let guilds = discord.guild_ids.clone();
     let setup_app = app.clone();
     let setup_discord = discord.clone();
@@ -263,7 +263,7 @@ pub async fn run(
     let mut client = serenity::ClientBuilder::new_with_http(http, gateway_intents())
         .framework(Gate {
             inner: framework,
-            messages: Lane::new(HANDLERS_IN_FLIGHT, app.config.limits.waiting_messages_max),
+            messages: Lane::new(HANDLERS_IN_FLIGHT, app.config().limits.waiting_messages_max),
             interactions: Lane::new(INTERACTIONS_IN_FLIGHT, INTERACTIONS_WAITING_MAX),
             app: app.clone(),
             seen: dedupe::Seen::default(),
@@ -290,6 +290,10 @@ pub async fn run(
             }
             if let Err(e) = sweeper_app.sweep(app::now()).await {
                 tracing::warn!(error = %e, "could not expire idle sessions");
+            }
+            // After the sweep, so the conversations it found abandoned are written too.
+            if let Err(e) = sweeper_app.flush_activity(app::now()).await {
+                tracing::warn!(error = %e, "could not write the activity log");
             }
         }
     });
@@ -332,6 +336,16 @@ pub async fn run(
     timers.abort();
     trimmer.abort();
     signal.abort();
+    if let Err(e) = app.flush_activity(app::now()).await {
+        tracing::warn!(error = %e, pending = app.activity_pending(), "could not write the activity log at shutdown");
+    }
+    let dropped = app.activity_dropped();
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "activity rows dropped (the buffer was full between flushes)"
+        );
+    }
     tracing::info!(counts = %retry::STATS.snapshot(), "Discord faults since start");
     // What became of every member message, for the admin and the load bench.
     tracing::info!(target: "paymedic::tally", "message tally: {}", app.tally().line());
@@ -523,6 +537,15 @@ async fn on_event(ctx: &serenity::Context, event: &FullEvent, data: &Data) -> Re
     match event {
         FullEvent::Message { new_message } => on_message(ctx, data, new_message).await,
         FullEvent::MessageUpdate { event, .. } => on_edit(ctx, data, event).await,
+        // Serenity reconnects on its own; these say it did (a new session, or a resumed one).
+        FullEvent::Ready { .. } => {
+            crate::metrics::gateway_connect("ready");
+            Ok(())
+        }
+        FullEvent::Resume { .. } => {
+            crate::metrics::gateway_connect("resume");
+            Ok(())
+        }
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(press),
         } => on_press(ctx, data, press).await,
@@ -809,7 +832,7 @@ async fn conversation_press(
     to: &mut To<'_>,
     press: &ComponentInteraction,
 ) -> Result<(), Error> {
-    let content = &out.app.engine.content;
+    let content = &out.app.engine().content;
     let Some(id) = convert::parse_button_id(&press.data.custom_id, content) else {
         return out
             .send(to, Piece::ephemeral(content.copy.stale.clone()))
@@ -851,7 +874,7 @@ async fn on_modal(
             tickets::close_submit(&out, &mut to, modal, ticket).await
         }
         _ => {
-            let stale = data.app.engine.content.copy.stale.clone();
+            let stale = data.app.engine().content.copy.stale.clone();
             out.send(&mut to, Piece::ephemeral(stale)).await
         }
     };
@@ -973,7 +996,7 @@ async fn check_permissions(http: &serenity::Http, data: &Data, bot: UserId) {
             &ESCALATION_PERMISSIONS[..],
         ),
         (
-            data.app.config.ticket_log_channel,
+            data.app.config().ticket_log_channel,
             "ticket log",
             &LOG_PERMISSIONS[..],
         ),

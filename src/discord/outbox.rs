@@ -375,7 +375,7 @@ impl<'a> Outbox<'a> {
     }
 
     fn copy(&self) -> &'a Copy {
-        &self.app.engine.content.copy
+        &self.app.engine().content.copy
     }
 
     /// Runs one request to Discord with the retry policy of `super::retry`, holding a send
@@ -408,6 +408,7 @@ impl<'a> Outbox<'a> {
                 Err(e) => e,
             };
             let failure = Failure::of(&e);
+            crate::metrics::discord_rest_error(&failure.status_label());
             if maybe_applied
                 && matches!(failure, Failure::AlreadyAnswered | Failure::UnknownMessage)
             {
@@ -884,9 +885,9 @@ impl<'a> Outbox<'a> {
     /// message and the rule's reason. The warning names and pings nobody: it is for everyone
     /// reading the channel. The member's words are neither logged nor quoted.
     pub async fn scam_warning(&self, msg: &Posted, flag: &ScamFlag) -> Result<(), Error> {
-        let removed = self.app.config.scam_delete
+        let removed = self.app.config().scam_delete
             && self.remove(msg, "a message the scam shield flagged").await;
-        let copy = &self.app.engine.content.scam.copy;
+        let copy = &self.app.engine().content.scam.copy;
         let mut m = CreateMessage::new()
             .content(copy.warning.clone())
             .allowed_mentions(no_mentions());
@@ -920,7 +921,7 @@ impl<'a> Outbox<'a> {
     /// role or a brand's staff. The name is shown defused: no invisible or direction
     /// characters, no markdown, at most 64 characters (`NAME_SHOWN_MAX`).
     pub async fn name_notice(&self, msg: &Posted, name: &str, flag: &NameFlag) {
-        let copy = &self.app.engine.content.scam.copy;
+        let copy = &self.app.engine().content.scam.copy;
         let notice = copy
             .name_notice
             .replace("{member}", &format!("<@{}>", msg.author))
@@ -1181,7 +1182,7 @@ impl<'a> Outbox<'a> {
 
     /// The transcript, as a file in the ticket log channel (when one is set).
     pub async fn post_transcript(&self, t: &Ticket, transcript: &str) {
-        let Some(log) = self.app.config.ticket_log_channel else {
+        let Some(log) = self.app.config().ticket_log_channel else {
             return;
         };
         let member = if t.member == MemberId::FORGOTTEN {
@@ -1441,7 +1442,7 @@ impl<'a> Outbox<'a> {
         let Some(thread) = t.thread.map(|c| ChannelId::new(c.get())) else {
             return;
         };
-        let settings = &self.app.config.tickets;
+        let settings = &self.app.config().tickets;
         match f.timer {
             Timer::SlaReminder => {
                 let minutes = settings.sla_ms / 60_000;
@@ -1479,7 +1480,7 @@ impl<'a> Outbox<'a> {
     /// (`[limits] channel_replies_per_10s`). Names the channel only: no member, no member text,
     /// and it pings nobody.
     pub async fn raid_notice(&self, channel: ChannelId) {
-        let per = self.app.config.limits.channel_replies_per_10s;
+        let per = self.app.config().limits.channel_replies_per_10s;
         tracing::warn!(
             channel = channel.get(),
             per_10s = per,

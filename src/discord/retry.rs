@@ -99,6 +99,21 @@ impl Failure {
         }
     }
 
+    /// The `status` label of [`crate::metrics::DISCORD_REST_ERRORS`]: the HTTP status, or
+    /// what happened when there was none.
+    pub fn status_label(self) -> String {
+        match self {
+            Failure::RateLimited => "429".into(),
+            Failure::Server(s) | Failure::Other(Some(s)) => s.to_string(),
+            Failure::NoPermission(_) => "403".into(),
+            Failure::UnknownChannel | Failure::UnknownMessage => "404".into(),
+            Failure::AlreadyAnswered => "400".into(),
+            Failure::Unreached => "unreached".into(),
+            Failure::Network => "network".into(),
+            Failure::Other(None) => "other".into(),
+        }
+    }
+
     /// Whether this failure is worth another try at all.
     pub fn is_transient(self) -> bool {
         matches!(

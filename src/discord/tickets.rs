@@ -234,6 +234,38 @@ pub async fn is_staff(ctx: Context<'_>) -> Result<bool, Error> {
     Ok(staff_of(ctx).await.is_some())
 }
 
+/// The `check` of moderator-only commands (`/reload`): a moderator role, from the roles the
+/// server sent with the command.
+pub async fn is_moderator(ctx: Context<'_>) -> Result<bool, Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return Ok(false);
+    };
+    let Some(member) = ctx.author_member().await else {
+        return Ok(false);
+    };
+    Ok(ctx
+        .data()
+        .app
+        .moderator(
+            MemberId(member.user.id.get()),
+            GuildId(guild.get()),
+            &role_ids(&member.roles),
+        )
+        .is_some())
+}
+
+/// The moderator behind a moderator-only command (`/incident`): a moderator role, from the
+/// roles the server sent with it.
+pub(super) async fn moderator_of(ctx: Context<'_>) -> Option<Staff> {
+    let guild = ctx.guild_id()?;
+    let member = ctx.author_member().await?;
+    ctx.data().app.moderator(
+        MemberId(member.user.id.get()),
+        GuildId(guild.get()),
+        &role_ids(&member.roles),
+    )
+}
+
 pub(super) async fn staff_of(ctx: Context<'_>) -> Option<Staff> {
     let guild = ctx.guild_id()?;
     let member = ctx.author_member().await?;
@@ -304,7 +336,7 @@ pub async fn staff_button(
     id: TicketId,
 ) -> Result<(), Error> {
     let Some(staff) = staff_of_member(out, press.member.as_ref()) else {
-        let text = out.app.engine.content.copy.moderators_only.clone();
+        let text = out.app.engine().content.copy.moderators_only.clone();
         return out.send(to, Piece::ephemeral(text)).await;
     };
     let action = match button {
@@ -342,7 +374,7 @@ pub async fn close_submit(
     id: TicketId,
 ) -> Result<(), Error> {
     let Some(staff) = staff_of_member(out, modal.member.as_ref()) else {
-        let text = out.app.engine.content.copy.moderators_only.clone();
+        let text = out.app.engine().content.copy.moderators_only.clone();
         return out.send(to, Piece::ephemeral(text)).await;
     };
     let reason = modal
@@ -387,7 +419,7 @@ pub async fn rate_press(
         .in_time(to, true, out.app.rate(id, member, solved, app::now()))
         .await??;
     let text = if taken {
-        out.app.engine.content.copy.rate_thanks.clone()
+        out.app.engine().content.copy.rate_thanks.clone()
     } else {
         // Someone else's question, or the ticket was reopened since it was asked.
         "I can't take that answer: the question isn't yours, or the ticket is open again."
@@ -537,7 +569,7 @@ fn ephemeral(text: impl Into<String>) -> poise::CreateReply {
 }
 
 pub(super) async fn refuse(ctx: Context<'_>) -> Result<(), Error> {
-    let text = ctx.data().app.engine.content.copy.moderators_only.clone();
+    let text = ctx.data().app.engine().content.copy.moderators_only.clone();
     ctx.send(ephemeral(text)).await?;
     Ok(())
 }
@@ -727,7 +759,7 @@ pub async fn forget_press(
     member: MemberId,
 ) -> Result<(), Error> {
     if press.user.id.get() != member.get() {
-        let text = out.app.engine.content.copy.not_yours.clone();
+        let text = out.app.engine().content.copy.not_yours.clone();
         return out.send(to, Piece::ephemeral(text)).await;
     }
     out.defer(to, true).await?;

@@ -3,8 +3,8 @@
 //! way they do in SQL.
 
 use super::{
-    scrub, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result, SessionRecord, Started,
-    Store, Subscribed, TicketFilter, Updated,
+    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result,
+    SessionRecord, Started, Store, Subscribed, TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
@@ -19,6 +19,8 @@ struct Inner {
     events: HashMap<TicketId, Vec<TicketEvent>>,
     feedback: BTreeMap<TicketId, (MemberId, bool, Timestamp)>,
     outcomes: BTreeMap<OutcomeRow, u64>,
+    /// In the order recorded.
+    activity: Vec<ActivityRow>,
     next_ticket: i64,
     incidents: BTreeMap<IncidentId, IncidentRecord>,
     next_incident: i64,
@@ -318,13 +320,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
         let mut inner = self.lock();
-        let n = inner.sessions.len();
-        inner
-            .sessions
-            .retain(|_, s| s.is_handed_off() || s.updated() >= before);
-        Ok((n - inner.sessions.len()) as u64)
+        let mut out = Expired::default();
+        inner.sessions.retain(|k, s| {
+            let keep = s.is_handed_off() || s.updated() >= before;
+            if !keep {
+                out.sessions.push((*k, s.session.clone()));
+            }
+            keep
+        });
+        out.count = out.sessions.len() as u64;
+        Ok(out)
     }
 
     async fn session_count(&self) -> Result<u64> {
@@ -335,6 +342,11 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         let mut out = Forgotten::default();
         let key = UserKey::new(guild, member);
+        let n = inner.activity.len();
+        inner
+            .activity
+            .retain(|r| !(r.guild == guild && r.member == Some(member)));
+        out.activity = (n - inner.activity.len()) as u64;
         out.sessions = u64::from(inner.sessions.remove(&key).is_some());
         inner.subscriptions.retain(|(_, k)| *k != key);
         let Inner {
@@ -394,6 +406,27 @@ impl Store for MemoryStore {
         let n = inner.sessions.len();
         inner.sessions.retain(|_, s| s.updated() >= before);
         out.sessions = (n - inner.sessions.len()) as u64;
+        let n = inner.activity.len();
+        inner.activity.retain(|r| r.at >= before);
+        out.activity = (n - inner.activity.len()) as u64;
+        Ok(out)
+    }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        self.lock().activity.extend_from_slice(rows);
+        Ok(())
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        let mut out: Vec<ActivityRow> = self
+            .lock()
+            .activity
+            .iter()
+            .filter(|r| r.at >= since)
+            .cloned()
+            .collect();
+        // Stable: rows of one time keep their recorded order, as SQL's (at, id) does.
+        out.sort_by_key(|r| r.at);
         Ok(out)
     }
 }

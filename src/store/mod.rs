@@ -1,5 +1,5 @@
-//! Durable state behind one small trait: sessions, tickets and their events, feedback, and
-//! outcome counts.
+//! Durable state behind one small trait: sessions, tickets and their events, feedback,
+//! outcome counts, and the activity log behind the dashboard and `report`.
 //!
 //! Three backends: [`memory::MemoryStore`] (tests, and `chat` without `--db`),
 //! [`sqlite::SqliteStore`] (the default for `run`) and [`postgres::PgStore`] (several
@@ -25,6 +25,7 @@ pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
+pub use crate::engine::insight::{ActivityKind, ActivityRow};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
 use crate::engine::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -153,6 +154,8 @@ pub struct Forgotten {
     pub feedback: u64,
     /// Tickets whose member was replaced by the forgotten placeholder.
     pub tickets: u64,
+    /// Activity rows holding their words (unanswered messages).
+    pub activity: u64,
 }
 
 /// What a retention purge removed.
@@ -160,6 +163,17 @@ pub struct Forgotten {
 pub struct Purged {
     pub sessions: u64,
     pub tickets: u64,
+    /// Activity rows older than the cut-off.
+    pub activity: u64,
+}
+
+/// What [`Store::expire_sessions`] removed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expired {
+    pub count: u64,
+    /// The sessions removed (those whose stored form could not be read are only counted):
+    /// one that was in a flow is a member who gave up there.
+    pub sessions: Vec<(UserKey, StoredSession)>,
 }
 
 /// An incident (a known outage moderators announced), as stored. Intents are by their keys
@@ -273,17 +287,18 @@ pub trait Store: Send + Sync + 'static {
 
     async fn outcomes(&self) -> Result<Vec<(OutcomeRow, u64)>>;
 
-    /// Deletes sessions not touched since `before`, except those a human has.
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64>;
+    /// Deletes sessions not touched since `before`, except those a human has, and returns
+    /// them.
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired>;
     async fn session_count(&self) -> Result<u64>;
 
-    /// Deletes a member's sessions, feedback and incident subscriptions and replaces them in stored tickets (and their
+    /// Deletes a member's sessions, feedback and the activity rows holding their words, and replaces them in stored tickets (and their
     /// transcripts and events) with the forgotten placeholder. Active tickets are the caller's
     /// to close first.
     async fn forget_member(&self, guild: GuildId, member: MemberId) -> Result<Forgotten>;
 
     /// Deletes tickets closed (or failed) before `before`, with their events and feedback,
-    /// and sessions not touched since then.
+    /// sessions not touched since then, and activity rows older than it.
     async fn purge(&self, before: Timestamp) -> Result<Purged>;
 
     /// Starts an incident, or replaces the active one's notice and intents (one transaction,
@@ -314,6 +329,11 @@ pub trait Store: Send + Sync + 'static {
     async fn unsubscribe(&self, incident: IncidentId, who: UserKey) -> Result<bool>;
     /// Ended incidents that still have subscribers: a fan-out a crash or restart cut short.
     async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>>;
+    /// Appends activity rows, all in one transaction.
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()>;
+    /// Activity rows at or after `since`, oldest first (rows of one time in the order they
+    /// were recorded).
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>>;
 }
 
 /// Replaces a member's mention and id in stored text.
@@ -331,5 +351,13 @@ pub async fn open_sqlite(
 ) -> Result<std::sync::Arc<dyn Store>> {
     Ok(std::sync::Arc::new(
         sqlite::SqliteStore::open_with(path, durability).await?,
+    ))
+}
+
+/// Opens an existing SQLite store for reading only (`paymedic web`): never creates, migrates
+/// or writes it (see [`sqlite::SqliteStore::open_read_only`]).
+pub async fn open_sqlite_read_only(path: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(
+        sqlite::SqliteStore::open_read_only(path).await?,
     ))
 }

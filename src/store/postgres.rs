@@ -24,8 +24,9 @@
 //! hold a password): a connection error names the host, port and database only.
 
 use super::{
-    scrub, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, Result,
-    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    scrub, ActivityKind, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind,
+    OutcomeRow, Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
@@ -934,15 +935,27 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM sessions WHERE NOT handed_off AND updated < $1")
-                .bind(sts(before))
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?
-                .rows_affected(),
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "DELETE FROM sessions WHERE NOT handed_off AND updated < $1 \
+             RETURNING guild, member, data",
         )
+        .bind(sts(before))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out = Expired {
+            count: rows.len() as u64,
+            sessions: Vec::new(),
+        };
+        for (g, m, data) in rows {
+            // Already deleted: one that can't be read is only counted.
+            if let Ok(r) = decode_json::<SessionRecord>("session", &data) {
+                let key = UserKey::new(GuildId(uid(g)), MemberId(uid(m)));
+                out.sessions.push((key, r.session));
+            }
+        }
+        Ok(out)
     }
 
     async fn session_count(&self) -> Result<u64> {
@@ -963,6 +976,13 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        out.activity = sqlx::query("DELETE FROM activity WHERE guild = $1 AND member = $2")
+            .bind(g)
+            .bind(m)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
         out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
             .bind(g)
             .bind(m)
@@ -1051,7 +1071,115 @@ impl Store for PgStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        let activity = sqlx::query("DELETE FROM activity WHERE at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
         tx.commit().await.map_err(backend)?;
-        Ok(Purged { sessions, tickets })
+        Ok(Purged {
+            sessions,
+            tickets,
+            activity,
+        })
     }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // One statement for the whole batch: each column as an array, unnested into rows.
+        let mut cols = ActivityColumns::default();
+        for r in rows {
+            cols.at.push(sts(r.at));
+            cols.guild.push(sid(r.guild.0));
+            cols.kind.push(r.kind.as_str().to_string());
+            cols.intent.push(r.intent.clone());
+            cols.step.push(r.step.clone());
+            cols.confidence.push(r.confidence);
+            cols.text.push(r.text.clone());
+            cols.nearest.push(r.nearest.clone());
+            cols.score.push(r.score);
+            cols.member.push(r.member.map(|m| sid(m.0)));
+        }
+        sqlx::query(
+            "INSERT INTO activity (at, guild, kind, intent, step, confidence, text, nearest, \
+             score, member) SELECT at, guild, kind, intent, step, confidence, text, nearest, score, \
+             member FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], \
+             $4::TEXT[], $5::TEXT[], $6::REAL[], $7::TEXT[], $8::TEXT[], $9::REAL[], \
+             $10::BIGINT[]) WITH ORDINALITY AS r(at, guild, kind, intent, step, confidence, \
+             text, nearest, score, member, n) ORDER BY n",
+        )
+        .bind(cols.at)
+        .bind(cols.guild)
+        .bind(cols.kind)
+        .bind(cols.intent)
+        .bind(cols.step)
+        .bind(cols.confidence)
+        .bind(cols.text)
+        .bind(cols.nearest)
+        .bind(cols.score)
+        .bind(cols.member)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            guild: i64,
+            kind: String,
+            intent: Option<String>,
+            step: Option<String>,
+            confidence: Option<f32>,
+            text: Option<String>,
+            nearest: Option<String>,
+            score: Option<f32>,
+            member: Option<i64>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, guild, kind, intent, step, confidence, text, nearest, score, member \
+             FROM activity WHERE at >= $1 ORDER BY at, id",
+        )
+        .bind(sts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ActivityRow {
+                    at: uts("activity row", r.at)?,
+                    guild: GuildId(uid(r.guild)),
+                    kind: ActivityKind::parse(&r.kind)
+                        .ok_or_else(|| bad("activity row", "an unknown kind"))?,
+                    intent: r.intent,
+                    step: r.step,
+                    confidence: r.confidence,
+                    text: r.text,
+                    nearest: r.nearest,
+                    score: r.score,
+                    member: r.member.map(|m| MemberId(uid(m))),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Activity rows as columns, for one `INSERT … SELECT FROM UNNEST`.
+#[derive(Default)]
+struct ActivityColumns {
+    at: Vec<i64>,
+    guild: Vec<i64>,
+    kind: Vec<String>,
+    intent: Vec<Option<String>>,
+    step: Vec<Option<String>>,
+    confidence: Vec<Option<f32>>,
+    text: Vec<Option<String>>,
+    nearest: Vec<Option<String>>,
+    score: Vec<Option<f32>>,
+    member: Vec<Option<i64>>,
 }

@@ -58,8 +58,9 @@
 //! JSON errors are reported by kind and position only.
 
 use super::{
-    scrub, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, Result,
-    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    scrub, ActivityKind, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind,
+    OutcomeRow, Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
@@ -224,6 +225,67 @@ impl SqliteStore {
                 Err(e)
             }
         }
+    }
+
+    /// Opens an existing, up-to-date database for reading only (`paymedic web`): nothing is
+    /// created, migrated or written. A missing or empty file, or one that still needs a
+    /// migration, is refused with its name; every write through the store fails.
+    pub async fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => return Err(open_error(path, "it is a folder, not a file")),
+            Ok(m) if m.len() == 0 => {
+                return Err(open_error(path, "it is empty: not a paymedic database yet"))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(open_error(
+                    path,
+                    "no such file (it is not created when read-only)",
+                ))
+            }
+            Err(e) => return Err(open_error(path, &io_detail(&e))),
+        }
+        inspect(path).await?;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", format!("-{CACHE_KIB}"));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(0)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_failure(path, e))?;
+        // Every migration this version knows must be there: reading an older schema would
+        // fail query by query, and migrating is a write.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| open_failure(path, e))?;
+        if let Some(missing) = MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .find(|v| !applied.contains(v))
+        {
+            pool.close().await;
+            return Err(open_error(
+                path,
+                &format!(
+                    "it lacks migration {missing}: open it once with `paymedic run` or \
+                     `paymedic chat --db` of this version to upgrade it, then read it"
+                ),
+            ));
+        }
+        // No committer: a turn sent here finds the queue closed and fails.
+        let (turns, _) = mpsc::channel(1);
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+            path: path.to_path_buf(),
+            turns,
+        })
     }
 
     /// Migrates the file, checks it can be written, and checks the journal mode took.
@@ -1369,16 +1431,29 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
         let mut w = self.write().await?;
-        let n = sqlx::query("DELETE FROM sessions WHERE handed_off = 0 AND updated < ?")
-            .bind(sts(before))
-            .execute(w.conn())
-            .await
-            .map_err(backend)?
-            .rows_affected();
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "DELETE FROM sessions WHERE handed_off = 0 AND updated < ? \
+             RETURNING guild, member, data",
+        )
+        .bind(sts(before))
+        .fetch_all(w.conn())
+        .await
+        .map_err(backend)?;
         w.commit().await?;
-        Ok(n)
+        let mut out = Expired {
+            count: rows.len() as u64,
+            sessions: Vec::new(),
+        };
+        for (g, m, data) in rows {
+            // Already deleted: one that can't be read is only counted.
+            if let Ok(r) = decode_json::<SessionRecord>("session", &data) {
+                let key = UserKey::new(GuildId(uid(g)), MemberId(uid(m)));
+                out.sessions.push((key, r.session));
+            }
+        }
+        Ok(out)
     }
 
     async fn session_count(&self) -> Result<u64> {
@@ -1399,6 +1474,13 @@ impl Store for SqliteStore {
             .execute(w.conn())
             .await
             .map_err(backend)?;
+        out.activity = sqlx::query("DELETE FROM activity WHERE guild = ? AND member = ?")
+            .bind(g)
+            .bind(m)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
         out.sessions = sqlx::query("DELETE FROM sessions WHERE guild = ? AND member = ?")
             .bind(g)
             .bind(m)
@@ -1494,7 +1576,85 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        let activity = sqlx::query("DELETE FROM activity WHERE at < ?")
+            .bind(before)
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
         w.commit().await?;
-        Ok(Purged { sessions, tickets })
+        Ok(Purged {
+            sessions,
+            tickets,
+            activity,
+        })
+    }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.write().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO activity (at, guild, kind, intent, step, confidence, text, \
+                 nearest, score, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(sts(r.at))
+            .bind(sid(r.guild.0))
+            .bind(r.kind.as_str())
+            .bind(r.intent.as_deref())
+            .bind(r.step.as_deref())
+            .bind(r.confidence)
+            .bind(r.text.as_deref())
+            .bind(r.nearest.as_deref())
+            .bind(r.score)
+            .bind(r.member.map(|m| sid(m.0)))
+            .execute(w.conn())
+            .await
+            .map_err(backend)?;
+        }
+        w.commit().await
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            guild: i64,
+            kind: String,
+            intent: Option<String>,
+            step: Option<String>,
+            confidence: Option<f32>,
+            text: Option<String>,
+            nearest: Option<String>,
+            score: Option<f32>,
+            member: Option<i64>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, guild, kind, intent, step, confidence, text, nearest, score, member \
+             FROM activity WHERE at >= ? ORDER BY at, id",
+        )
+        .bind(sts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ActivityRow {
+                    at: uts("activity row", r.at)?,
+                    guild: GuildId(uid(r.guild)),
+                    kind: ActivityKind::parse(&r.kind)
+                        .ok_or_else(|| bad("activity row", "an unknown kind"))?,
+                    intent: r.intent,
+                    step: r.step,
+                    confidence: r.confidence,
+                    text: r.text,
+                    nearest: r.nearest,
+                    score: r.score,
+                    member: r.member.map(|m| MemberId(uid(m))),
+                })
+            })
+            .collect()
     }
 }

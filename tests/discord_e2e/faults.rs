@@ -502,7 +502,7 @@ async fn a_deleted_ticket_thread_closes_the_ticket_and_frees_the_member() {
         Some("its thread was deleted"),
         "{closed:?}"
     );
-    let notice = bot.app.engine.content.copy.ticket_closed.clone();
+    let notice = bot.app.engine().content.copy.ticket_closed.clone();
     bot.fake
         .wait_for_request(
             |r| r.status == 200 && r.route().ends_with("/messages") && text_of(&r.body) == notice,

@@ -32,7 +32,7 @@ async fn ask(bot: &Bot, who: u64) -> (Recorded, Recorded) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_leads_answers_takes_subscribers_and_dms_each_once_when_it_ends() {
     let bot = Bot::start(0).await;
-    let copy = bot.app.engine.content.copy.clone();
+    let copy = bot.app.engine().content.copy.clone();
     bot.fake.close_dms(BOB);
 
     // A member can't start one: refused on the server, privately.
@@ -42,6 +42,17 @@ async fn an_incident_leads_answers_takes_subscribers_and_dms_each_once_when_it_e
     let said = bot.answer(&refused).await;
     assert_eq!(said["flags"], json!(64), "{said:#}");
     assert!(text_of(&said).contains("moderators"), "{said:#}");
+    // Nor can the support role alone: incidents are the moderators'.
+    let refused = bot
+        .slash_in(
+            SUPPORT,
+            BOB,
+            &[SUPPORT_ROLE],
+            "incident",
+            start("all good lol", None),
+        )
+        .await;
+    assert!(text_of(&bot.answer(&refused).await).contains("moderators"));
     assert!(bot.app.store().active_incident().await.unwrap().is_none());
 
     // A bad intent id is refused, naming the valid ones.
@@ -229,7 +240,7 @@ async fn an_unfinished_fanout_resumes_at_start_up() {
         ..Setup::default()
     })
     .await;
-    let fixed = bot.app.engine.content.copy.incident_fixed.clone();
+    let fixed = bot.app.engine().content.copy.incident_fixed.clone();
     bot.fake
         .wait_for_request(|r| r.status == 200 && text_of(&r.body) == fixed, T)
         .await;

@@ -6,8 +6,8 @@ use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
 use paymedic::engine::{ChannelId, GuildId, IncidentId, MemberId, TicketId, Timestamp, UserKey};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{
-    Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result, SessionRecord, Started, Store,
-    Subscribed, TicketFilter, Updated,
+    ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result,
+    SessionRecord, Started, Store, Subscribed, TicketFilter, Updated,
 };
 
 /// What runs before each store call; `op` is the call's name (`"session"`, `"commit_turn"`,
@@ -102,7 +102,7 @@ impl<H: Hook + 'static> Store for Hooked<H> {
         self.hook.before("outcomes").await?;
         self.inner.outcomes().await
     }
-    async fn expire_sessions(&self, before: Timestamp) -> Result<u64> {
+    async fn expire_sessions(&self, before: Timestamp) -> Result<Expired> {
         self.hook.before("expire_sessions").await?;
         self.inner.expire_sessions(before).await
     }
@@ -160,5 +160,15 @@ impl<H: Hook + 'static> Store for Hooked<H> {
     async fn unfinished_fanouts(&self) -> Result<Vec<IncidentRecord>> {
         self.hook.before("unfinished_fanouts").await?;
         self.inner.unfinished_fanouts().await
+    }
+
+    async fn record_activity(&self, rows: &[ActivityRow]) -> Result<()> {
+        self.hook.before("record_activity").await?;
+        self.inner.record_activity(rows).await
+    }
+
+    async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
+        self.hook.before("activity").await?;
+        self.inner.activity(since).await
     }
 }
