@@ -81,6 +81,7 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     path: Option<PathBuf>,
+    url: Option<String>,
     retention_days: Option<f64>,
     synchronous: Option<String>,
 }
@@ -176,6 +177,10 @@ pub struct Config {
     /// `[store] path`: the SQLite database. `None`: `paymedic.db` next to the config file (or
     /// in the working directory when there is no config file).
     pub store_path: Option<PathBuf>,
+    /// `[store] url`: a `postgres://` URL; selects PostgreSQL instead of `path`. The
+    /// `PAYMEDIC_DATABASE_URL` environment variable, when set, takes its place (see
+    /// [`Config::store_location`]), so a password need not be in a file.
+    pub store_url: Option<String>,
     /// `[store] retention_days`: closed-ticket transcripts and idle sessions older than this
     /// are purged.
     pub retention_days: u32,
@@ -303,7 +308,32 @@ const WEEK_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 const DEFAULT_IOS: (&str, &str) = ("24.10.2", "23.0");
 const DEFAULT_ANDROID: (&str, &str) = ("24.10.1", "23.0");
 
+/// The environment variable that may hold the PostgreSQL URL instead of `[store] url`.
+pub const DATABASE_URL_VAR: &str = "PAYMEDIC_DATABASE_URL";
+
 impl Config {
+    /// Where the bot's store is: `PAYMEDIC_DATABASE_URL` (given here as `env_url`) when set,
+    /// else `[store] url`, else the SQLite file `[store] path` (default `paymedic.db`).
+    pub fn store_location(&self, env_url: Option<&str>) -> Result<crate::store::Location, String> {
+        use crate::store::Location;
+        if let Some(url) = env_url.filter(|u| !u.trim().is_empty()) {
+            return match Location::parse(url) {
+                l @ Location::Postgres(_) => Ok(l),
+                Location::Sqlite(_) => Err(format!(
+                    "{DATABASE_URL_VAR} must be a postgres:// URL (unset it to use [store] path)"
+                )),
+            };
+        }
+        Ok(match &self.store_url {
+            Some(url) => Location::Postgres(url.clone()),
+            None => Location::Sqlite(
+                self.store_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_FILE)),
+            ),
+        })
+    }
+
     /// Loads a config file of at most [`CONFIG_BYTES_MAX`] bytes.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let src = read_text_capped(path, CONFIG_BYTES_MAX).map_err(|reason| ConfigError::Read {
@@ -498,6 +528,24 @@ impl Config {
             ));
         }
         let retention_days = retention_days as u32;
+        let store_url = raw.store.url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &store_url {
+            if !matches!(
+                crate::store::Location::parse(url),
+                crate::store::Location::Postgres(_)
+            ) {
+                return Err(bad(
+                    "store.url",
+                    "must be a postgres:// URL (for an SQLite file, use store.path)".into(),
+                ));
+            }
+            if raw.store.path.is_some() {
+                return Err(bad(
+                    "store.url",
+                    "store.path is set too: keep one of them".into(),
+                ));
+            }
+        }
         let store_durability = match raw.store.synchronous.as_deref() {
             None | Some("full") => crate::store::sqlite::Durability::Full,
             Some("normal") => crate::store::sqlite::Durability::Normal,
@@ -567,6 +615,7 @@ impl Config {
             status_notice: raw.status.notice.filter(|n| !n.trim().is_empty()),
             incident_intents: raw.status.incident_intents,
             store_path: raw.store.path,
+            store_url,
             retention_days,
             store_durability,
             tickets,
@@ -643,6 +692,50 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_store_is_chosen_by_env_url_then_config_url_then_path() {
+        use crate::store::Location;
+        let pg = "postgres://bot:pw@db.internal:5432/paymedic";
+        let c = Config::parse("c.toml", &format!("[store]\nurl = \"{pg}\"\n")).unwrap();
+        assert_eq!(c.store_location(None), Ok(Location::Postgres(pg.into())));
+        let env = "postgresql://other@db2/x";
+        assert_eq!(
+            c.store_location(Some(env)),
+            Ok(Location::Postgres(env.into()))
+        );
+        let c = Config::parse("c.toml", "[store]\npath = \"x.db\"\n").unwrap();
+        assert_eq!(
+            c.store_location(None),
+            Ok(Location::Sqlite(PathBuf::from("x.db")))
+        );
+        assert_eq!(c.store_location(Some("")), c.store_location(None));
+        let err = c.store_location(Some("/var/lib/x.db")).unwrap_err();
+        assert!(err.contains(DATABASE_URL_VAR), "{err}");
+        // The URL's password never shows, in Display or Debug.
+        let l = Location::parse(pg);
+        for shown in [l.to_string(), format!("{l:?}")] {
+            assert!(!shown.contains("pw"), "{shown}");
+            assert!(shown.contains("db.internal:5432/paymedic"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_store_url_must_be_postgres_and_alone() {
+        let err = Config::parse("c.toml", "[store]\nurl = \"mysql://x@y/z\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("store.url") && msg.contains("postgres://"),
+            "{msg}"
+        );
+        assert!(!msg.contains("mysql://x@y/z"), "{msg}");
+        let err = Config::parse(
+            "c.toml",
+            "[store]\npath = \"a.db\"\nurl = \"postgres://x@y/z\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("keep one of them"), "{err}");
+    }
 
     #[test]
     fn empty_config_uses_defaults() {

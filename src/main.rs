@@ -7,8 +7,7 @@ use paymedic::config::{io_reason, read_text_capped, Config};
 use paymedic::engine::content::{self, IntentKind};
 use paymedic::engine::limits::{CONTENT_PACK_BYTES_MAX, CORPUS_BYTES_MAX, INPUT_LINE_BYTES_MAX};
 use paymedic::engine::{sensitive, Classification, Engine};
-use paymedic::store::sqlite::SqliteStore;
-use paymedic::store::{open_sqlite, Store, TicketFilter};
+use paymedic::store::{Location, TicketFilter};
 use paymedic::{eval, explain, terminal};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -48,10 +47,10 @@ enum Command {
     Chat {
         #[command(flatten)]
         sources: Sources,
-        /// Keep conversations and tickets in this SQLite database, so the session survives a
-        /// restart [default: in memory, forgotten on exit]
-        #[arg(long, value_name = "PATH")]
-        db: Option<PathBuf>,
+        /// Keep conversations and tickets in this SQLite file (or postgres:// URL), so the
+        /// session survives a restart [default: in memory, forgotten on exit]
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Option<Location>,
     },
     /// Read the ticket store offline: list tickets, show one, or export its transcript.
     Tickets {
@@ -72,10 +71,10 @@ enum Command {
     /// changing it. The token comes only from PAYMEDIC_DASHBOARD_TOKEN; without it every page
     /// answers 401.
     Web {
-        /// The SQLite database to read (the `[store] path` of the bot's config). It must
-        /// exist: it is never created, migrated or written.
-        #[arg(long, value_name = "PATH")]
-        db: PathBuf,
+        /// The database to read: the bot's SQLite file or postgres:// URL. It must exist: it
+        /// is never created, migrated or written.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Location,
         /// Address to listen on [default: the config's web.listen, else 127.0.0.1:9187]
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
@@ -105,9 +104,9 @@ enum Command {
     /// What the bot did over a window, from its database: messages, deflection and fix rate
     /// per intent, flow funnels, unanswered questions grouped, tickets, volume by hour.
     Report {
-        /// The SQLite database (the `[store] path` of the bot's config). It must exist.
-        #[arg(long, value_name = "PATH")]
-        db: PathBuf,
+        /// The bot's database: its SQLite file or postgres:// URL. It must exist.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Location,
         /// The window, ending now.
         #[arg(long, value_name = "WINDOW", default_value = "7d",
               value_parser = clap::builder::PossibleValuesParser::new(["24h", "7d", "30d"]))]
@@ -136,25 +135,25 @@ enum Command {
 enum TicketsCommand {
     /// Every ticket, newest first, with status, age, claimer and topic.
     List {
-        /// The SQLite database (the `[store] path` of the bot's config).
-        #[arg(long, value_name = "PATH")]
-        db: PathBuf,
+        /// The bot's database: its SQLite file or postgres:// URL.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Location,
     },
     /// One ticket: its packet and what happened in its thread, as it stands now.
     Show {
         /// The ticket number.
         n: i64,
-        /// The SQLite database (the `[store] path` of the bot's config).
-        #[arg(long, value_name = "PATH")]
-        db: PathBuf,
+        /// The bot's database: its SQLite file or postgres:// URL.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Location,
     },
     /// One ticket's transcript as kept at close (Markdown), on stdout.
     Export {
         /// The ticket number.
         n: i64,
-        /// The SQLite database (the `[store] path` of the bot's config).
-        #[arg(long, value_name = "PATH")]
-        db: PathBuf,
+        /// The bot's database: its SQLite file or postgres:// URL.
+        #[arg(long, value_name = "PATH|URL", value_parser = parse_location)]
+        db: Location,
     },
 }
 
@@ -200,9 +199,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .build()?;
             runtime.block_on(async {
                 let mut app = load_app(&sources)?;
-                if let Some(path) = &db {
+                if let Some(location) = &db {
                     let durability = app.config().store_durability;
-                    app = app.into_store(open_sqlite(path, durability).await?);
+                    app = app.into_store(paymedic::store::open(location, durability).await?);
                 }
                 // One person at a keyboard, or a piped script: the flood guard is for busy
                 // channels and would only answer a scripted transcript with "slow down".
@@ -318,7 +317,7 @@ async fn bind_web(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpL
 
 /// `paymedic web`: the dashboard alone, read-only over a database.
 fn web(
-    db: &Path,
+    db: &Location,
     listen: Option<std::net::SocketAddr>,
     sources: &Sources,
     token_link: bool,
@@ -334,7 +333,7 @@ fn web(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = paymedic::store::open_sqlite_read_only(db).await?;
+        let store = paymedic::store::open_read_only(db).await?;
         let app = Arc::new(app.into_store(store.clone()));
         let listener = bind_web(addr).await?;
         // This process's own metrics: the open-tickets gauge from the shared store (the
@@ -390,13 +389,13 @@ fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitC
     let result = runtime.block_on(async {
         // The store opens before anything connects: a bad path, a read-only directory or a
         // damaged database stops start-up with the file's name, not the first message.
-        let path = app
+        let env_url = std::env::var(paymedic::config::DATABASE_URL_VAR).ok();
+        let location = app
             .config()
-            .store_path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(paymedic::config::DEFAULT_STORE_FILE));
-        let store = open_sqlite(&path, app.config().store_durability).await?;
-        tracing::info!(store = %path.display(), "store open");
+            .store_location(env_url.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        let store = paymedic::store::open(&location, app.config().store_durability).await?;
+        tracing::info!(store = %location, backend = store.name(), "store open");
         let app = Arc::new(app.into_store(store));
         // One stop signal for the bot and the dashboard: Ctrl-C or SIGTERM stops both, and
         // the dashboard also stops when the bot ends on its own (a failed connection).
@@ -720,27 +719,22 @@ fn classification_json(engine: &Engine, text: &str, c: &Classification) -> serde
 
 /// `paymedic report`: the dashboard's figures in the terminal, or as JSON. Reads the store
 /// beside a running bot (WAL); never creates a database.
-fn report(db: &Path, since: &str, json: bool, sources: &Sources) -> anyhow::Result<ExitCode> {
+fn report(db: &Location, since: &str, json: bool, sources: &Sources) -> anyhow::Result<ExitCode> {
     use paymedic::engine::insight::Window;
     // clap only lets the listed values through.
     let Some(window) = Window::parse(since) else {
         bail!("--since {since}: expected 24h, 7d or 30d");
     };
     if !db.exists() {
-        bail!(
-            "{}: no such database (give the bot's [store] path)",
-            db.display()
-        );
+        bail!("{db}: no such database (give the bot's [store] path or url)");
     }
     let app = load_app(sources)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        let store = SqliteStore::open(db).await?;
-        let r = paymedic::insight::load_report(&store, app.engine(), window, app::now()).await;
-        store.close().await;
-        r
+        let store = paymedic::store::open_read_only(db).await?;
+        paymedic::insight::load_report(&*store, app.engine(), window, app::now()).await
     })?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if json {
@@ -766,9 +760,9 @@ fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
             | TicketsCommand::Export { db, .. } => db,
         };
         if !db.exists() {
-            bail!("{}: no such database", db.display());
+            bail!("{db}: no such database");
         }
-        let store = SqliteStore::open(db).await?;
+        let store = paymedic::store::open_read_only(db).await?;
         let mut out = io::BufWriter::new(io::stdout().lock());
         let now = app::now();
         match command {
@@ -795,7 +789,7 @@ fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
                 let export = matches!(command, TicketsCommand::Export { .. });
                 let id = paymedic::engine::TicketId(n);
                 let Some(t) = store.ticket(id).await? else {
-                    bail!("{}: there is no ticket #{n}", db.display());
+                    bail!("{db}: there is no ticket #{n}");
                 };
                 // `export` gives the transcript as it was kept at close; `show` the ticket as
                 // it stands, with anything after the close (the rating).
@@ -809,4 +803,12 @@ fn tickets(command: TicketsCommand) -> anyhow::Result<ExitCode> {
         out.flush()?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `--db PATH|URL`: a postgres:// URL, or a file path.
+fn parse_location(s: &str) -> Result<Location, String> {
+    if s.trim().is_empty() {
+        return Err("give a file path or a postgres:// URL".into());
+    }
+    Ok(Location::parse(s))
 }

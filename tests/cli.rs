@@ -697,3 +697,49 @@ fn report_refuses_a_bad_window_and_a_missing_database() {
     assert!(!db.exists(), "report created the database");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn chat_tickets_and_report_work_on_a_postgres_url_without_showing_its_password() {
+    let Some(url) = crate::store_contract::postgres_url() else {
+        return;
+    };
+    // A schema of this test's own, created (and migrated) first; the URL then selects it.
+    let schema = crate::store_contract::fresh_schema();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime
+        .block_on(paymedic::store::postgres::PgStore::connect_in(
+            &url,
+            Some(&schema),
+        ))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+
+    let (code, out, err) = run_with_stdin(
+        &["chat", "--db", &db],
+        b"klarna declined my order at asos\nI want to talk to a human\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.is_empty());
+    let (code, out, err) = run_with_stdin(&["tickets", "list", "--db", &db], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("#1 "), "{out}");
+    assert!(out.contains("open"), "{out}");
+    let (code, out, err) = run_with_stdin(&["report", "--db", &db, "--json"], b"");
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["tickets"]["opened"], 1, "{out}");
+    assert!(r["messages"]["seen"].as_u64().unwrap() >= 2, "{out}");
+
+    // A wrong password is named by host and database, never echoed.
+    let bad = "postgres://postgres:hunter2-secret@127.0.0.1:9/test";
+    let (code, out, err) = run_with_stdin(&["tickets", "list", "--db", bad], b"");
+    assert_ne!(code, 0);
+    assert!(err.contains("127.0.0.1:9/test"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !out.contains("hunter2"),
+        "{err}"
+    );
+
+    runtime.block_on(store.drop_schema(&schema)).unwrap();
+}

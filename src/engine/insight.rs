@@ -364,6 +364,9 @@ const SIMILAR_MAX: usize = 3;
 const SIMILARITY_MIN: f64 = 0.5;
 /// Close reasons in a report.
 const CLOSE_REASONS_MAX: usize = 10;
+/// A nearest intent scoring under this is noise ("what's the weather" is not a greeting at
+/// 0.00): the group is shown with no intent to add it to.
+pub const NEAREST_SCORE_MIN: f32 = 0.1;
 
 /// What a report is built from, as read from the store.
 #[derive(Clone, Copy, Debug)]
@@ -594,7 +597,11 @@ fn unanswered(engine: &Engine, rows: &[&ActivityRow]) -> Vec<UnansweredGroup> {
         if text != g.text && g.similar.len() < SIMILAR_MAX && !g.similar.contains(&text) {
             g.similar.push(text);
         }
-        if let Some(n) = r.nearest.as_deref() {
+        if let Some(n) = r
+            .nearest
+            .as_deref()
+            .filter(|_| r.score.is_some_and(|s| s >= NEAREST_SCORE_MIN))
+        {
             let e = g.nearest.entry(n).or_insert((0, 0.0));
             e.0 += 1;
             e.1 = e.1.max(r.score.unwrap_or(0.0));
@@ -887,6 +894,20 @@ mod tests {
         assert!(!shown.contains("4111 1111 1111 1111"), "{shown}");
         assert!(!shown.contains("4111111111111111"), "{shown}");
         assert_eq!(r.unanswered[0].count, 1);
+    }
+
+    #[test]
+    fn a_nearest_intent_scoring_near_zero_is_not_offered() {
+        let rows = [
+            missed(DAY + 1, "what is the weather like", "greeting", 0.0),
+            missed(DAY + 2, "what is the weather like today", "greeting", 0.09),
+            missed(DAY + 3, "is my refund on its way", "payment_history", 0.12),
+        ];
+        let r = report(&rows);
+        let weather = r.unanswered.iter().find(|g| g.count == 2).unwrap();
+        assert_eq!((weather.nearest.as_deref(), weather.score), (None, None));
+        let refund = r.unanswered.iter().find(|g| g.count == 1).unwrap();
+        assert_eq!(refund.nearest.as_deref(), Some("payment_history"));
     }
 
     #[test]

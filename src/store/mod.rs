@@ -361,3 +361,76 @@ pub async fn open_sqlite_read_only(path: &std::path::Path) -> Result<std::sync::
         sqlite::SqliteStore::open_read_only(path).await?,
     ))
 }
+
+/// Where a store lives: an SQLite file, or a PostgreSQL database by URL. Every command that
+/// takes `--db` takes either.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (it may hold a password: never shown, see [`Location`]'s Display).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` or `postgresql://…` is a PostgreSQL URL; anything else a file path.
+    pub fn parse(s: &str) -> Location {
+        let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Location::Postgres(s.to_string())
+        } else {
+            Location::Sqlite(PathBuf::from(s))
+        }
+    }
+
+    /// Whether there is a database to read: an SQLite file must exist; a PostgreSQL database
+    /// is only known once connected.
+    pub fn exists(&self) -> bool {
+        match self {
+            Location::Sqlite(p) => p.exists(),
+            Location::Postgres(_) => true,
+        }
+    }
+}
+
+/// The file's path, or the database's `host:port/name`: never a URL's password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => match postgres::target_of(url) {
+                Some(t) => write!(f, "postgres://{t}"),
+                None => write!(f, "a PostgreSQL database (its URL is not valid)"),
+            },
+        }
+    }
+}
+
+/// Debug shows what Display shows, so a URL's password can't reach a log through `{:?}`.
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// Opens (or creates) the store at `location`: SQLite with `durability`, or PostgreSQL
+/// (migrated on connect).
+pub async fn open(
+    location: &Location,
+    durability: sqlite::Durability,
+) -> Result<std::sync::Arc<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => open_sqlite(path, durability).await,
+        Location::Postgres(url) => Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?)),
+    }
+}
+
+/// Opens an existing store without changing it (`web`, `report`, `tickets`): never created
+/// or migrated; writes fail.
+pub async fn open_read_only(location: &Location) -> Result<std::sync::Arc<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => open_sqlite_read_only(path).await,
+        Location::Postgres(url) => Ok(std::sync::Arc::new(
+            postgres::PgStore::connect_read_only(url).await?,
+        )),
+    }
+}

@@ -64,17 +64,8 @@ impl PgStore {
     /// [`PgStore::connect`] inside a schema of its own (created if missing): tests use one
     /// per run, so runs never collide, and drop it with [`PgStore::drop_schema`].
     pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<PgStore> {
-        let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::Connect {
-            target: "the PostgreSQL URL".into(),
-            detail: "it is not a valid postgres:// URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)"
-                .into(),
-        })?;
-        let target = format!(
-            "{}:{}/{}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or("(default database)")
-        );
+        let options = parse(url)?;
+        let target = target(&options);
         let options = options.application_name("paymedic");
         if let Some(s) = schema {
             if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -115,6 +106,52 @@ impl PgStore {
         Ok(PgStore { pool, target })
     }
 
+    /// Connects without changing anything: no schema is created or migrated, and every
+    /// transaction is read-only (`default_transaction_read_only`), so writes fail. The schema
+    /// must be this version's: an older one needs the bot (which migrates) to start once.
+    pub async fn connect_read_only(url: &str) -> Result<PgStore> {
+        let options = parse(url)?;
+        let target = target(&options);
+        let options = options
+            .application_name("paymedic (read-only)")
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_failure(&target, e))?;
+        let applied: Option<i64> =
+            match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(v) => v,
+                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P01") => None,
+                Err(e) => return Err(connect_failure(&target, e)),
+            };
+        let newest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        match applied {
+            None => Err(unreachable(
+                &target,
+                "it holds no paymedic schema (start the bot on it once, which creates it)",
+            )),
+            Some(v) if v < newest => Err(unreachable(
+                &target,
+                &format!(
+                    "its schema is at migration {v}, this paymedic needs {newest}: start the \
+                     bot on it once, which migrates it"
+                ),
+            )),
+            Some(v) if v > newest => Err(StoreError::TooNew {
+                path: target.into(),
+                version: v,
+            }),
+            Some(_) => Ok(PgStore { pool, target }),
+        }
+    }
+
     /// `host:port/database`.
     pub fn target(&self) -> &str {
         &self.target
@@ -138,6 +175,30 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+fn parse(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|_| StoreError::Connect {
+        target: "the PostgreSQL URL".into(),
+        detail:
+            "it is not a valid postgres:// URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)"
+                .into(),
+    })
+}
+
+/// `host:port/database`: what errors and logs name (never the URL, which may hold a password).
+fn target(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default database)")
+    )
+}
+
+/// A URL's `host:port/database`, or `None` when it isn't a valid URL.
+pub fn target_of(url: &str) -> Option<String> {
+    PgConnectOptions::from_str(url).ok().map(|o| target(&o))
 }
 
 fn unreachable(target: &str, detail: &str) -> StoreError {
