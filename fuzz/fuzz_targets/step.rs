@@ -304,6 +304,8 @@ fuzz_target!(|ops: Vec<Op<'_>>| {
                 // Only from `step_during` with an active incident, which this target doesn't
                 // pass.
                 Effect::Incident { .. } => panic!("an incident effect without an incident"),
+                // The scam shield runs in App, before the engine: a step never flags one.
+                Effect::Scam(_) => panic!("a scam flag from the engine"),
             }
         }
         let reply = render(OWNER, &step.effects);
