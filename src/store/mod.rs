@@ -21,6 +21,7 @@
 
 pub mod memory;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use crate::engine::dialogue::stored::StoredSession;

@@ -23,13 +23,17 @@
 //! sessions and packets as JSON text. Errors never carry stored text or the URL (which may
 //! hold a password): a connection error names the host, port and database only.
 
-use super::{
-    scrub, ActivityKind, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind,
-    OutcomeRow, Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed,
-    TicketFilter, Updated,
+use super::sql::{
+    backend, bad, decode_json, encode_json, is_unique_violation, sid, sts, uid, uts, IncidentRow,
+    TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
 };
-use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId, UserKey};
-use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent, TicketStatus};
+use super::sql::{ActivityRecord, ACTIVITY_COLUMNS};
+use super::{
+    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow,
+    Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+};
+use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
+use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent};
 use crate::engine::Timestamp;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{
@@ -241,67 +245,6 @@ fn migrate_failure(target: &str, e: MigrateError) -> StoreError {
     }
 }
 
-fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
-/// A JSON error by kind and position only: serde's messages can quote the data.
-fn json_detail(e: &serde_json::Error) -> String {
-    format!(
-        "{:?} error at line {} column {}",
-        e.classify(),
-        e.line(),
-        e.column()
-    )
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Decode {
-        what,
-        detail: json_detail(&e),
-    })
-}
-
-fn encode_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| {
-        StoreError::Backend(format!(
-            "a {what} could not be encoded: {}",
-            json_detail(&e)
-        ))
-    })
-}
-
-/// A snowflake into a BIGINT column: a bit-preserving cast.
-fn sid(v: u64) -> i64 {
-    v as i64
-}
-
-fn uid(v: i64) -> u64 {
-    v as u64
-}
-
-/// A time into a BIGINT column (saturating).
-fn sts(t: Timestamp) -> i64 {
-    i64::try_from(t.0).unwrap_or(i64::MAX)
-}
-
-fn uts(what: &'static str, v: i64) -> Result<Timestamp> {
-    u64::try_from(v)
-        .map(Timestamp)
-        .map_err(|_| bad(what, "a negative time"))
-}
-
-fn bad(what: &'static str, detail: &str) -> StoreError {
-    StoreError::Decode {
-        what,
-        detail: detail.to_string(),
-    }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Incidents
 
@@ -309,33 +252,6 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// exclusively, subscribing shared, each for its transaction, so a start can't race another
 /// start, and a subscription can't land after the end read the list.
 const INCIDENT_LOCK: i64 = 0x7061_796d_6564;
-
-const INCIDENT_COLUMNS: &str = "id, notice, intents, started_at, started_by, ended_at, ended_by";
-
-#[derive(sqlx::FromRow)]
-struct IncidentRow {
-    id: i64,
-    notice: String,
-    intents: String,
-    started_at: i64,
-    started_by: i64,
-    ended_at: Option<i64>,
-    ended_by: Option<i64>,
-}
-
-impl IncidentRow {
-    fn into_record(self) -> Result<IncidentRecord> {
-        Ok(IncidentRecord {
-            id: IncidentId(self.id),
-            notice: self.notice,
-            intents: decode_json("incident intents", &self.intents)?,
-            started_at: uts("incident start", self.started_at)?,
-            started_by: MemberId(uid(self.started_by)),
-            ended_at: self.ended_at.map(|t| uts("incident end", t)).transpose()?,
-            ended_by: self.ended_by.map(|m| MemberId(uid(m))),
-        })
-    }
-}
 
 async fn active_incident_in(conn: &mut PgConnection) -> Result<Option<IncidentRecord>> {
     let row: Option<IncidentRow> = sqlx::query_as(&format!(
@@ -363,64 +279,6 @@ async fn lock_incidents(conn: &mut PgConnection, shared: bool) -> Result<()> {
 
 // ---------------------------------------------------------------------------------------------
 // Tickets
-
-const TICKET_COLUMNS: &str = "id, guild, member, status, opened_by, packet, thread, \
-    packet_message, claimed_by, opened_at, last_activity, sla_reminded, inactivity_warned, \
-    closed_at, closed_by, close_reason, rating, request_key, transcript, version";
-
-#[derive(sqlx::FromRow)]
-struct TicketRow {
-    id: i64,
-    guild: i64,
-    member: i64,
-    status: String,
-    opened_by: Option<i64>,
-    packet: String,
-    thread: Option<i64>,
-    packet_message: Option<i64>,
-    claimed_by: Option<i64>,
-    opened_at: i64,
-    last_activity: i64,
-    sla_reminded: bool,
-    inactivity_warned: bool,
-    closed_at: Option<i64>,
-    closed_by: Option<i64>,
-    close_reason: Option<String>,
-    rating: Option<bool>,
-    request_key: Option<String>,
-    transcript: Option<String>,
-    version: i64,
-}
-
-impl TicketRow {
-    fn into_ticket(self) -> Result<Ticket> {
-        const WHAT: &str = "ticket";
-        let member = |v: Option<i64>| v.map(|v| MemberId(uid(v)));
-        Ok(Ticket {
-            id: TicketId(self.id),
-            guild: GuildId(uid(self.guild)),
-            member: MemberId(uid(self.member)),
-            status: TicketStatus::parse(&self.status)
-                .ok_or_else(|| bad(WHAT, "an unknown status"))?,
-            opened_by: member(self.opened_by),
-            packet: decode_json::<Packet>("ticket packet", &self.packet)?,
-            thread: self.thread.map(|v| ChannelId(uid(v))),
-            packet_message: self.packet_message.map(|v| MessageId(uid(v))),
-            claimed_by: member(self.claimed_by),
-            opened_at: uts(WHAT, self.opened_at)?,
-            last_activity: uts(WHAT, self.last_activity)?,
-            sla_reminded: self.sla_reminded,
-            inactivity_warned: self.inactivity_warned,
-            closed_at: self.closed_at.map(|v| uts(WHAT, v)).transpose()?,
-            closed_by: member(self.closed_by),
-            close_reason: self.close_reason,
-            rating: self.rating,
-            request_key: self.request_key,
-            transcript: self.transcript,
-            version: self.version,
-        })
-    }
-}
 
 type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 type TicketQuery<'q> = QueryAs<'q, Postgres, TicketRow, PgArguments>;
@@ -1189,44 +1047,14 @@ impl Store for PgStore {
     }
 
     async fn activity(&self, since: Timestamp) -> Result<Vec<ActivityRow>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            at: i64,
-            guild: i64,
-            kind: String,
-            intent: Option<String>,
-            step: Option<String>,
-            confidence: Option<f32>,
-            text: Option<String>,
-            nearest: Option<String>,
-            score: Option<f32>,
-            member: Option<i64>,
-        }
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT at, guild, kind, intent, step, confidence, text, nearest, score, member \
-             FROM activity WHERE at >= $1 ORDER BY at, id",
-        )
+        let rows: Vec<ActivityRecord> = sqlx::query_as(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE at >= $1 ORDER BY at, id"
+        ))
         .bind(sts(since))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ActivityRow {
-                    at: uts("activity row", r.at)?,
-                    guild: GuildId(uid(r.guild)),
-                    kind: ActivityKind::parse(&r.kind)
-                        .ok_or_else(|| bad("activity row", "an unknown kind"))?,
-                    intent: r.intent,
-                    step: r.step,
-                    confidence: r.confidence,
-                    text: r.text,
-                    nearest: r.nearest,
-                    score: r.score,
-                    member: r.member.map(|m| MemberId(uid(m))),
-                })
-            })
-            .collect()
+        rows.into_iter().map(ActivityRecord::into_row).collect()
     }
 }
 
