@@ -106,6 +106,8 @@ struct RawDiscord {
     moderator_roles: Vec<RoleId>,
     escalation_channel: Option<ChannelId>,
     support_role: Option<RoleId>,
+    shards: Option<String>,
+    total_shards: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +151,8 @@ pub struct DiscordConfig {
     pub moderator_roles: Vec<RoleId>,
     pub escalation_channel: Option<ChannelId>,
     pub support_role: Option<RoleId>,
+    /// `shards` and `total_shards`: the gateway shards this process runs. `None`: all of them.
+    pub shards: Option<crate::discord::shards::ShardRange>,
 }
 
 /// The loaded settings.
@@ -594,13 +598,40 @@ impl Config {
                 }
             })?),
         };
-        let discord = raw.discord.map(|d| DiscordConfig {
-            guild_ids: d.guild_ids,
-            support_channels: d.support_channels,
-            moderator_roles: d.moderator_roles,
-            escalation_channel: d.escalation_channel,
-            support_role: d.support_role,
-        });
+        let discord = match raw.discord {
+            None => None,
+            Some(d) => {
+                let shards = match (d.shards.as_deref(), d.total_shards) {
+                    (None, None) => None,
+                    (Some(range), Some(total)) => Some(
+                        crate::discord::shards::ShardRange::parse(range, total)
+                            .map_err(|e| bad("discord.shards", e))?,
+                    ),
+                    (Some(_), None) => {
+                        return Err(bad(
+                            "discord.shards",
+                            "needs discord.total_shards too (the shards of all processes together)"
+                                .into(),
+                        ))
+                    }
+                    (None, Some(_)) => {
+                        return Err(bad(
+                            "discord.total_shards",
+                            "needs discord.shards too (which of them this process runs, such as \"0-3\")"
+                                .into(),
+                        ))
+                    }
+                };
+                Some(DiscordConfig {
+                    guild_ids: d.guild_ids,
+                    support_channels: d.support_channels,
+                    moderator_roles: d.moderator_roles,
+                    escalation_channel: d.escalation_channel,
+                    support_role: d.support_role,
+                    shards,
+                })
+            }
+        };
         Ok(Config {
             discord,
             intents_path: raw.bot.intents,
@@ -718,6 +749,37 @@ mod tests {
             assert!(!shown.contains("pw"), "{shown}");
             assert!(shown.contains("db.internal:5432/paymedic"), "{shown}");
         }
+    }
+
+    #[test]
+    fn shard_settings_are_checked_together() {
+        let c = Config::parse("c.toml", "[discord]\nshards = \"2-3\"\ntotal_shards = 4\n").unwrap();
+        let r = c.discord.unwrap().shards.unwrap();
+        assert_eq!((r.first, r.last, r.total), (2, 3, 4));
+        for (src, says) in [
+            (
+                "shards = \"0-4\"\ntotal_shards = 4",
+                "goes past total_shards = 4",
+            ),
+            ("shards = \"0-1\"", "needs discord.total_shards"),
+            ("total_shards = 2", "needs discord.shards"),
+            ("shards = \"x\"\ntotal_shards = 2", "not a shard range"),
+        ] {
+            let err = Config::parse("c.toml", &format!("[discord]\n{src}\n")).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("discord.") && msg.contains(says),
+                "{src}: {msg}"
+            );
+        }
+        assert_eq!(
+            Config::parse("c.toml", "[discord]\n")
+                .unwrap()
+                .discord
+                .unwrap()
+                .shards,
+            None
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@
 //!   for messages, buttons, modals and commands), `retry` (what a REST error leads to: retry
 //!   with backoff, give up and log, log once per channel; the fault counts), `dedupe` (each
 //!   gateway event handled once, even when Discord replays it), `tickets` (private threads,
-//!   the packet, staff actions, `/ticket`, `/escalate`, `/forget-me`) and the slash commands.
+//!   the packet, staff actions, `/ticket`, `/escalate`, `/forget-me`), `shards` (which gateway
+//!   shards this process runs) and the slash commands.
 //! - [`insight`]: `load_report` (the dashboard's and `paymedic report`'s figures from the
 //!   store) and the report as plain-text tables.
 //! - [`config`]: `config.toml` settings (the token comes only from the environment).

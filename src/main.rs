@@ -66,6 +66,13 @@ enum Command {
         /// it exists, else the built-in pack]
         #[arg(long, value_name = "PATH")]
         intents: Option<PathBuf>,
+        /// The gateway shards this process runs, such as 0-3 (both ends included), out of
+        /// --total-shards [default: the config's discord.shards, else every shard]
+        #[arg(long, value_name = "FIRST-LAST", requires = "total_shards")]
+        shards: Option<String>,
+        /// How many shards all processes run together (with --shards).
+        #[arg(long, value_name = "N", requires = "shards")]
+        total_shards: Option<u32>,
     },
     /// Serve the staff dashboard and /metrics alone (no Discord), reading a database without
     /// changing it. The token comes only from PAYMEDIC_DASHBOARD_TOKEN; without it every page
@@ -185,7 +192,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { config, intents } => run_bot(&config, intents),
+        Command::Run {
+            config,
+            intents,
+            shards,
+            total_shards,
+        } => {
+            let shards = match (shards, total_shards) {
+                (Some(range), Some(total)) => Some(
+                    paymedic::discord::shards::ShardRange::parse(&range, total)
+                        .map_err(|e| anyhow::anyhow!("--shards: {e}"))?,
+                ),
+                _ => None,
+            };
+            run_bot(&config, intents, shards)
+        }
         Command::Check { intents } => check(intents.as_deref()),
         Command::Web {
             db,
@@ -353,18 +374,26 @@ fn web(
     })
 }
 
-fn run_bot(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn run_bot(
+    config_path: &Path,
+    intents: Option<PathBuf>,
+    shards: Option<paymedic::discord::shards::ShardRange>,
+) -> anyhow::Result<ExitCode> {
     init_logging();
     let app = load_app(&Sources {
         intents,
         config: Some(config_path.to_path_buf()),
     })?;
-    let Some(discord) = app.config().discord.clone() else {
+    let Some(mut discord) = app.config().discord.clone() else {
         bail!(
             "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
             config_path.display()
         );
     };
+    if shards.is_some() {
+        // The command line wins over discord.shards and total_shards.
+        discord.shards = shards;
+    }
     if discord.escalation_channel.is_none() {
         bail!(
             "{}: setting `discord.escalation_channel` is missing: \"Talk to a human\" needs a channel to post in",

@@ -57,6 +57,7 @@ impl Bot {
             moderator_roles: vec![RoleId(MOD_ROLE)],
             escalation_channel: Some(ChannelId(ESCALATION)),
             support_role: Some(RoleId(SUPPORT_ROLE)),
+            shards: None,
         };
         let config = Config {
             cooldown_ms,

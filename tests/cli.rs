@@ -743,3 +743,32 @@ fn chat_tickets_and_report_work_on_a_postgres_url_without_showing_its_password()
 
     runtime.block_on(store.drop_schema(&schema)).unwrap();
 }
+
+#[test]
+fn a_shard_range_past_the_total_is_refused_before_anything_starts() {
+    let (code, out, err) = run_with_stdin(
+        &[
+            "run",
+            "--config",
+            "config.example.toml",
+            "--shards",
+            "0-9",
+            "--total-shards",
+            "4",
+        ],
+        b"",
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("--shards") && err.contains("goes past total_shards = 4"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "{out}");
+    // One without the other is a usage error.
+    let (code, _, err) = run_with_stdin(
+        &["run", "--config", "config.example.toml", "--shards", "0-1"],
+        b"",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--total-shards"), "{err}");
+}

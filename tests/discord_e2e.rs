@@ -48,6 +48,8 @@ struct Setup {
     fake: Option<FakeOptions>,
     /// `[scam] delete`.
     scam_delete: bool,
+    /// `[discord] shards` and `total_shards`.
+    shards: Option<paymedic::discord::shards::ShardRange>,
 }
 
 impl Bot {
@@ -72,6 +74,7 @@ impl Bot {
             moderator_roles: vec![RoleId(MOD_ROLE)],
             escalation_channel: Some(ChannelId(ESCALATION)),
             support_role: Some(RoleId(SUPPORT_ROLE)),
+            shards: setup.shards,
         };
         let config = Config {
             cooldown_ms: setup.cooldown_ms,
@@ -2183,3 +2186,22 @@ async fn a_message_edited_into_a_scam_is_flagged() {
 /// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
 mod faults;
 mod incident;
+
+/// `shards = "1-1"` of 2: serenity's `start_shard_range` takes an inclusive end in a `Range`,
+/// so an off-by-one would boot shards 1 and 2 (a second IDENTIFY about 5 s later, for a shard
+/// that doesn't exist). Exactly one IDENTIFY, for shard [1, 2].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_range_identifies_exactly_its_shards() {
+    let range = paymedic::discord::shards::ShardRange::parse("1-1", 2).unwrap();
+    let bot = Bot::start_with(Setup {
+        shards: Some(range),
+        ..Setup::default()
+    })
+    .await;
+    // serenity waits 5 s between shard boots: a second shard would identify by then.
+    tokio::time::sleep(Duration::from_millis(6_000)).await;
+    assert_eq!(bot.fake.identify_count(), 1);
+    let identify = bot.fake.last_identify().unwrap();
+    assert_eq!(identify["shard"], serde_json::json!([1, 2]), "{identify}");
+    bot.stop().await;
+}

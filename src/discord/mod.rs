@@ -43,6 +43,7 @@ pub mod effects;
 pub mod incident;
 pub mod outbox;
 pub mod retry;
+pub mod shards;
 pub mod tickets;
 
 use crate::app::{self, App, Bucket, Cooldown, Origin};
@@ -318,7 +319,21 @@ pub async fn run(
         }
     });
     let result = {
-        let start = client.start();
+        let range = discord.shards;
+        let start = async {
+            match range {
+                Some(r) => {
+                    tracing::info!(
+                        first = r.first,
+                        last = r.last,
+                        total = r.total,
+                        "starting shards"
+                    );
+                    client.start_shard_range(r.serenity_range(), r.total).await
+                }
+                None => client.start().await,
+            }
+        };
         tokio::pin!(start);
         tokio::select! {
             r = &mut start => r,
