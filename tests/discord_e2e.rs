@@ -2205,3 +2205,67 @@ async fn a_shard_range_identifies_exactly_its_shards() {
     assert_eq!(identify["shard"], serde_json::json!([1, 2]), "{identify}");
     bot.stop().await;
 }
+
+/// Two bot processes on one PostgreSQL database, each with its own gateway session, are both
+/// sent the same message (as Discord may during a reconnect or a deploy overlap): the first
+/// to claim its id answers, the other drops it, so the member gets one reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_message_sent_to_two_processes_is_answered_once() {
+    let Some(url) = crate::store_contract::postgres_url() else {
+        return;
+    };
+    let schema = crate::store_contract::fresh_schema();
+    let pg = Arc::new(
+        paymedic::store::postgres::PgStore::connect_in(&url, Some(&schema))
+            .await
+            .unwrap(),
+    );
+    let shared: Arc<dyn paymedic::store::Store> = pg.clone();
+    let a = Bot::start_with(Setup {
+        store: Some(shared.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let b = Bot::start_with(Setup {
+        store: Some(shared),
+        ..Setup::default()
+    })
+    .await;
+    for (n, text) in [
+        "klarna declined my order at asos",
+        "my klarna app keeps crashing on checkout",
+        "over my klarna spending limit again",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = fd::new_snowflake();
+        let member = ALICE + n as u64;
+        for bot in [&a, &b] {
+            let msg =
+                fd::guild_message(id, bot.guild(), SUPPORT, member, "member", text, false, &[]);
+            bot.fake.dispatch("MESSAGE_CREATE", msg).await;
+        }
+        // One of the two answers; give the other time to answer too, if it wrongly would.
+        let answered = tokio::time::timeout(T, async {
+            loop {
+                let count = |bot: &Bot| {
+                    bot.fake
+                        .requests_matching(|r| r.replied_to() == Some(id))
+                        .len()
+                };
+                if count(&a) + count(&b) > 0 {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    return count(&a) + count(&b);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("no process answered");
+        assert_eq!(answered, 1, "message {n} was answered {answered} times");
+    }
+    a.stop().await;
+    b.stop().await;
+    pg.drop_schema(&schema).await.unwrap();
+}

@@ -167,6 +167,7 @@ macro_rules! contract {
 }
 
 contract!(
+    an_event_is_claimed_once_until_its_claim_expires,
     sessions_round_trip_and_delete,
     a_second_open_gives_the_active_ticket,
     a_request_key_opens_one_ticket,
@@ -1756,4 +1757,27 @@ async fn purge_removes_old_activity(store: Arc<dyn Store>) {
         store.activity(Timestamp(0)).await.unwrap(),
         vec![activity_row(5000, ActivityKind::Answered)]
     );
+}
+
+async fn an_event_is_claimed_once_until_its_claim_expires(store: Arc<dyn Store>) {
+    assert!(store.claim("message:1", Timestamp(1_000)).await.unwrap());
+    assert!(!store.claim("message:1", Timestamp(2_000)).await.unwrap());
+    assert!(store
+        .claim("interaction:1", Timestamp(2_000))
+        .await
+        .unwrap());
+    // Fifty claims of one event at once: exactly one wins.
+    let wins = futures_util::future::join_all((0..50).map(|_| {
+        let store = store.clone();
+        async move { store.claim("message:2", Timestamp(3_000)).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+    // Expiry forgets claims made before the cut-off, and only those.
+    assert_eq!(store.expire_claims(Timestamp(2_000)).await.unwrap(), 1);
+    assert!(store.claim("message:1", Timestamp(4_000)).await.unwrap());
+    assert!(!store
+        .claim("interaction:1", Timestamp(4_000))
+        .await
+        .unwrap());
 }

@@ -36,6 +36,14 @@ pub enum EventId {
 }
 
 impl EventId {
+    /// The event's claim key in a shared store (`message:ID`, `interaction:ID`).
+    pub fn key(&self) -> String {
+        match self {
+            EventId::Message(id) => format!("message:{id}"),
+            EventId::Interaction(id) => format!("interaction:{id}"),
+        }
+    }
+
     /// The id of an event that runs a turn or answers someone: a message from a person, or an
     /// interaction. Other events (edits, bots' messages, which are ignored anyway) have none.
     pub fn of(event: &FullEvent) -> Option<EventId> {

@@ -296,6 +296,13 @@ pub async fn run(
             if let Err(e) = sweeper_app.flush_activity(app::now()).await {
                 tracing::warn!(error = %e, "could not write the activity log");
             }
+            let store = sweeper_app.store();
+            if store.shared() {
+                let before = crate::engine::Timestamp(app::now().0.saturating_sub(CLAIMS_KEPT_MS));
+                if let Err(e) = store.expire_claims(before).await {
+                    tracing::warn!(error = %e, "could not expire old event claims");
+                }
+            }
         }
     });
     let timers = tokio::spawn(ticket_timers(
@@ -495,6 +502,10 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// How long a claimed event id is kept in a shared store: Discord replays an event within
+/// minutes of a reconnect, never an hour later.
+const CLAIMS_KEPT_MS: u64 = 60 * 60 * 1000;
+
 /// A shed is logged at most this often (with the count so far).
 const SHED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Interactions handled at once (their own lane), and how many may wait. Enough that one
@@ -515,6 +526,24 @@ impl serenity::Framework for Gate {
                 retry::STATS.replay_dropped();
                 tracing::info!(event = ?id, "dropped an event handled before (replayed by Discord)");
                 return;
+            }
+            // Several processes on one database: Discord may have sent this event to another
+            // one too (a reconnect, a deploy overlap). The first to claim it answers.
+            let store = self.app.store();
+            if store.shared() {
+                match store.claim(&id.key(), crate::app::now()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        retry::STATS.replay_dropped();
+                        tracing::info!(event = ?id, "dropped an event another process claimed");
+                        return;
+                    }
+                    // The turn itself needs the database and will say what is wrong; answering
+                    // twice is the lesser risk than never answering.
+                    Err(e) => {
+                        tracing::warn!(event = ?id, error = %e, "could not claim an event; handling it")
+                    }
+                }
             }
         }
         let kind = match &event {

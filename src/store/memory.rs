@@ -26,6 +26,8 @@ struct Inner {
     next_incident: i64,
     /// (incident, member) in the order they subscribed.
     subscriptions: Vec<(IncidentId, UserKey)>,
+    /// Claimed events, with when.
+    claims: HashMap<String, Timestamp>,
 }
 
 impl Inner {
@@ -57,6 +59,22 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    async fn claim(&self, key: &str, at: Timestamp) -> Result<bool> {
+        let mut inner = self.lock();
+        if inner.claims.contains_key(key) {
+            return Ok(false);
+        }
+        inner.claims.insert(key.to_string(), at);
+        Ok(true)
+    }
+
+    async fn expire_claims(&self, before: Timestamp) -> Result<u64> {
+        let mut inner = self.lock();
+        let n = inner.claims.len();
+        inner.claims.retain(|_, at| *at >= before);
+        Ok((n - inner.claims.len()) as u64)
     }
 
     async fn start_incident(

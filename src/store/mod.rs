@@ -242,6 +242,21 @@ pub trait Store: Send + Sync + 'static {
     /// Which backend, for logs and `/metrics`.
     fn name(&self) -> &'static str;
 
+    /// Whether several processes may share this store (PostgreSQL): then a gateway event is
+    /// claimed here ([`Store::claim`]) before it is answered, since another process may have
+    /// been sent the same one. One process's own replays are caught in memory.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Claims an event (`message:ID`, `interaction:ID`) for this process: `true` the first
+    /// time, `false` when any process claimed it before. One `INSERT … ON CONFLICT DO
+    /// NOTHING`, so two processes claiming at once get one `true` between them.
+    async fn claim(&self, key: &str, at: Timestamp) -> Result<bool>;
+    /// Forgets claims made before `before` (Discord replays an event within minutes, not
+    /// hours); returns how many.
+    async fn expire_claims(&self, before: Timestamp) -> Result<u64>;
+
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>>;
 
     /// One turn in one transaction: saves the session (`None` deletes it), adds the outcome

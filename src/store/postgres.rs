@@ -618,6 +618,30 @@ impl Store for PgStore {
         "postgres"
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn claim(&self, key: &str, at: Timestamp) -> Result<bool> {
+        let n = sqlx::query("INSERT INTO claims (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(key)
+            .bind(sts(at))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn expire_claims(&self, before: Timestamp) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM claims WHERE at < $1")
+            .bind(sts(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected())
+    }
+
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
         let data: Option<String> =
             sqlx::query_scalar("SELECT data FROM sessions WHERE guild = $1 AND member = $2")

@@ -893,6 +893,31 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn claim(&self, key: &str, at: Timestamp) -> Result<bool> {
+        let mut w = self.write().await?;
+        let n = sqlx::query("INSERT INTO claims (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(key)
+            .bind(sts(at))
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        w.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn expire_claims(&self, before: Timestamp) -> Result<u64> {
+        let mut w = self.write().await?;
+        let n = sqlx::query("DELETE FROM claims WHERE at < ?")
+            .bind(sts(before))
+            .execute(w.conn())
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        w.commit().await?;
+        Ok(n)
+    }
+
     async fn start_incident(
         &self,
         notice: &str,

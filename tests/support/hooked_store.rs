@@ -37,6 +37,18 @@ impl<H: Hook + 'static> Store for Hooked<H> {
     fn name(&self) -> &'static str {
         "hooked"
     }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    async fn claim(&self, key: &str, at: Timestamp) -> Result<bool> {
+        self.inner.claim(key, at).await
+    }
+
+    async fn expire_claims(&self, before: Timestamp) -> Result<u64> {
+        self.inner.expire_claims(before).await
+    }
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
         self.hook.before("session").await?;
         self.inner.session(key).await
