@@ -4,7 +4,8 @@ use crate::common::{app, block_on};
 use paymedic::engine::Timestamp;
 use paymedic::terminal;
 
-fn chat(script: &str) -> String {
+/// Runs a chat script on a fresh app, one second per line; the transcript.
+pub(crate) fn chat(script: &str) -> String {
     let app = app();
     let mut out = Vec::new();
     let mut t = 0;

@@ -1,6 +1,7 @@
 //! Incident mode through the app and the chat: what members see while moderators have
 //! announced an outage, the "notify me" list, ending it, and what survives a restart.
 
+use crate::chat::chat;
 use crate::common::{app, block_on, engine, member};
 use crate::store_contract::TempDir;
 use paymedic::app::{App, IncidentError, Staff, INCIDENT_CACHE_MS};
@@ -9,7 +10,6 @@ use paymedic::engine::incident::SHORT_STEPS;
 use paymedic::engine::{Effect, Input, MemberId, Timestamp};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{Started, Store, Subscribed};
-use paymedic::terminal;
 use std::sync::Arc;
 
 const NOTICE: &str = "Klarna checkout is down right now; they're on it.";
@@ -300,24 +300,6 @@ fn the_incident_survives_an_app_restart_over_the_same_sqlite_file() {
             .unwrap();
         assert_eq!(ended.subscribers, vec![member(7, 1)]);
     });
-}
-
-fn chat(script: &str) -> String {
-    let app = app();
-    let mut out = Vec::new();
-    let mut t = 0;
-    block_on(terminal::run(
-        &app,
-        script.as_bytes(),
-        &mut out,
-        false,
-        || {
-            t += 1000;
-            Timestamp(t)
-        },
-    ))
-    .unwrap();
-    String::from_utf8(out).unwrap()
 }
 
 #[test]
