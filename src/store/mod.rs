@@ -51,6 +51,31 @@ pub struct SessionRecord {
     /// When the member was last pointed to their open ticket (at most once an hour).
     #[serde(default)]
     pub pointed_at: Option<u64>,
+    /// The stored row's version, as read: every write adds one. Not part of the saved data;
+    /// a write that changes the session names the version it read ([`Expect`]).
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// What a session write expects to find stored: the optimistic check that keeps two
+/// processes handling one member from losing each other's update. A write that finds
+/// anything else fails with [`StoreError::Stale`], and the turn is run again from a fresh
+/// read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// No session was stored when the turn read it.
+    Absent,
+    /// The session was stored at this version.
+    Version(u64),
+    /// Write whatever is stored (a moderator's change to a ticket, which wins).
+    Any,
+}
+
+impl Expect {
+    /// What a turn that read `old` expects.
+    pub fn read(old: Option<&SessionRecord>) -> Expect {
+        old.map_or(Expect::Absent, |r| Expect::Version(r.version))
+    }
 }
 
 impl SessionRecord {
@@ -233,6 +258,10 @@ pub enum StoreError {
     Backend(String),
     #[error("a stored {what} could not be read: {detail}")]
     Decode { what: &'static str, detail: String },
+    /// The member's session changed between this turn's read and its write (another process,
+    /// or a moderator's action): nothing was written; run the turn again.
+    #[error("the conversation changed while this turn ran (another process or a moderator); nothing was written")]
+    Stale,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -261,10 +290,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// One turn in one transaction: saves the session (`None` deletes it), adds the outcome
     /// counts and, with `open`, opens a ticket (or finds the member's active one). The session
-    /// is saved either way.
+    /// is saved either way, if the stored one is still what `expect` says; otherwise nothing
+    /// is written and the answer is [`StoreError::Stale`].
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,

@@ -24,13 +24,14 @@
 //! hold a password): a connection error names the host, port and database only.
 
 use super::sql::{
-    backend, bad, decode_json, encode_json, is_unique_violation, sid, sts, uid, uts, IncidentRow,
-    TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
+    backend, bad, decode_json, encode_json, is_unique_violation, session_of, sid, sts, uid, uts,
+    IncidentRow, TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
 };
 use super::sql::{ActivityRecord, ACTIVITY_COLUMNS};
 use super::{
-    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow,
-    Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    scrub, ActivityRow, Expect, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind,
+    OutcomeRow, Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent};
@@ -368,24 +369,47 @@ async fn insert_event(conn: &mut PgConnection, id: TicketId, e: &TicketEvent) ->
 async fn save_session(
     conn: &mut PgConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
 ) -> Result<()> {
-    let q = match session {
-        Some(s) => sqlx::query(
-            "INSERT INTO sessions (guild, member, updated, handed_off, data) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild, member) DO UPDATE SET \
-             updated = excluded.updated, handed_off = excluded.handed_off, data = excluded.data",
-        )
-        .bind(sid(key.guild.0))
-        .bind(sid(key.member.0))
-        .bind(sts(s.updated()))
-        .bind(s.is_handed_off())
-        .bind(encode_json("session", s)?),
-        None => sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
-            .bind(sid(key.guild.0))
-            .bind(sid(key.member.0)),
+    // $1, $2: the member; $3..$5: the session, when written; then the version expected.
+    let sql = match (session.is_some(), expect) {
+        (true, Expect::Absent) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (guild, member) DO NOTHING"
+        }
+        (true, Expect::Version(_)) => {
+            "UPDATE sessions SET updated = $3, handed_off = $4, data = $5, \
+             version = version + 1 WHERE guild = $1 AND member = $2 AND version = $6"
+        }
+        (true, Expect::Any) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (guild, member) DO UPDATE SET \
+             updated = excluded.updated, handed_off = excluded.handed_off, \
+             data = excluded.data, version = sessions.version + 1"
+        }
+        (false, Expect::Absent) => return Ok(()),
+        (false, Expect::Version(_)) => {
+            "DELETE FROM sessions WHERE guild = $1 AND member = $2 AND version = $3"
+        }
+        (false, Expect::Any) => "DELETE FROM sessions WHERE guild = $1 AND member = $2",
     };
-    q.execute(conn).await.map_err(backend)?;
+    let mut q = sqlx::query(sql)
+        .bind(sid(key.guild.0))
+        .bind(sid(key.member.0));
+    if let Some(s) = session {
+        q = q
+            .bind(sts(s.updated()))
+            .bind(s.is_handed_off())
+            .bind(encode_json("session", s)?);
+    }
+    if let Expect::Version(v) = expect {
+        q = q.bind(sid(v));
+    }
+    let done = q.execute(conn).await.map_err(backend)?.rows_affected();
+    if done == 0 && expect != Expect::Any {
+        return Err(StoreError::Stale);
+    }
     Ok(())
 }
 
@@ -393,6 +417,7 @@ async fn save_session(
 async fn apply_turn(
     conn: &mut PgConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
     outcomes: &[OutcomeRow],
     open: Option<&NewTicket>,
@@ -437,7 +462,7 @@ async fn apply_turn(
             }
         }
     };
-    save_session(&mut *conn, key, session).await?;
+    save_session(&mut *conn, key, expect, session).await?;
     for o in outcomes {
         sqlx::query(
             "INSERT INTO outcomes (intent, step, outcome, count) VALUES ($1, $2, $3, 1) \
@@ -643,19 +668,21 @@ impl Store for PgStore {
     }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM sessions WHERE guild = $1 AND member = $2")
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, version FROM sessions WHERE guild = $1 AND member = $2")
                 .bind(sid(key.guild.0))
                 .bind(sid(key.member.0))
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        data.map(|d| decode_json("session", &d)).transpose()
+        row.map(|(data, version)| session_of(&data, version))
+            .transpose()
     }
 
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,
@@ -663,11 +690,12 @@ impl Store for PgStore {
         if open.is_none() && outcomes.is_empty() {
             // One statement: atomic on its own, no BEGIN and COMMIT round trips.
             let mut conn = self.pool.acquire().await.map_err(backend)?;
-            save_session(&mut conn, key, session).await?;
+            save_session(&mut conn, key, expect, session).await?;
             return Ok(None);
         }
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let opened = apply_turn(&mut tx, key, session, outcomes, open).await?;
+        // A stale session returns before the commit: the transaction rolls back.
+        let opened = apply_turn(&mut tx, key, expect, session, outcomes, open).await?;
         tx.commit().await.map_err(backend)?;
         Ok(opened)
     }
@@ -753,7 +781,7 @@ impl Store for PgStore {
             insert_event(&mut tx, ticket.id, e).await?;
         }
         if let Some((key, s)) = session {
-            save_session(&mut tx, key, s).await?;
+            save_session(&mut tx, key, Expect::Any, s).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(Updated::Done)
