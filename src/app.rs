@@ -25,8 +25,8 @@ use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, Stat
 use crate::metrics::{self, FlowOutcome, Silence};
 use crate::store::memory::MemoryStore;
 use crate::store::{
-    Expect, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord,
-    Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    Expect, Forgotten, IncidentRecord, Note, Opened, OutcomeKind, OutcomeRow, Purged,
+    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
@@ -1714,7 +1714,10 @@ impl App {
 
     /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
     /// sessions were dropped.
-    pub async fn sweep(&self, now: Timestamp) -> Result<u64, StoreError> {
+    ///
+    /// `expire`: whether this process also expires stored sessions (the leader's job when
+    /// several processes share the store; the in-memory sweep is every process's own).
+    pub async fn sweep(&self, now: Timestamp, expire: bool) -> Result<u64, StoreError> {
         let eng = self.engine();
         let cooldown = self.config().cooldown_ms;
         self.pace
@@ -1725,6 +1728,9 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .sweep(now);
+        if !expire {
+            return Ok(0);
+        }
         let idle = eng.settings.idle_timeout_ms;
         let expired = self
             .store
@@ -1872,7 +1878,21 @@ impl App {
             .start_incident(&notice, &keys, now, by.member())
             .await?;
         self.cache_incident(now, Some(started.incident().clone()));
+        self.tell(Note::Incident).await;
         Ok(started)
+    }
+
+    /// Tells the other processes on a shared store; a failure is logged (they catch up
+    /// within [`INCIDENT_CACHE_MS`], or at their next reload).
+    pub async fn tell(&self, note: Note) {
+        if let Err(e) = self.store.tell(note).await {
+            tracing::warn!(note = note.as_str(), error = %e, "could not tell the other processes");
+        }
+    }
+
+    /// Another process started, changed or ended an incident: the next turn reads it afresh.
+    pub fn incident_changed(&self) {
+        *self.incident.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// `/incident end`: ends the active incident and returns who to tell (`None`: none was
@@ -1884,6 +1904,9 @@ impl App {
     ) -> Result<Option<Ended>, StoreError> {
         let ended = self.store.end_incident(now, by.member()).await?;
         self.cache_incident(now, None);
+        if ended.is_some() {
+            self.tell(Note::Incident).await;
+        }
         let Some(incident) = ended else {
             return Ok(None);
         };

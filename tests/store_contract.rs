@@ -16,8 +16,9 @@ use paymedic::store::memory::MemoryStore;
 use paymedic::store::postgres::PgStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
-    ActivityKind, ActivityRow, Expect, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow,
-    Purged, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    ActivityKind, ActivityRow, Expect, Forgotten, IncidentRecord, Note, Opened, OutcomeKind,
+    OutcomeRow, Purged, SessionRecord, ShardSpan, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1373,6 +1374,117 @@ mod postgres_only {
             other => panic!("a second active ticket through another store: {other:?}"),
         }
         assert_eq!(b.ticket(first.id).await.unwrap().unwrap(), first);
+        a.drop_schema(&schema).await.unwrap();
+    }
+
+    fn span(first: u32, last: u32, total: u32) -> Option<ShardSpan> {
+        Some(ShardSpan { first, last, total })
+    }
+
+    fn refusal(r: paymedic::store::Result<()>) -> String {
+        match r {
+            Err(e @ StoreError::ShardsTaken { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Shard ranges are held per schema: overlaps, another total, and "every shard" beside a
+    /// range are refused, naming who holds them; a process that goes away frees its shards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapping_shard_ranges_are_refused_naming_the_holder() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let connect = || PgStore::connect_in(&url, Some(&schema));
+        let a = connect().await.unwrap();
+        let b = connect().await.unwrap();
+        a.hold_shards(span(0, 1, 4)).await.unwrap();
+        let text = refusal(b.hold_shards(span(1, 2, 4)).await);
+        assert!(text.contains("shard 1 of 4 is already run by"), "{text}");
+        assert!(text.contains("paymedic shards 0-1 of 4"), "{text}");
+        let text = refusal(b.hold_shards(span(2, 2, 8)).await);
+        assert!(text.contains("total_shards = 4"), "{text}");
+        let text = refusal(b.hold_shards(None).await);
+        assert!(text.contains("already runs shards"), "{text}");
+        // The rest of the range is free (the refusals above took nothing).
+        b.hold_shards(span(2, 3, 4)).await.unwrap();
+        // Another schema is another deployment.
+        let other = fresh_schema();
+        let c = PgStore::connect_in(&url, Some(&other)).await.unwrap();
+        c.hold_shards(span(0, 3, 4)).await.unwrap();
+        c.drop_schema(&other).await.unwrap();
+        drop(c);
+        // A process that stops (its connections close) frees its shards.
+        drop(a);
+        let d = connect().await.unwrap();
+        let mut held = Err(StoreError::Stale);
+        for _ in 0..50 {
+            held = d.hold_shards(span(0, 1, 4)).await;
+            if held.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        held.unwrap();
+        b.drop_schema(&schema).await.unwrap();
+    }
+
+    /// Of two processes, one leads; when it goes away the other leads at its next ask.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_process_leads_and_another_takes_over_when_it_goes() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        assert!(a.lead().await.unwrap());
+        assert!(!b.lead().await.unwrap());
+        // Asking again keeps it; the follower stays a follower.
+        assert!(a.lead().await.unwrap());
+        assert!(!b.lead().await.unwrap());
+        // A leader in another schema is another deployment's.
+        let other = fresh_schema();
+        let c = PgStore::connect_in(&url, Some(&other)).await.unwrap();
+        assert!(c.lead().await.unwrap());
+        c.drop_schema(&other).await.unwrap();
+        drop(a);
+        let mut led = false;
+        for _ in 0..50 {
+            led = b.lead().await.unwrap();
+            if led {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(led, "the survivor never took over");
+        b.drop_schema(&schema).await.unwrap();
+    }
+
+    /// A note one process tells reaches the others on the schema, and not itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_note_reaches_the_other_processes_only() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let mut to_a = a.listen().await.unwrap().unwrap();
+        let mut to_b = b.listen().await.unwrap().unwrap();
+        a.tell(Note::Reload).await.unwrap();
+        a.tell(Note::Incident).await.unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        assert_eq!(
+            tokio::time::timeout(wait, to_b.recv()).await.unwrap(),
+            Some(Note::Reload)
+        );
+        assert_eq!(
+            tokio::time::timeout(wait, to_b.recv()).await.unwrap(),
+            Some(Note::Incident)
+        );
+        b.tell(Note::Incident).await.unwrap();
+        // `a` hears b's note, and nothing of its own before it.
+        assert_eq!(
+            tokio::time::timeout(wait, to_a.recv()).await.unwrap(),
+            Some(Note::Incident)
+        );
+        assert!(to_a.try_recv().is_err());
         a.drop_schema(&schema).await.unwrap();
     }
 

@@ -243,6 +243,45 @@ pub enum Subscribed {
     Over,
 }
 
+/// The gateway shards one process runs: `first..=last` of `total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardSpan {
+    pub first: u32,
+    pub last: u32,
+    pub total: u32,
+}
+
+/// News one process sends the others through a shared store (PostgreSQL `NOTIFY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The content pack and settings were reloaded: re-read yours.
+    Reload,
+    /// An incident started, changed or ended: stop trusting the cached one.
+    Incident,
+    /// The connection that listens was lost and is back: notes may have been missed, so act
+    /// as if every kind had come.
+    Missed,
+}
+
+impl Note {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Note::Reload => "reload",
+            Note::Incident => "incident",
+            Note::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Note> {
+        Some(match s {
+            "reload" => Note::Reload,
+            "incident" => Note::Incident,
+            "missed" => Note::Missed,
+            _ => return None,
+        })
+    }
+}
+
 /// A store failure. Each says what is wrong and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -258,6 +297,9 @@ pub enum StoreError {
     Backend(String),
     #[error("a stored {what} could not be read: {detail}")]
     Decode { what: &'static str, detail: String },
+    /// Another process holds shards this one was asked to run, or runs with another total.
+    #[error("cannot run these shards: {detail}")]
+    ShardsTaken { detail: String },
     /// The member's session changed between this turn's read and its write (another process,
     /// or a moderator's action): nothing was written; run the turn again.
     #[error("the conversation changed while this turn ran (another process or a moderator); nothing was written")]
@@ -285,6 +327,32 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets claims made before `before` (Discord replays an event within minutes, not
     /// hours); returns how many.
     async fn expire_claims(&self, before: Timestamp) -> Result<u64>;
+
+    /// Whether this process runs the jobs one process must run for all (ticket timers,
+    /// retention, expiry): asked again every few seconds. A store of one process always
+    /// leads; PostgreSQL elects one leader with an advisory lock held on a connection, which a
+    /// dead leader's connection releases, so another process takes over at its next ask.
+    async fn lead(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Takes this process's gateway shards (`None`: every shard) for as long as it runs, and
+    /// refuses ([`StoreError::ShardsTaken`], naming the holder) shards another process on
+    /// this store already runs, or a total other than theirs.
+    async fn hold_shards(&self, _shards: Option<ShardSpan>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Tells the other processes on this store (none, for a store of one process).
+    async fn tell(&self, _note: Note) -> Result<()> {
+        Ok(())
+    }
+
+    /// The notes other processes send, for as long as the receiver is kept; `None` for a store
+    /// of one process.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Note>>> {
+        Ok(None)
+    }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>>;
 
