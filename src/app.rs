@@ -42,6 +42,10 @@ pub use crate::engine::ids::UserKey;
 pub struct Origin {
     pub user: UserKey,
     pub request: Option<String>,
+    /// The event's claim key (`message:ID`) when another process on a shared store may have
+    /// been sent it too: the turn claims it with its first read, and a claim another process
+    /// made first ends the turn silently ([`Turn::duplicate`]).
+    pub claim: Option<String>,
     /// Whether the scam shield screens this member's text: a member who is not staff, in a
     /// public support channel (or the terminal). DMs to the bot and staff are not screened.
     pub screen: bool,
@@ -52,6 +56,7 @@ impl From<UserKey> for Origin {
         Origin {
             user,
             request: None,
+            claim: None,
             screen: false,
         }
     }
@@ -68,6 +73,8 @@ pub struct Turn<'a> {
     pub cooldown: Option<Cooldown>,
     /// The member's ticket has them: the engine was not asked (for the metrics).
     handed_off: bool,
+    /// Another process claimed this event first and answers it: this one says nothing.
+    pub duplicate: bool,
 }
 
 /// What the per-member cooldown did to a message.
@@ -87,6 +94,14 @@ impl Turn<'_> {
             ticket: None,
             cooldown: None,
             handed_off: false,
+            duplicate: false,
+        }
+    }
+
+    fn duplicate() -> Self {
+        Turn {
+            duplicate: true,
+            ..Turn::silent()
         }
     }
 
@@ -730,18 +745,24 @@ impl App {
     ) -> Result<Turn<'_>, StoreError> {
         let started = std::time::Instant::now();
         let eng = self.engine();
-        let origin = origin.into();
-        let mut result = self.turn_in(eng, &origin, input, now, true).await;
+        let mut origin = origin.into();
+        // Claimed with the first try's read only: a retry's claim would find its own.
+        let claim = origin.claim.take();
+        let mut result = self
+            .turn_in(eng, &origin, claim.as_deref(), input, now, true)
+            .await;
         let mut tries = 1;
         while matches!(result, Err(StoreError::Stale)) && tries < TURN_TRIES {
             // Another process (or a moderator) changed the conversation between this turn's
             // read and its write, and nothing was written: run it again from a fresh read.
             tries += 1;
             metrics::turn_retried();
-            result = self.turn_in(eng, &origin, input, now, false).await;
+            result = self.turn_in(eng, &origin, None, input, now, false).await;
         }
         metrics::turn_took(started.elapsed());
         match &result {
+            // The process that claimed it counts it.
+            Ok(turn) if turn.duplicate => {}
             Ok(turn) => count_turn(eng, &input, turn),
             Err(_) if matches!(input, Input::Text { .. }) => {
                 metrics::message_silent(Silence::Failed)
@@ -757,12 +778,21 @@ impl App {
         &'a self,
         eng: &'a Engine,
         origin: &Origin,
+        claim: Option<&str>,
         input: Input<'_>,
         now: Timestamp,
         first: bool,
     ) -> Result<Turn<'a>, StoreError> {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
+            let flagged =
+                sensitive::kind(text).is_some() || (origin.screen && self.screen(text).is_some());
+            if let (true, Some(claim)) = (flagged, claim) {
+                // Said without reading the session: claimed on its own.
+                if !self.store.claim(claim, now).await? {
+                    return Ok(Turn::duplicate());
+                }
+            }
             if let Some(secret) = sensitive::kind(text) {
                 self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                 return Ok(Turn {
@@ -783,7 +813,17 @@ impl App {
             }
         }
         let _guard = self.lock(user).await;
-        let old = self.store.session(user).await?;
+        // (A flagged message returned above, claimed on its own.)
+        let old = match claim {
+            Some(claim) => {
+                let (first, old) = self.store.claim_and_session(claim, now, user).await?;
+                if !first {
+                    return Ok(Turn::duplicate());
+                }
+                old
+            }
+            _ => self.store.session(user).await?,
+        };
         let mut session = Self::to_session(eng, old.as_ref(), now);
         if matches!(session.state, State::HandedOff { .. }) {
             match self.store.active_ticket(user.guild, user.member).await? {
@@ -917,6 +957,7 @@ impl App {
             ticket,
             cooldown: None,
             handed_off: false,
+            duplicate: false,
         })
     }
 

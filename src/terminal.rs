@@ -192,6 +192,7 @@ pub async fn run(
             let origin = crate::app::Origin {
                 user,
                 request: None,
+                claim: None,
                 screen,
             };
             match app

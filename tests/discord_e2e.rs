@@ -2331,6 +2331,40 @@ async fn the_same_message_sent_to_two_processes_is_answered_once() {
         .expect("no process answered");
         assert_eq!(answered, 1, "message {n} was answered {answered} times");
     }
+    // A card number is removed and warned about once: claimed before the turn reads anything.
+    let id = fd::new_snowflake();
+    for bot in [&a, &b] {
+        let text = "why did my card 4111 1111 1111 1111 fail";
+        let msg = fd::guild_message(
+            id,
+            bot.guild(),
+            SUPPORT,
+            ALICE + 9,
+            "member",
+            text,
+            false,
+            &[],
+        );
+        bot.fake.dispatch("MESSAGE_CREATE", msg).await;
+    }
+    let deleted = |bot: &Bot| {
+        bot.fake.count_matching(|r| {
+            r.method == "DELETE" && r.route().ends_with(&format!("/messages/{id}"))
+        })
+    };
+    tokio::time::timeout(T, async {
+        while deleted(&a) + deleted(&b) == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no process removed the card number");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        deleted(&a) + deleted(&b),
+        1,
+        "the card number was removed twice"
+    );
     a.stop().await;
     b.stop().await;
     pg.drop_schema(&schema).await.unwrap();

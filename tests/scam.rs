@@ -270,6 +270,7 @@ fn the_app_screens_only_screened_origins_and_stores_nothing_of_a_flagged_message
     let screened = Origin {
         user: alice,
         request: None,
+        claim: None,
         screen: true,
     };
     let turn = block_on(app.turn(

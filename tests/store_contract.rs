@@ -169,6 +169,7 @@ macro_rules! contract {
 
 contract!(
     an_event_is_claimed_once_until_its_claim_expires,
+    a_claim_with_the_session_read_answers_both,
     sessions_round_trip_and_delete,
     session_writes_check_the_version_they_read,
     concurrent_read_modify_writes_lose_no_update,
@@ -2145,6 +2146,34 @@ async fn an_event_is_claimed_once_until_its_claim_expires(store: Arc<dyn Store>)
         .claim("interaction:1", Timestamp(4_000))
         .await
         .unwrap());
+}
+
+async fn a_claim_with_the_session_read_answers_both(store: Arc<dyn Store>) {
+    let k = key(G, M);
+    let at = Timestamp(1_000);
+    // No session yet: claimed, nothing read.
+    assert_eq!(
+        store.claim_and_session("message:1", at, k).await.unwrap(),
+        (true, None)
+    );
+    store
+        .commit_turn(k, Expect::Absent, Some(&idle(1000)), &[], None)
+        .await
+        .unwrap();
+    let (first, read) = store.claim_and_session("message:2", at, k).await.unwrap();
+    assert!(first);
+    assert_eq!(data(read.clone()), Some(idle(1000)));
+    assert_eq!(
+        read,
+        store.session(k).await.unwrap(),
+        "the version is read too"
+    );
+    // The same event again, from this or another process: not ours, nothing read.
+    assert_eq!(
+        store.claim_and_session("message:2", at, k).await.unwrap(),
+        (false, None)
+    );
+    assert!(!store.claim("message:1", at).await.unwrap());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ pub async fn fifty_simultaneous_escalations_open_one_ticket(store: Arc<dyn Store
                 let origin = paymedic::app::Origin {
                     user,
                     request: Some(format!("interaction-{i}")),
+                    claim: None,
                     screen: false,
                 };
                 let turn = app.turn(origin, input, now).await.unwrap();

@@ -101,6 +101,7 @@ async fn turn(ctx: Context<'_>, input: Input<'_>) -> Result<(), Error> {
     let origin = Origin {
         user,
         request: Some(tickets::request_key(ctx)),
+        claim: None,
         screen: false,
     };
     let out = data.outbox(ctx.http());

@@ -605,9 +605,12 @@ impl serenity::Framework for Gate {
                 return;
             }
             // Several processes on one database: Discord may have sent this event to another
-            // one too (a reconnect, a deploy overlap). The first to claim it answers.
+            // one too (a reconnect, a deploy overlap). The first to claim it answers. A
+            // member's message is claimed later, where the bot first acts on it (see
+            // `on_message`): with the turn's first read, so it costs no round trip of its own,
+            // and chatter the bot ignores costs none at all.
             let store = self.app.store();
-            if store.shared() {
+            if store.shared() && !matches!(id, dedupe::EventId::Message(_)) {
                 match store.claim(&id.key(), crate::app::now()).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -688,7 +691,17 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         .support_channels
         .contains(&TChannelId(msg.channel_id.get()));
     let secret = || crate::engine::sensitive::kind(&msg.content);
+    // On a shared store, the claim on this message (see `Gate`): taken before the bot first
+    // records or says anything about it.
+    let mut claim = data
+        .app
+        .store()
+        .shared()
+        .then(|| dedupe::EventId::Message(msg.id.get()).key());
     if !dm && !support {
+        if !claim_message(data, &mut claim).await {
+            return Ok(());
+        }
         // A ticket's thread: every message is kept (masked) for the transcript and counts as
         // activity, and none is ever answered by the bot. A card number is still removed, and
         // kept as "[removed]".
@@ -743,7 +756,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
             CapVerdict::Send => {}
             verdict => {
                 tally(Bucket::ChannelCapped);
-                if verdict == CapVerdict::DropAndNotify {
+                if verdict == CapVerdict::DropAndNotify && claim_message(data, &mut claim).await {
                     out.raid_notice(msg.channel_id).await;
                 }
                 return Ok(());
@@ -763,12 +776,17 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
         let shown = display_name(msg);
         let protected: Vec<&str> = data.protected_names.iter().map(String::as_str).collect();
         if let Some(flag) = data.app.impersonating_name(user, shown, &protected) {
+            if !claim_message(data, &mut claim).await {
+                release();
+                return Ok(());
+            }
             out.name_notice(&Posted::of(msg), shown, &flag).await;
         }
     }
     let origin = Origin {
         user,
         request: Some(msg.id.to_string()),
+        claim,
         screen,
     };
     let input = Input::Text {
@@ -785,6 +803,15 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
             return Ok(());
         }
     };
+    if turn.duplicate {
+        release();
+        retry::STATS.replay_dropped();
+        tracing::info!(
+            message = msg.id.get(),
+            "dropped a message another process claimed"
+        );
+        return Ok(());
+    }
     if turn.is_silent() {
         release();
         tally(match turn.cooldown {
@@ -809,6 +836,27 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     let sent = out.turn(&mut To::message(msg), user.member, turn).await;
     tally(if sent.is_ok() { bucket } else { Bucket::Failed });
     sent
+}
+
+/// Claims a member's message for this process on a shared store (`claim` is then spent):
+/// `false` when another process claimed it first and answers it. A store that can't be asked
+/// is logged, and the message handled: answering twice is the lesser risk than never.
+async fn claim_message(data: &Data, claim: &mut Option<String>) -> bool {
+    let Some(key) = claim.take() else {
+        return true;
+    };
+    match data.app.store().claim(&key, app::now()).await {
+        Ok(true) => true,
+        Ok(false) => {
+            retry::STATS.replay_dropped();
+            tracing::info!(event = %key, "dropped a message another process claimed");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(event = %key, error = %e, "could not claim a message; handling it");
+            true
+        }
+    }
 }
 
 /// Whether a message's author is staff (a moderator role or the support role), from the roles
@@ -968,6 +1016,7 @@ async fn conversation_press(
     let origin = Origin {
         user,
         request: Some(press.id.to_string()),
+        claim: None,
         screen: false,
     };
     let input = Input::Choose {

@@ -356,6 +356,21 @@ pub trait Store: Send + Sync + 'static {
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>>;
 
+    /// [`Store::claim`] and [`Store::session`] together: whether the event is this process's
+    /// to answer, and the member's session. PostgreSQL does both in one round trip, so a
+    /// typed message costs two (this, and the commit).
+    async fn claim_and_session(
+        &self,
+        claim: &str,
+        at: Timestamp,
+        key: UserKey,
+    ) -> Result<(bool, Option<SessionRecord>)> {
+        if !self.claim(claim, at).await? {
+            return Ok((false, None));
+        }
+        Ok((true, self.session(key).await?))
+    }
+
     /// One turn in one transaction: saves the session (`None` deletes it), adds the outcome
     /// counts and, with `open`, opens a ticket (or finds the member's active one). The session
     /// is saved either way, if the stored one is still what `expect` says; otherwise nothing

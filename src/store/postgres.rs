@@ -937,6 +937,35 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn claim_and_session(
+        &self,
+        claim: &str,
+        at: Timestamp,
+        key: UserKey,
+    ) -> Result<(bool, Option<SessionRecord>)> {
+        let (first, data, version): (bool, Option<String>, Option<i64>) = sqlx::query_as(
+            "WITH c AS (INSERT INTO claims (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING \
+             RETURNING 1) \
+             SELECT EXISTS (SELECT 1 FROM c), s.data, s.version FROM (SELECT 1) AS one \
+             LEFT JOIN sessions s ON s.guild = $3 AND s.member = $4",
+        )
+        .bind(claim)
+        .bind(sts(at))
+        .bind(sid(key.guild.0))
+        .bind(sid(key.member.0))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        if !first {
+            return Ok((false, None));
+        }
+        let session = match (data, version) {
+            (Some(d), Some(v)) => Some(session_of(&d, v)?),
+            _ => None,
+        };
+        Ok((true, session))
+    }
+
     async fn commit_turn(
         &self,
         key: UserKey,
