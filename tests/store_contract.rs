@@ -2268,3 +2268,63 @@ mod app_over_a_shared_store {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Apps on one PostgreSQL database
+
+mod apps_on_one_database {
+    use paymedic::app::{App, Staff};
+    use paymedic::config::Config;
+    use paymedic::engine::{MemberId, Timestamp};
+    use paymedic::store::postgres::PgStore;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// An incident one process starts reaches another process's next turn at once, through
+    /// NOTIFY, though that process read "no incident" a moment before and would otherwise
+    /// trust it for 5 s.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incident_started_in_one_process_reaches_the_other_at_once() {
+        let Some(url) = crate::store_contract::postgres_url() else {
+            return;
+        };
+        let schema = crate::store_contract::fresh_schema();
+        let store = |s: PgStore| -> Arc<dyn paymedic::store::Store> { Arc::new(s) };
+        let a = store(PgStore::connect_in(&url, Some(&schema)).await.unwrap());
+        let b_pg = Arc::new(PgStore::connect_in(&url, Some(&schema)).await.unwrap());
+        let app = |s: Arc<dyn paymedic::store::Store>| {
+            Arc::new(App::with_store(
+                crate::common::engine(),
+                Config::default(),
+                s,
+            ))
+        };
+        let (a, b) = (app(a), app(b_pg.clone()));
+        let follower = tokio::spawn(paymedic::cluster::follow(b.clone()));
+        // Give the listener time to LISTEN before anything is told.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = Timestamp(1_000_000);
+        assert_eq!(b.active_incident(now).await.unwrap(), None);
+        a.start_incident(
+            Staff::trusted(MemberId(1)),
+            "Card payments are failing at checkout",
+            "",
+            now,
+        )
+        .await
+        .unwrap();
+        // The same `now`: b's cache of "none" is still fresh, so only the note can change it.
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = b.active_incident(now).await.unwrap();
+            if seen.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = seen.expect("the other process never heard of the incident");
+        assert_eq!(seen.notice, "Card payments are failing at checkout");
+        follower.abort();
+        b_pg.drop_schema(&schema).await.unwrap();
+    }
+}
