@@ -424,7 +424,8 @@ async fn each_shard_answers_its_members_and_a_ticket_opened_on_one_process_close
 
 /// Process 0 is SIGKILLed with a member mid-flow and another member's ticket open, then
 /// started again: the member carries on from the step they were at, the ticket is still open
-/// (its member is still with the staff), and a moderator closes it through the new process.
+/// (its member is still with the staff), and a moderator closes it: the Close press on
+/// process 1, the modal's submit on the new process 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_and_restarted_loses_no_conversation_or_ticket() {
     let Some(mut fleet) = Fleet::start("kill").await else {
@@ -462,7 +463,35 @@ async fn a_process_killed_and_restarted_loses_no_conversation_or_ticket() {
     let carol = UserKey::new(GuildId(GUILD_A), MemberId(CAROL));
     let session = fleet.store.session(carol).await.unwrap().expect("stored");
     assert!(session.is_handed_off(), "{session:#?}");
-    let said = fleet.close_ticket(0, t.thread, "sorted").await;
+    // Closed with the packet's button, the press on process 1 and the modal's submit on the
+    // restarted process 0: neither step keeps anything in one process's memory.
+    let close = button(&t.packet.response, "Close");
+    let modal = fleet
+        .press(
+            Some(1),
+            GUILD_A,
+            t.thread,
+            &t.packet.response,
+            MOD,
+            &[MOD_ROLE],
+            &close,
+        )
+        .await;
+    assert_eq!(modal.body["type"], json!(9), "{:#}", modal.body);
+    let id = fd::new_snowflake();
+    let submit = fd::modal_submit_interaction(
+        id,
+        &format!("tok{id}"),
+        Some(GUILD_A),
+        t.thread,
+        MOD,
+        &[MOD_ROLE],
+        &close,
+        &[("reason", "sorted")],
+        None,
+    );
+    let closed = fleet.interact(Some(0), id, submit).await;
+    let said = answer_on(&fleet.fake, &closed).await;
     assert!(text_of(&said).contains("closed"), "{said:#}");
     assert_eq!(fleet.ticket_of(CAROL).await.status, TicketStatus::Closed);
 
