@@ -25,8 +25,8 @@ use crate::engine::{Choice, Classification, Effect, Engine, Input, Session, Stat
 use crate::metrics::{self, FlowOutcome, Silence};
 use crate::store::memory::MemoryStore;
 use crate::store::{
-    Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged, SessionRecord, Started,
-    Store, StoreError, Subscribed, TicketFilter, Updated,
+    Expect, Forgotten, IncidentRecord, Note, Opened, OutcomeKind, OutcomeRow, Purged,
+    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
@@ -245,6 +245,9 @@ const POINTER_EVERY_MS: u64 = 3_600_000;
 const CHECKS_MAX: usize = 5;
 /// A stale ticket update (someone else changed it) is retried this many times.
 const RETRIES: usize = 3;
+/// How many times a turn (or a moderator's change to a member's conversation) runs when its
+/// session write keeps finding a newer version than it read (another process got there first).
+const TURN_TRIES: usize = 4;
 
 pub struct App {
     /// Every content pack and settings generation loaded since start-up, the current one
@@ -664,6 +667,7 @@ impl App {
                 checks: Vec::new(),
                 confidence: None,
                 pointed_at: None,
+                version: 0,
             },
         }
     }
@@ -726,7 +730,16 @@ impl App {
     ) -> Result<Turn<'_>, StoreError> {
         let started = std::time::Instant::now();
         let eng = self.engine();
-        let result = self.turn_in(eng, origin.into(), input, now).await;
+        let origin = origin.into();
+        let mut result = self.turn_in(eng, &origin, input, now, true).await;
+        let mut tries = 1;
+        while matches!(result, Err(StoreError::Stale)) && tries < TURN_TRIES {
+            // Another process (or a moderator) changed the conversation between this turn's
+            // read and its write, and nothing was written: run it again from a fresh read.
+            tries += 1;
+            metrics::turn_retried();
+            result = self.turn_in(eng, &origin, input, now, false).await;
+        }
         metrics::turn_took(started.elapsed());
         match &result {
             Ok(turn) => count_turn(eng, &input, turn),
@@ -738,12 +751,15 @@ impl App {
         result
     }
 
+    /// One try of [`App::turn`]; `first` is false when a stale write sent it round again
+    /// (then the cooldown, which admitted the message the first time, is not asked again).
     async fn turn_in<'a>(
         &'a self,
         eng: &'a Engine,
-        origin: Origin,
+        origin: &Origin,
         input: Input<'_>,
         now: Timestamp,
+        first: bool,
     ) -> Result<Turn<'a>, StoreError> {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
@@ -786,7 +802,7 @@ impl App {
             Input::Text { text, .. } => Some(text),
             _ => None,
         };
-        if text.is_some() {
+        if text.is_some() && first {
             let admit = self.admit(user, now);
             if admit != Admit::Yes {
                 self.log([ActivityRow::new(now, user.guild, ActivityKind::Cooldown)]);
@@ -817,11 +833,13 @@ impl App {
             State::InFlow(flow),
         ) = (input, &session.state)
         {
-            // "Still stuck" ends nothing, so the engine records no outcome for it.
-            metrics::flow_outcome(
-                &eng.content.intent(flow.intent).key,
-                FlowOutcome::StillStuck,
-            );
+            if first {
+                // "Still stuck" ends nothing, so the engine records no outcome for it.
+                metrics::flow_outcome(
+                    &eng.content.intent(flow.intent).key,
+                    FlowOutcome::StillStuck,
+                );
+            }
         }
         let incident = self.incident_now(eng, now).await;
         let step = eng.step_during(session, input, now, incident.as_ref());
@@ -861,7 +879,13 @@ impl App {
             None
         } else {
             self.store
-                .commit_turn(user, new, &outcomes, open.as_ref())
+                .commit_turn(
+                    user,
+                    Expect::read(old.as_ref()),
+                    new,
+                    &outcomes,
+                    open.as_ref(),
+                )
                 .await?
         };
         // Committed (or nothing to commit): what happened is logged.
@@ -923,7 +947,10 @@ impl App {
                 if due {
                     if let Some(mut r) = old {
                         r.pointed_at = Some(now.0);
-                        self.store.commit_turn(user, Some(&r), &[], None).await?;
+                        let expect = Expect::Version(r.version);
+                        self.store
+                            .commit_turn(user, expect, Some(&r), &[], None)
+                            .await?;
                     }
                     Some(TicketNote::Pointer(ticket))
                 } else {
@@ -1191,12 +1218,34 @@ impl App {
         now: Timestamp,
         request: Option<String>,
     ) -> Result<Opened, StoreError> {
-        let eng = self.engine();
         if !by.serves(user.guild) {
             return Err(StoreError::Backend(
                 "a moderator escalated a member of another guild".into(),
             ));
         }
+        let mut tries = 1;
+        loop {
+            match self
+                .escalate_once(by, user, reason, now, request.clone())
+                .await
+            {
+                Err(StoreError::Stale) if tries < TURN_TRIES => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`App::escalate`]: [`StoreError::Stale`] when the member's conversation
+    /// changed meanwhile.
+    async fn escalate_once(
+        &self,
+        by: Staff,
+        user: UserKey,
+        reason: Option<&str>,
+        now: Timestamp,
+        request: Option<String>,
+    ) -> Result<Opened, StoreError> {
+        let eng = self.engine();
         let _guard = self.lock(user).await;
         if let Some(t) = self.store.active_ticket(user.guild, user.member).await? {
             return Ok(Opened::Existing(t));
@@ -1220,7 +1269,13 @@ impl App {
         };
         let opened = self
             .store
-            .commit_turn(user, Some(&record), &[], Some(&new))
+            .commit_turn(
+                user,
+                Expect::read(old.as_ref()),
+                Some(&record),
+                &[],
+                Some(&new),
+            )
             .await?;
         if matches!(opened, Some(Opened::Created(_))) {
             let c = &eng.content;
@@ -1620,14 +1675,22 @@ impl App {
     ) -> Result<(), StoreError> {
         let eng = self.engine();
         let _guard = self.lock(user).await;
-        let old = self.store.session(user).await?;
-        let session = Self::to_session(eng, old.as_ref(), now);
-        let mut record = Self::record(eng, &session, old.as_ref());
-        push_capped(&mut record.checks, mask(what), CHECKS_MAX);
-        self.store
-            .commit_turn(user, Some(&record), &[], None)
-            .await?;
-        Ok(())
+        let mut tries = 1;
+        loop {
+            let old = self.store.session(user).await?;
+            let session = Self::to_session(eng, old.as_ref(), now);
+            let mut record = Self::record(eng, &session, old.as_ref());
+            push_capped(&mut record.checks, mask(what), CHECKS_MAX);
+            let expect = Expect::read(old.as_ref());
+            match self
+                .store
+                .commit_turn(user, expect, Some(&record), &[], None)
+                .await
+            {
+                Err(StoreError::Stale) if tries < TURN_TRIES => tries += 1,
+                other => return other.map(|_| ()),
+            }
+        }
     }
 
     /// The member's current session, if one is stored.
@@ -1651,7 +1714,10 @@ impl App {
 
     /// Drops sessions that have gone idle (and cooldown entries long past); returns how many
     /// sessions were dropped.
-    pub async fn sweep(&self, now: Timestamp) -> Result<u64, StoreError> {
+    ///
+    /// `expire`: whether this process also expires stored sessions (the leader's job when
+    /// several processes share the store; the in-memory sweep is every process's own).
+    pub async fn sweep(&self, now: Timestamp, expire: bool) -> Result<u64, StoreError> {
         let eng = self.engine();
         let cooldown = self.config().cooldown_ms;
         self.pace
@@ -1662,6 +1728,9 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .sweep(now);
+        if !expire {
+            return Ok(0);
+        }
         let idle = eng.settings.idle_timeout_ms;
         let expired = self
             .store
@@ -1809,7 +1878,21 @@ impl App {
             .start_incident(&notice, &keys, now, by.member())
             .await?;
         self.cache_incident(now, Some(started.incident().clone()));
+        self.tell(Note::Incident).await;
         Ok(started)
+    }
+
+    /// Tells the other processes on a shared store; a failure is logged (they catch up
+    /// within [`INCIDENT_CACHE_MS`], or at their next reload).
+    pub async fn tell(&self, note: Note) {
+        if let Err(e) = self.store.tell(note).await {
+            tracing::warn!(note = note.as_str(), error = %e, "could not tell the other processes");
+        }
+    }
+
+    /// Another process started, changed or ended an incident: the next turn reads it afresh.
+    pub fn incident_changed(&self) {
+        *self.incident.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// `/incident end`: ends the active incident and returns who to tell (`None`: none was
@@ -1821,6 +1904,9 @@ impl App {
     ) -> Result<Option<Ended>, StoreError> {
         let ended = self.store.end_incident(now, by.member()).await?;
         self.cache_incident(now, None);
+        if ended.is_some() {
+            self.tell(Note::Incident).await;
+        }
         let Some(incident) = ended else {
             return Ok(None);
         };

@@ -84,6 +84,7 @@ struct RawStore {
     url: Option<String>,
     retention_days: Option<f64>,
     synchronous: Option<String>,
+    leader_check_secs: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +189,9 @@ pub struct Config {
     /// `[store] retention_days`: closed-ticket transcripts and idle sessions older than this
     /// are purged.
     pub retention_days: u32,
+    /// `[store] leader_check_secs`: how often each process asks whether it leads (runs the
+    /// scheduled jobs); with PostgreSQL, a dead leader's jobs move within this time.
+    pub leader_check_ms: u64,
     /// `[store] synchronous`: "full" (default) or "normal".
     pub store_durability: crate::store::sqlite::Durability,
     /// `[tickets]` timers and reopen window.
@@ -532,6 +536,14 @@ impl Config {
             ));
         }
         let retention_days = retention_days as u32;
+        let leader_check_ms = span(
+            "store.leader_check_secs",
+            raw.store.leader_check_secs,
+            15.0,
+            "seconds",
+            1000.0,
+            60.0,
+        )?;
         let store_url = raw.store.url.filter(|u| !u.trim().is_empty());
         if let Some(url) = &store_url {
             if !matches!(
@@ -648,6 +660,7 @@ impl Config {
             store_path: raw.store.path,
             store_url,
             retention_days,
+            leader_check_ms,
             store_durability,
             tickets,
             ticket_log_channel: raw.tickets.log_channel,

@@ -57,6 +57,7 @@
 //!   (`web::html`). Reads the store, never Discord.
 
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod discord;
 pub mod engine;

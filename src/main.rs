@@ -57,6 +57,17 @@ enum Command {
         #[command(subcommand)]
         command: TicketsCommand,
     },
+    /// Register the slash commands with Discord and exit (no gateway connection). The process
+    /// running shard 0 registers them at start-up too; with several processes, the others
+    /// never do. The token comes only from DISCORD_TOKEN.
+    Register {
+        /// Settings file (see config.example.toml): discord.guild_ids decides where.
+        #[arg(long, value_name = "PATH")]
+        config: PathBuf,
+        /// Content pack whose topics /troubleshoot offers [default: as for run]
+        #[arg(long, value_name = "PATH")]
+        intents: Option<PathBuf>,
+    },
     /// Run the Discord bot. The token comes only from the DISCORD_TOKEN environment variable.
     Run {
         /// Settings file (see config.example.toml).
@@ -192,6 +203,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Register { config, intents } => register(&config, intents),
         Command::Run {
             config,
             intents,
@@ -374,6 +386,61 @@ fn web(
     })
 }
 
+/// The token, only from the environment.
+fn discord_token() -> anyhow::Result<String> {
+    match std::env::var("DISCORD_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => bail!("the DISCORD_TOKEN environment variable is not set: paymedic reads the bot token only from there"),
+    }
+}
+
+/// `DISCORD_API_BASE`: another Discord API (a shared rate-limit proxy, or the tests' fake).
+fn api_base() -> Option<String> {
+    let base = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|b| !b.is_empty());
+    if let Some(base) = &base {
+        tracing::warn!(%base, "DISCORD_API_BASE is set: talking to that API, with serenity's ratelimiter off");
+    }
+    base
+}
+
+fn register(config_path: &Path, intents: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let app = load_app(&Sources {
+        intents,
+        config: Some(config_path.to_path_buf()),
+    })?;
+    let Some(discord) = app.config().discord.clone() else {
+        bail!(
+            "{}: setting `discord` is missing: add a [discord] section (see config.example.toml)",
+            config_path.display()
+        );
+    };
+    let token = discord_token()?;
+    let api_base = api_base();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match runtime.block_on(paymedic::discord::register(
+        &app, &discord, &token, api_base,
+    )) {
+        Ok(n) => {
+            let place = if discord.guild_ids.is_empty() {
+                "globally".to_string()
+            } else {
+                format!("in {} guild(s)", discord.guild_ids.len())
+            };
+            println!("registered {n} commands {place}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            say(format_args!("error: {e}"));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn run_bot(
     config_path: &Path,
     intents: Option<PathBuf>,
@@ -401,16 +468,8 @@ fn run_bot(
         );
     }
     // The token is read here and handed to serenity; it is never printed or logged.
-    let token = match std::env::var("DISCORD_TOKEN") {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => bail!("the DISCORD_TOKEN environment variable is not set: paymedic reads the bot token only from there"),
-    };
-    let api_base = std::env::var("DISCORD_API_BASE")
-        .ok()
-        .filter(|b| !b.is_empty());
-    if let Some(base) = &api_base {
-        tracing::warn!(%base, "DISCORD_API_BASE is set: talking to that API, with the ratelimiter off");
-    }
+    let token = discord_token()?;
+    let api_base = api_base();
     paymedic::discord::limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -425,6 +484,7 @@ fn run_bot(
             .map_err(anyhow::Error::msg)?;
         let store = paymedic::store::open(&location, app.config().store_durability).await?;
         tracing::info!(store = %location, backend = store.name(), "store open");
+        hold_shards(&*store, discord.shards).await?;
         let app = Arc::new(app.into_store(store));
         // One stop signal for the bot and the dashboard: Ctrl-C or SIGTERM stops both, and
         // the dashboard also stops when the bot ends on its own (a failed connection).
@@ -488,6 +548,37 @@ fn run_bot(
         }
     }
 }
+
+/// Takes this process's shards in the store (PostgreSQL: advisory locks; nothing to take for
+/// SQLite). Shards another process holds are refused, after waiting [`SHARD_WAIT`] for a
+/// process being restarted to let go of them.
+async fn hold_shards(
+    store: &dyn paymedic::store::Store,
+    shards: Option<paymedic::discord::shards::ShardRange>,
+) -> anyhow::Result<()> {
+    let span = shards.map(|r| paymedic::store::ShardSpan {
+        first: r.first,
+        last: r.last,
+        total: r.total,
+    });
+    let started = std::time::Instant::now();
+    loop {
+        match store.hold_shards(span).await {
+            Ok(()) => return Ok(()),
+            Err(e @ paymedic::store::StoreError::ShardsTaken { .. })
+                if started.elapsed() < SHARD_WAIT =>
+            {
+                tracing::warn!(error = %e, "waiting for the shards to come free");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How long start-up waits for shards another process holds (a restart's old process, whose
+/// connection the database has not dropped yet) before it refuses them.
+const SHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Keeps the open-tickets gauge right: at start-up, then every minute (each change in this
 /// process updates it too).

@@ -46,6 +46,8 @@ pub const FIRST_HUMAN_REPLY_SECONDS: &str = "paymedic_ticket_first_human_reply_s
 pub const RELOAD_SECONDS: &str = "paymedic_reload_duration_seconds";
 /// Reloads, by `result` (`ok`, `invalid`, `unchanged`, `refused`).
 pub const RELOADS: &str = "paymedic_reloads_total";
+pub const TURN_RETRIES: &str = "paymedic_turn_retries_total";
+pub const LEADER: &str = "paymedic_leader";
 
 /// Why a member message went unanswered (the `reason` label of [`MESSAGES_SILENT`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +225,15 @@ fn describe() {
         Unit::Count,
         "Reloads, by result (ok, invalid, unchanged, refused)."
     );
+    describe_counter!(
+        TURN_RETRIES,
+        Unit::Count,
+        "Turns run again because another process changed the member's conversation first."
+    );
+    describe_gauge!(
+        LEADER,
+        "1 while this process runs the scheduled jobs (ticket timers, retention), else 0."
+    );
 }
 
 /// Histograms keep their samples until rendered or upkept: this runs the upkeep every few
@@ -272,6 +283,14 @@ pub fn tickets_open(n: usize) {
 
 pub fn first_human_reply(after_ms: u64) {
     histogram!(FIRST_HUMAN_REPLY_SECONDS).record(after_ms as f64 / 1000.0);
+}
+
+pub fn turn_retried() {
+    counter!(TURN_RETRIES).increment(1);
+}
+
+pub fn leader(is: bool) {
+    gauge!(LEADER).set(if is { 1.0 } else { 0.0 });
 }
 
 pub fn turn_took(d: Duration) {

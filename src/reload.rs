@@ -247,6 +247,17 @@ pub async fn reload_off_thread(app: std::sync::Arc<App>) -> Result<Reloaded, Rel
     }
 }
 
+/// [`reload_off_thread`], then, when something changed, tells the other processes on a
+/// shared store to reload too (they re-read their own files: one deployment's processes
+/// share them). For `/reload` and SIGHUP; a reload a note asked for is not told again.
+pub async fn reload_and_tell(app: std::sync::Arc<App>) -> Result<Reloaded, ReloadError> {
+    let result = reload_off_thread(app.clone()).await;
+    if matches!(&result, Ok(r) if !r.unchanged) {
+        app.tell(crate::store::Note::Reload).await;
+    }
+    result
+}
+
 /// Reloads on every SIGHUP (the Unix convention for "re-read your configuration"). The
 /// handler is registered before this returns, so a SIGHUP sent afterwards never takes the
 /// default action (ending the process); the returned future serves them, one at a time.
@@ -260,7 +271,7 @@ pub fn on_hangup(
         while hangups.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the content pack and settings");
             // The outcome is logged by `reload`.
-            let _ = reload_off_thread(app.clone()).await;
+            let _ = reload_and_tell(app.clone()).await;
         }
     })
 }

@@ -744,6 +744,49 @@ fn chat_tickets_and_report_work_on_a_postgres_url_without_showing_its_password()
     runtime.block_on(store.drop_schema(&schema)).unwrap();
 }
 
+/// A second process asked for a shard another process runs on the same database waits a
+/// little (a restarted process's old connection may linger) and then refuses to start,
+/// naming the holder, before it connects to Discord.
+#[test]
+fn a_shard_range_another_process_runs_is_refused_naming_it() {
+    let Some(url) = crate::store_contract::postgres_url() else {
+        return;
+    };
+    let schema = crate::store_contract::fresh_schema();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let holder = runtime
+        .block_on(paymedic::store::postgres::PgStore::connect_in(
+            &url,
+            Some(&schema),
+        ))
+        .unwrap();
+    let span = paymedic::store::ShardSpan {
+        first: 0,
+        last: 1,
+        total: 2,
+    };
+    use paymedic::store::Store;
+    runtime.block_on(holder.hold_shards(Some(span))).unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["run", "--config", "config.example.toml"])
+        .args(["--shards", "1-1", "--total-shards", "2"])
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        .env(paymedic::config::DATABASE_URL_VAR, &db)
+        // Nothing listens there: the refusal must come before any Discord call.
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("shard 1 of 2 is already run by"), "{err}");
+    assert!(err.contains("paymedic shards 0-1 of 2"), "{err}");
+    assert!(!err.contains("cannot reach Discord"), "{err}");
+    runtime.block_on(holder.drop_schema(&schema)).unwrap();
+}
+
 #[test]
 fn a_shard_range_past_the_total_is_refused_before_anything_starts() {
     let (code, out, err) = run_with_stdin(

@@ -114,7 +114,12 @@ impl Bot {
                 let _ = rx.await;
             },
         ));
-        fake.wait_for_ready(T).await;
+        if setup.shards.is_some_and(|r| r.first != 0) {
+            // Only the process running shard 0 registers the commands.
+            fake.wait_for_session(T).await;
+        } else {
+            fake.wait_for_ready(T).await;
+        }
         Bot {
             fake,
             app,
@@ -879,9 +884,8 @@ async fn out_of_scope_dm_gets_the_short_menu_and_channel_chatter_gets_nothing() 
     bot.stop().await;
 }
 
-/// The real `paymedic run` against `api_base`, with a config for guild `guild` in a temp
-/// folder named after `test`. Stderr is piped, and RUST_LOG unset so the default filter applies.
-fn spawn_binary(test: &str, api_base: &str, guild: u64) -> tokio::process::Child {
+/// A config for guild `guild` in a temp folder named after `test`.
+fn binary_config(test: &str, guild: u64) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("paymedic-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
@@ -892,6 +896,44 @@ fn spawn_binary(test: &str, api_base: &str, guild: u64) -> tokio::process::Child
         ),
     )
     .unwrap();
+    config
+}
+
+/// `paymedic register` registers the slash commands over REST and exits, without opening a
+/// gateway session (with several processes, a deploy runs it once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paymedic_register_registers_the_commands_without_the_gateway() {
+    let fake = FakeDiscord::start(FakeOptions::default()).await;
+    let guild = fake.options().guild_ids[0];
+    let config = binary_config("register", guild);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
+        .args(["register", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("commands in 1 guild(s)"), "{stdout}");
+    assert!(!stdout.contains("not-a-real-token") && !stderr.contains("not-a-real-token"));
+    let names: Vec<String> = fake
+        .registered_commands(Some(guild))
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(names.iter().any(|n| n == "troubleshoot"), "{names:?}");
+    assert_eq!(fake.gateway_connection_count(), 0);
+}
+
+/// The real `paymedic run` against `api_base`, with a config for guild `guild` in a temp
+/// folder named after `test`. Stderr is piped, and RUST_LOG unset so the default filter applies.
+fn spawn_binary(test: &str, api_base: &str, guild: u64) -> tokio::process::Child {
+    let config = binary_config(test, guild);
     tokio::process::Command::new(env!("CARGO_BIN_EXE_paymedic"))
         .args(["run", "--config", config.to_str().unwrap()])
         .env("DISCORD_TOKEN", "not-a-real-token")
@@ -2223,6 +2265,30 @@ async fn a_shard_range_identifies_exactly_its_shards() {
     assert_eq!(bot.fake.identify_count(), 1);
     let identify = bot.fake.last_identify().unwrap();
     assert_eq!(identify["shard"], serde_json::json!([1, 2]), "{identify}");
+    // The process without shard 0 leaves the commands to the one with it.
+    let puts = bot
+        .fake
+        .count_matching(|r| r.method == "PUT" && r.route().contains("/commands"));
+    assert_eq!(puts, 0, "a process without shard 0 registered the commands");
+    bot.stop().await;
+}
+
+/// A process running shard 0 of several registers the commands (once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_with_shard_zero_registers_the_commands() {
+    let range = paymedic::discord::shards::ShardRange::parse("0-0", 2).unwrap();
+    let bot = Bot::start_with(Setup {
+        shards: Some(range),
+        ..Setup::default()
+    })
+    .await;
+    let names: Vec<String> = bot
+        .fake
+        .registered_commands(Some(bot.guild()))
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(names.iter().any(|n| n == "troubleshoot"), "{names:?}");
     bot.stop().await;
 }
 

@@ -129,8 +129,8 @@ fn gave_up_counts_once_whether_the_sweep_or_the_next_message_finds_it() {
     // Member 2 comes back after the timeout, before any sweep: their old flow gave up.
     say(&app, 2, "hello?", idle + 1);
     // The sweep finds member 1's; member 2's session was replaced, so it is not counted again.
-    assert_eq!(block_on(app.sweep(Timestamp(idle + 2))).unwrap(), 1);
-    assert_eq!(block_on(app.sweep(Timestamp(idle + 3))).unwrap(), 0);
+    assert_eq!(block_on(app.sweep(Timestamp(idle + 2), true)).unwrap(), 1);
+    assert_eq!(block_on(app.sweep(Timestamp(idle + 3), true)).unwrap(), 0);
     let rows = logged(&app, idle + 4);
     let gave_up: Vec<_> = rows
         .iter()

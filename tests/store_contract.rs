@@ -16,8 +16,9 @@ use paymedic::store::memory::MemoryStore;
 use paymedic::store::postgres::PgStore;
 use paymedic::store::sqlite::SqliteStore;
 use paymedic::store::{
-    ActivityKind, ActivityRow, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow, Purged,
-    SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    ActivityKind, ActivityRow, Expect, Forgotten, IncidentRecord, Note, Opened, OutcomeKind,
+    OutcomeRow, Purged, SessionRecord, ShardSpan, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -169,6 +170,9 @@ macro_rules! contract {
 contract!(
     an_event_is_claimed_once_until_its_claim_expires,
     sessions_round_trip_and_delete,
+    session_writes_check_the_version_they_read,
+    concurrent_read_modify_writes_lose_no_update,
+    a_moderators_session_change_makes_a_turn_that_read_before_it_stale,
     a_second_open_gives_the_active_ticket,
     a_request_key_opens_one_ticket,
     another_guild_gets_its_own_ticket,
@@ -215,7 +219,14 @@ fn session(updated: u64, state: StoredState) -> SessionRecord {
         checks: vec!["/check limit: 20".into()],
         confidence: Some(0.75),
         pointed_at: Some(updated),
+        version: 0,
     }
+}
+
+/// A stored session without its version (which the store sets), to compare with what was
+/// written.
+fn data(stored: Option<SessionRecord>) -> Option<SessionRecord> {
+    stored.map(|r| SessionRecord { version: 0, ..r })
 }
 
 fn idle(updated: u64) -> SessionRecord {
@@ -248,7 +259,13 @@ fn new_ticket(guild: GuildId, member: MemberId, at: u64, request: Option<&str>) 
 /// Opens a ticket through a turn (saving no session) and returns what happened.
 async fn open(store: &dyn Store, new: &NewTicket) -> Opened {
     store
-        .commit_turn(key(new.guild, new.member), None, &[], Some(new))
+        .commit_turn(
+            key(new.guild, new.member),
+            Expect::Any,
+            None,
+            &[],
+            Some(new),
+        )
         .await
         .unwrap()
         .expect("an open gives a ticket")
@@ -290,10 +307,13 @@ async fn sessions_round_trip_and_delete(store: Arc<dyn Store>) {
     assert_eq!(store.session(k).await.unwrap(), None);
     let s = idle(1000);
     assert_eq!(
-        store.commit_turn(k, Some(&s), &[], None).await.unwrap(),
+        store
+            .commit_turn(k, Expect::Any, Some(&s), &[], None)
+            .await
+            .unwrap(),
         None
     );
-    assert_eq!(store.session(k).await.unwrap(), Some(s.clone()));
+    assert_eq!(data(store.session(k).await.unwrap()), Some(s.clone()));
 
     let s2 = session(
         2000,
@@ -301,21 +321,187 @@ async fn sessions_round_trip_and_delete(store: Arc<dyn Store>) {
             intent: Some("declined".into()),
         },
     );
-    store.commit_turn(k, Some(&s2), &[], None).await.unwrap();
-    assert_eq!(store.session(k).await.unwrap(), Some(s2));
+    store
+        .commit_turn(k, Expect::Any, Some(&s2), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(data(store.session(k).await.unwrap()), Some(s2));
 
     // Another guild or member is another conversation; big snowflakes keep their bits.
     let other = key(GuildId(BIG), MemberId(BIG - 1));
-    store.commit_turn(other, Some(&s), &[], None).await.unwrap();
-    assert_eq!(store.session(other).await.unwrap(), Some(s.clone()));
+    store
+        .commit_turn(other, Expect::Any, Some(&s), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(data(store.session(other).await.unwrap()), Some(s.clone()));
     assert_eq!(store.session(key(GuildId(BIG), M)).await.unwrap(), None);
     assert_eq!(store.session_count().await.unwrap(), 2);
 
-    store.commit_turn(k, None, &[], None).await.unwrap();
+    store
+        .commit_turn(k, Expect::Any, None, &[], None)
+        .await
+        .unwrap();
     assert_eq!(store.session(k).await.unwrap(), None);
     assert_eq!(store.session_count().await.unwrap(), 1);
     // Deleting what isn't there is fine.
-    store.commit_turn(k, None, &[], None).await.unwrap();
+    store
+        .commit_turn(k, Expect::Any, None, &[], None)
+        .await
+        .unwrap();
+}
+
+async fn session_writes_check_the_version_they_read(store: Arc<dyn Store>) {
+    let k = key(G, M);
+    let version = |r: Option<SessionRecord>| r.map(|r| r.version);
+    // Written where none was read: only while there is none.
+    store
+        .commit_turn(k, Expect::Absent, Some(&idle(1000)), &[], None)
+        .await
+        .unwrap();
+    let v1 = version(store.session(k).await.unwrap()).unwrap();
+    assert!(matches!(
+        store
+            .commit_turn(k, Expect::Absent, Some(&idle(1500)), &[], None)
+            .await,
+        Err(StoreError::Stale)
+    ));
+    // Over the version read: once; the second writer read the same version and is refused.
+    store
+        .commit_turn(k, Expect::Version(v1), Some(&idle(2000)), &[], None)
+        .await
+        .unwrap();
+    let v2 = version(store.session(k).await.unwrap()).unwrap();
+    assert!(v2 > v1, "a write raises the version: {v1} then {v2}");
+    assert!(matches!(
+        store
+            .commit_turn(k, Expect::Version(v1), Some(&idle(2500)), &[], None)
+            .await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(data(store.session(k).await.unwrap()), Some(idle(2000)));
+    // A stale turn writes nothing at all: no ticket, no outcome counts.
+    let row = OutcomeRow {
+        intent: "declined".into(),
+        step: None,
+        outcome: OutcomeKind::Escalated,
+    };
+    let new = new_ticket(G, M, 3000, Some("stale-turn"));
+    assert!(matches!(
+        store
+            .commit_turn(
+                k,
+                Expect::Version(v1),
+                Some(&handed_off(3000)),
+                &[row],
+                Some(&new)
+            )
+            .await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(store.active_ticket(G, M).await.unwrap(), None);
+    assert!(store.outcomes().await.unwrap().is_empty());
+    assert_eq!(data(store.session(k).await.unwrap()), Some(idle(2000)));
+    // A delete is checked too.
+    assert!(matches!(
+        store
+            .commit_turn(k, Expect::Version(v1), None, &[], None)
+            .await,
+        Err(StoreError::Stale)
+    ));
+    store
+        .commit_turn(k, Expect::Version(v2), None, &[], None)
+        .await
+        .unwrap();
+    assert_eq!(store.session(k).await.unwrap(), None);
+}
+
+/// Many writers (tasks on a multi-threaded runtime) each read the member's session, add one
+/// line and write it back over the version they read, retrying when it is stale: every line
+/// arrives. Without the check, concurrent writers overwrite each other's lines.
+async fn concurrent_read_modify_writes_lose_no_update(store: Arc<dyn Store>) {
+    concurrent_appends(&[store.clone(), store]).await;
+}
+
+/// `stores`: one handle per "process"; writers take turns using them.
+pub async fn concurrent_appends(stores: &[Arc<dyn Store>]) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 5;
+    let k = key(G, M);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = stores[w % stores.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stale = 0;
+            for i in 0..EACH {
+                loop {
+                    let old = store.session(k).await.unwrap();
+                    let mut record = old.clone().unwrap_or_else(|| idle(1000));
+                    record.recent.push(format!("writer {w} line {i}"));
+                    // Let the other writers read the same version meanwhile.
+                    tokio::task::yield_now().await;
+                    match store
+                        .commit_turn(k, Expect::read(old.as_ref()), Some(&record), &[], None)
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(StoreError::Stale) => stale += 1,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            stale
+        }));
+    }
+    let mut stale = 0;
+    for t in tasks {
+        stale += t.await.unwrap();
+    }
+    let record = stores[0].session(k).await.unwrap().unwrap();
+    let lines: std::collections::BTreeSet<&String> = record
+        .recent
+        .iter()
+        .filter(|l| l.starts_with("writer "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        WRITERS * EACH,
+        "lost updates ({stale} stale writes were retried)"
+    );
+}
+
+async fn a_moderators_session_change_makes_a_turn_that_read_before_it_stale(store: Arc<dyn Store>) {
+    let k = key(G, M);
+    let t = created(&*store, &new_ticket(G, M, 1000, Some("r"))).await;
+    store
+        .commit_turn(k, Expect::Any, Some(&handed_off(1000)), &[], None)
+        .await
+        .unwrap();
+    let read = store.session(k).await.unwrap();
+    // A moderator hands the member back to the bot (another process): the session goes.
+    let mut closed = t.clone();
+    closed.status = TicketStatus::Closed;
+    closed.closed_at = Some(Timestamp(2000));
+    assert_eq!(
+        store
+            .update_ticket(&closed, None, Some((k, None)))
+            .await
+            .unwrap(),
+        Updated::Done
+    );
+    // The member's turn that read the handed-off session must not bring it back.
+    assert!(matches!(
+        store
+            .commit_turn(
+                k,
+                Expect::read(read.as_ref()),
+                Some(&handed_off(2500)),
+                &[],
+                None
+            )
+            .await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(store.session(k).await.unwrap(), None);
 }
 
 async fn a_second_open_gives_the_active_ticket(store: Arc<dyn Store>) {
@@ -334,6 +520,7 @@ async fn a_second_open_gives_the_active_ticket(store: Arc<dyn Store>) {
     let again = store
         .commit_turn(
             key(G, M),
+            Expect::Any,
             Some(&s),
             &[],
             Some(&new_ticket(G, M, 2000, Some("b"))),
@@ -341,7 +528,7 @@ async fn a_second_open_gives_the_active_ticket(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(again, Some(Opened::Existing(first.clone())));
-    assert_eq!(store.session(key(G, M)).await.unwrap(), Some(s));
+    assert_eq!(data(store.session(key(G, M)).await.unwrap()), Some(s));
 
     // Still so once it is open.
     let open_now = change(store, &first, |t| {
@@ -510,7 +697,7 @@ async fn updates_by_an_old_version_are_stale(store: Arc<dyn Store>) {
     assert_eq!(stored.version, 3);
     assert_eq!(stored.claimed_by, Some(MemberId(99)));
     assert_eq!(store.events(t.id).await.unwrap(), vec![ev]);
-    assert_eq!(store.session(key(G, M)).await.unwrap(), Some(s));
+    assert_eq!(data(store.session(key(G, M)).await.unwrap()), Some(s));
     // And a session change can delete.
     let mut unclaim = stored.clone();
     unclaim.claimed_by = None;
@@ -531,7 +718,7 @@ async fn a_reopen_beside_an_active_ticket_is_refused(store: Arc<dyn Store>) {
     let current = created(store, &new_ticket(G, M, 2000, None)).await;
     let s = idle(2500);
     store
-        .commit_turn(key(G, M), Some(&s), &[], None)
+        .commit_turn(key(G, M), Expect::Any, Some(&s), &[], None)
         .await
         .unwrap();
 
@@ -549,7 +736,7 @@ async fn a_reopen_beside_an_active_ticket_is_refused(store: Arc<dyn Store>) {
     // Nothing of it was written.
     assert_eq!(store.ticket(old.id).await.unwrap(), Some(old.clone()));
     assert_eq!(store.events(old.id).await.unwrap(), vec![]);
-    assert_eq!(store.session(key(G, M)).await.unwrap(), Some(s));
+    assert_eq!(data(store.session(key(G, M)).await.unwrap()), Some(s));
     assert_eq!(
         store.active_ticket(G, M).await.unwrap(),
         Some(current.clone())
@@ -662,6 +849,7 @@ async fn outcomes_count_up(store: Arc<dyn Store>) {
     store
         .commit_turn(
             key(G, M),
+            Expect::Any,
             None,
             &[fixed.clone(), fixed.clone(), first.clone()],
             None,
@@ -671,6 +859,7 @@ async fn outcomes_count_up(store: Arc<dyn Store>) {
     store
         .commit_turn(
             key(G, MemberId(11)),
+            Expect::Any,
             Some(&idle(1)),
             &[fixed.clone(), declined.clone(), other.clone()],
             None,
@@ -748,11 +937,17 @@ async fn forgetting_a_member_anonymizes_their_tickets(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .commit_turn(key(G, gone), Some(&idle(3000)), &[], None)
+        .commit_turn(key(G, gone), Expect::Any, Some(&idle(3000)), &[], None)
         .await
         .unwrap();
     store
-        .commit_turn(key(GuildId(2), gone), Some(&idle(3000)), &[], None)
+        .commit_turn(
+            key(GuildId(2), gone),
+            Expect::Any,
+            Some(&idle(3000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
 
@@ -855,15 +1050,33 @@ async fn purge_removes_old_closed_tickets_and_sessions(store: Arc<dyn Store>) {
     }
     // Sessions: old ones go, handed off or not; recent ones stay.
     store
-        .commit_turn(key(G, MemberId(1)), Some(&idle(1000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(1)),
+            Expect::Any,
+            Some(&idle(1000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     store
-        .commit_turn(key(G, MemberId(2)), Some(&handed_off(1000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(2)),
+            Expect::Any,
+            Some(&handed_off(1000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     store
-        .commit_turn(key(G, MemberId(3)), Some(&idle(5000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(3)),
+            Expect::Any,
+            Some(&idle(5000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
 
@@ -899,20 +1112,44 @@ async fn purge_removes_old_closed_tickets_and_sessions(store: Arc<dyn Store>) {
 async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
     let store = &*store;
     store
-        .commit_turn(key(G, MemberId(1)), Some(&idle(1000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(1)),
+            Expect::Any,
+            Some(&idle(1000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     store
-        .commit_turn(key(G, MemberId(2)), Some(&handed_off(1000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(2)),
+            Expect::Any,
+            Some(&handed_off(1000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     store
-        .commit_turn(key(G, MemberId(3)), Some(&idle(5000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(3)),
+            Expect::Any,
+            Some(&idle(5000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     // Exactly at the cut-off is kept.
     store
-        .commit_turn(key(G, MemberId(4)), Some(&idle(4000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(4)),
+            Expect::Any,
+            Some(&idle(4000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     let expired = store.expire_sessions(Timestamp(4000)).await.unwrap();
@@ -928,7 +1165,13 @@ async fn expiry_keeps_handed_off_sessions(store: Arc<dyn Store>) {
 
     // A handed-off session that goes back to the bot expires like any other.
     store
-        .commit_turn(key(G, MemberId(2)), Some(&idle(1000)), &[], None)
+        .commit_turn(
+            key(G, MemberId(2)),
+            Expect::Any,
+            Some(&idle(1000)),
+            &[],
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1024,7 +1267,7 @@ async fn fifty_concurrent_opens_make_one_ticket(store: Arc<dyn Store>) {
                 };
                 let new = new_ticket(G, M, 1000 + i, Some(&format!("request-{i}")));
                 store
-                    .commit_turn(key(G, M), Some(&s), &[row], Some(&new))
+                    .commit_turn(key(G, M), Expect::Any, Some(&s), &[row], Some(&new))
                     .await
                     .unwrap()
                     .unwrap()
@@ -1131,6 +1374,127 @@ mod postgres_only {
             other => panic!("a second active ticket through another store: {other:?}"),
         }
         assert_eq!(b.ticket(first.id).await.unwrap().unwrap(), first);
+        a.drop_schema(&schema).await.unwrap();
+    }
+
+    fn span(first: u32, last: u32, total: u32) -> Option<ShardSpan> {
+        Some(ShardSpan { first, last, total })
+    }
+
+    fn refusal(r: paymedic::store::Result<()>) -> String {
+        match r {
+            Err(e @ StoreError::ShardsTaken { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Shard ranges are held per schema: overlaps, another total, and "every shard" beside a
+    /// range are refused, naming who holds them; a process that goes away frees its shards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapping_shard_ranges_are_refused_naming_the_holder() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let connect = || PgStore::connect_in(&url, Some(&schema));
+        let a = connect().await.unwrap();
+        let b = connect().await.unwrap();
+        a.hold_shards(span(0, 1, 4)).await.unwrap();
+        let text = refusal(b.hold_shards(span(1, 2, 4)).await);
+        assert!(text.contains("shard 1 of 4 is already run by"), "{text}");
+        assert!(text.contains("paymedic shards 0-1 of 4"), "{text}");
+        let text = refusal(b.hold_shards(span(2, 2, 8)).await);
+        assert!(text.contains("total_shards = 4"), "{text}");
+        let text = refusal(b.hold_shards(None).await);
+        assert!(text.contains("already runs shards"), "{text}");
+        // The rest of the range is free (the refusals above took nothing).
+        b.hold_shards(span(2, 3, 4)).await.unwrap();
+        // Another schema is another deployment.
+        let other = fresh_schema();
+        let c = PgStore::connect_in(&url, Some(&other)).await.unwrap();
+        c.hold_shards(span(0, 3, 4)).await.unwrap();
+        c.drop_schema(&other).await.unwrap();
+        drop(c);
+        // A process that stops (its connections close) frees its shards.
+        drop(a);
+        let d = connect().await.unwrap();
+        let mut held = Err(StoreError::Stale);
+        for _ in 0..50 {
+            held = d.hold_shards(span(0, 1, 4)).await;
+            if held.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        held.unwrap();
+        b.drop_schema(&schema).await.unwrap();
+    }
+
+    /// Of two processes, one leads; when it goes away the other leads at its next ask.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_process_leads_and_another_takes_over_when_it_goes() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        assert!(a.lead().await.unwrap());
+        assert!(!b.lead().await.unwrap());
+        // Asking again keeps it; the follower stays a follower.
+        assert!(a.lead().await.unwrap());
+        assert!(!b.lead().await.unwrap());
+        // A leader in another schema is another deployment's.
+        let other = fresh_schema();
+        let c = PgStore::connect_in(&url, Some(&other)).await.unwrap();
+        assert!(c.lead().await.unwrap());
+        c.drop_schema(&other).await.unwrap();
+        drop(a);
+        let mut led = false;
+        for _ in 0..50 {
+            led = b.lead().await.unwrap();
+            if led {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(led, "the survivor never took over");
+        b.drop_schema(&schema).await.unwrap();
+    }
+
+    /// A note one process tells reaches the others on the schema, and not itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_note_reaches_the_other_processes_only() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let mut to_a = a.listen().await.unwrap().unwrap();
+        let mut to_b = b.listen().await.unwrap().unwrap();
+        a.tell(Note::Reload).await.unwrap();
+        a.tell(Note::Incident).await.unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        assert_eq!(
+            tokio::time::timeout(wait, to_b.recv()).await.unwrap(),
+            Some(Note::Reload)
+        );
+        assert_eq!(
+            tokio::time::timeout(wait, to_b.recv()).await.unwrap(),
+            Some(Note::Incident)
+        );
+        b.tell(Note::Incident).await.unwrap();
+        // `a` hears b's note, and nothing of its own before it.
+        assert_eq!(
+            tokio::time::timeout(wait, to_a.recv()).await.unwrap(),
+            Some(Note::Incident)
+        );
+        assert!(to_a.try_recv().is_err());
+        a.drop_schema(&schema).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_processes_writing_one_members_session_lose_no_update() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = Arc::new(PgStore::connect_in(&url, Some(&schema)).await.unwrap());
+        let b = Arc::new(PgStore::connect_in(&url, Some(&schema)).await.unwrap());
+        concurrent_appends(&[a.clone(), b]).await;
         a.drop_schema(&schema).await.unwrap();
     }
 }
@@ -1373,6 +1737,7 @@ mod sqlite_only {
         let opened = store
             .commit_turn(
                 key(G, M),
+                Expect::Any,
                 Some(&s),
                 std::slice::from_ref(&row),
                 Some(&new_ticket(G, M, 1000, Some("k"))),
@@ -1391,7 +1756,7 @@ mod sqlite_only {
         drop(store);
 
         let store = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(store.session(key(G, M)).await.unwrap(), Some(s));
+        assert_eq!(data(store.session(key(G, M)).await.unwrap()), Some(s));
         let mut expected = t.clone();
         expected.last_activity = Timestamp(1100);
         expected.rating = Some(true);
@@ -1643,7 +2008,7 @@ mod sqlite_only {
                 tokio::spawn(async move {
                     let new = new_ticket(G, M, 1000 + i, None);
                     store
-                        .commit_turn(key(G, M), Some(&idle(i)), &[], Some(&new))
+                        .commit_turn(key(G, M), Expect::Any, Some(&idle(i)), &[], Some(&new))
                         .await
                         .unwrap()
                         .unwrap()
@@ -1780,4 +2145,97 @@ async fn an_event_is_claimed_once_until_its_claim_expires(store: Arc<dyn Store>)
         .claim("interaction:1", Timestamp(4_000))
         .await
         .unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app over a shared store
+
+mod app_over_a_shared_store {
+    use crate::support::hooked_store::{Hook, Hooked};
+    use paymedic::app::{App, Origin};
+    use paymedic::config::Config;
+    use paymedic::engine::{Input, Timestamp};
+    use paymedic::store::Store;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    /// Holds the first `commit_turn` until released: a turn that has read the session and is
+    /// about to write it, while another process works.
+    #[derive(Default)]
+    struct HoldFirstCommit {
+        held: AtomicBool,
+        reached: Notify,
+        release: Notify,
+    }
+
+    #[async_trait::async_trait]
+    impl Hook for HoldFirstCommit {
+        async fn before(&self, op: &'static str) -> paymedic::store::Result<()> {
+            if op == "commit_turn" && !self.held.swap(true, Ordering::SeqCst) {
+                self.reached.notify_one();
+                self.release.notified().await;
+            }
+            Ok(())
+        }
+    }
+
+    /// Two processes (two apps over one store) take one member's messages at once: the turn
+    /// whose write comes second finds the session changed, runs again from a fresh read, and
+    /// both messages are in the conversation. Without the version check the second write
+    /// replaced the first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_turn_that_loses_the_race_runs_again_and_keeps_both_messages() {
+        let store = Arc::new(Hooked::new(HoldFirstCommit::default()));
+        let app = |s: Arc<Hooked<HoldFirstCommit>>| {
+            Arc::new(App::with_store(
+                crate::common::engine(),
+                Config::default(),
+                s,
+            ))
+        };
+        let (a, b) = (app(store.clone()), app(store.clone()));
+        let user = crate::common::member(7, 1);
+        let first = tokio::spawn(async move {
+            let text = "klarna declined my order at asos";
+            let turn = a
+                .turn(
+                    Origin::from(user),
+                    Input::Text {
+                        text,
+                        addressed: true,
+                    },
+                    Timestamp(1_000),
+                )
+                .await;
+            turn.map(|t| t.effects.len()).map_err(|e| e.to_string())
+        });
+        store.hook.reached.notified().await;
+        let second = b
+            .turn(
+                Origin::from(user),
+                Input::Text {
+                    text: "my bank blocked the payment",
+                    addressed: true,
+                },
+                Timestamp(1_001),
+            )
+            .await
+            .unwrap();
+        assert!(!second.effects.is_empty());
+        store.hook.release.notify_one();
+        let said = first.await.unwrap().unwrap();
+        assert!(said > 0, "the first message was answered after its retry");
+        let record = store.session(user).await.unwrap().unwrap();
+        for text in [
+            "klarna declined my order at asos",
+            "my bank blocked the payment",
+        ] {
+            assert!(
+                record.recent.iter().any(|r| r == text),
+                "{text:?} was lost: {:?}",
+                record.recent
+            );
+        }
+    }
 }

@@ -290,7 +290,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
         .in_time(
             &mut To::command(ctx),
             true,
-            crate::reload::reload_off_thread(data.app.clone()),
+            crate::reload::reload_and_tell(data.app.clone()),
         )
         .await?;
     tracing::info!(

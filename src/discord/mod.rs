@@ -95,6 +95,10 @@ const HANDLERS_IN_FLIGHT: usize = 8;
 /// How often ticket timers are looked at. Timers are computed from stored times, so a slower
 /// tick only delays them, and a restart loses none.
 const TIMERS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// On a shared store, a ticket still `Opening` this long after it was opened was left by a
+/// process that died while making its thread: the leader finishes it. (A live process makes a
+/// thread in seconds.)
+const HALF_OPEN_AFTER_MS: u64 = 120_000;
 /// How often closed tickets and old sessions past `retention_days` are purged (and once at
 /// start-up).
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(86_400);
@@ -208,6 +212,20 @@ pub async fn run(
         return Err(e);
     }
     let sends = Arc::new(Semaphore::new(SENDS_IN_FLIGHT));
+    // Who runs the shared jobs, asked once now so start-up knows; then every few seconds.
+    let leadership = crate::cluster::Leadership::default();
+    leadership.ask(&app).await;
+    let on_lead = Arc::new(tokio::sync::Notify::new());
+    let elector = tokio::spawn(leadership.clone().keep_asking(
+        app.clone(),
+        std::time::Duration::from_millis(app.config().leader_check_ms),
+        on_lead.clone(),
+    ));
+    let follower = tokio::spawn(crate::cluster::follow(app.clone()));
+    // Several processes register the same commands over each other: only the one running
+    // shard 0 (or every shard) does; `paymedic register` does it without the gateway.
+    let register = discord.shards.is_none_or(|r| r.first == 0);
+    let setup_leader = leadership.clone();
 
     let commands = commands::all(&app.engine().content);
     let guilds = discord.guild_ids.clone();
@@ -231,15 +249,12 @@ pub async fn run(
         })
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
-                let commands = &framework.options().commands;
-                if guilds.is_empty() {
-                    poise::builtins::register_globally(ctx, commands).await?;
+                if register {
+                    register_commands(&ctx.http, &framework.options().commands, &guilds).await?;
+                    tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
                 } else {
-                    for g in &guilds {
-                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g.get())).await?;
-                    }
+                    tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected (commands are registered by the process running shard 0)");
                 }
-                tracing::info!(bot = %ready.user.name, guilds = guilds.len(), "connected and commands registered");
                 let protected_names = protected_names(&ctx.http, &setup_discord, &ready.user).await;
                 let data = Data {
                     app: setup_app,
@@ -251,11 +266,18 @@ pub async fn run(
                 // Before any event is handled (poise holds them until setup returns), so no
                 // request is opening the same tickets meanwhile.
                 check_permissions(&ctx.http, &data, ready.user.id).await;
-                finish_half_open(&data.outbox(&ctx.http)).await;
+                if !data.app.store().shared() {
+                    // Alone, every half-open ticket is this process's own, cut short by a
+                    // crash. On a shared store another process may be opening one right now:
+                    // the leader finishes those left over a while (see `ticket_timers`).
+                    finish_half_open(&data.outbox(&ctx.http), None).await;
+                }
                 if let Err(e) = data.app.seed_incident(app::now()).await {
                     tracing::warn!(error = %e, "could not start the incident from [status] notice");
                 }
-                resume_fanouts(&data, ctx.http.clone()).await;
+                if setup_leader.is_leader() {
+                    resume_fanouts(&data, ctx.http.clone()).await;
+                }
                 Ok(data)
             })
         })
@@ -279,6 +301,7 @@ pub async fn run(
 
     let shards = client.shard_manager.clone();
     let sweeper_app = app.clone();
+    let sweeper_leader = leadership.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         let mut told = 0;
@@ -289,7 +312,10 @@ pub async fn run(
                 told = total;
                 tracing::info!(target: "paymedic::tally", "message tally: {}", sweeper_app.tally().line());
             }
-            if let Err(e) = sweeper_app.sweep(app::now()).await {
+            if let Err(e) = sweeper_app
+                .sweep(app::now(), sweeper_leader.is_leader())
+                .await
+            {
                 tracing::warn!(error = %e, "could not expire idle sessions");
             }
             // After the sweep, so the conversations it found abandoned are written too.
@@ -297,7 +323,7 @@ pub async fn run(
                 tracing::warn!(error = %e, "could not write the activity log");
             }
             let store = sweeper_app.store();
-            if store.shared() {
+            if store.shared() && sweeper_leader.is_leader() {
                 let before = crate::engine::Timestamp(app::now().0.saturating_sub(CLAIMS_KEPT_MS));
                 if let Err(e) = store.expire_claims(before).await {
                     tracing::warn!(error = %e, "could not expire old event claims");
@@ -310,6 +336,8 @@ pub async fn run(
         app.clone(),
         discord.clone(),
         sends.clone(),
+        leadership.clone(),
+        on_lead,
     ));
     let trimmer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -356,6 +384,8 @@ pub async fn run(
     };
     sweeper.abort();
     timers.abort();
+    elector.abort();
+    follower.abort();
     trimmer.abort();
     signal.abort();
     if let Err(e) = app.flush_activity(app::now()).await {
@@ -381,6 +411,53 @@ pub async fn run(
         }
         Err(e) => Err(RunError::Gateway(e)),
     }
+}
+
+/// `paymedic register`: registers the slash commands over REST, without the gateway, and
+/// returns how many. For deployments that register once per release instead of from the
+/// process running shard 0 (which does it at every start).
+pub async fn register(
+    app: &App,
+    discord: &DiscordConfig,
+    token: &str,
+    api_base: Option<String>,
+) -> Result<usize, RunError> {
+    let mut http = serenity::HttpBuilder::new(token);
+    if let Some(base) = api_base {
+        http = http.proxy(base).ratelimiter_disabled(true);
+    }
+    let http = http.build();
+    let unauthorized = |e: &serenity::Error| matches!(e, serenity::Error::Http(h) if h.status_code().is_some_and(|s| s.as_u16() == 401));
+    let info = http.get_current_application_info().await.map_err(|e| {
+        if unauthorized(&e) {
+            RunError::InvalidToken
+        } else {
+            RunError::Client(e)
+        }
+    })?;
+    http.set_application_id(info.id);
+    let commands = commands::all(&app.engine().content);
+    register_commands(&http, &commands, &discord.guild_ids)
+        .await
+        .map_err(RunError::Client)?;
+    Ok(commands.len())
+}
+
+/// Registers the slash commands: in each of `guilds`, or globally when there are none.
+pub async fn register_commands(
+    http: &serenity::Http,
+    commands: &[poise::Command<Data, Error>],
+    guilds: &[GuildId],
+) -> Result<(), serenity::Error> {
+    if guilds.is_empty() {
+        poise::builtins::register_globally(http, commands).await?;
+    } else {
+        for g in guilds {
+            poise::builtins::register_in_guild(http, commands, serenity::GuildId::new(g.get()))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// How long shutdown waits for the shards to close before it exits anyway.
@@ -949,9 +1026,12 @@ async fn resume_fanouts(data: &Data, http: Arc<serenity::Http>) {
 
 /// Tickets a crash left `Opening` (committed, but the thread not made or not recorded): each
 /// gets its thread now, or is failed with a plain request. None is left open without a thread.
-async fn finish_half_open(out: &Outbox<'_>) {
+async fn finish_half_open(out: &Outbox<'_>, before: Option<crate::engine::Timestamp>) {
     let half = match out.app.half_open().await {
-        Ok(h) => h,
+        Ok(h) => h
+            .into_iter()
+            .filter(|t| before.is_none_or(|b| t.opened_at < b))
+            .collect::<Vec<_>>(),
         Err(e) => {
             tracing::error!(error = %e, "could not list half-open tickets");
             return;
@@ -973,20 +1053,35 @@ async fn finish_half_open(out: &Outbox<'_>) {
     }
 }
 
-/// The periodic job: ticket timers every [`TIMERS_EVERY`] (each recorded before it is posted,
-/// so it fires once even across restarts), and the retention purge at start-up and daily.
+/// The periodic job, in the leader only (see [`crate::cluster`]): ticket timers every
+/// [`TIMERS_EVERY`] (each recorded before it is posted, so it fires once even across restarts),
+/// the retention purge at start-up and daily, and, on a shared store, tickets another process
+/// left half-open for [`HALF_OPEN_AFTER_MS`]. A process that becomes the leader runs them at
+/// once.
 async fn ticket_timers(
     http: Arc<serenity::Http>,
     app: Arc<App>,
     discord: DiscordConfig,
     sends: Arc<Semaphore>,
+    leadership: crate::cluster::Leadership,
+    on_lead: Arc<tokio::sync::Notify>,
 ) {
     let out = Outbox::new(&http, &app, &discord, &sends);
     let mut tick = tokio::time::interval(TIMERS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purged: Option<tokio::time::Instant> = None;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = on_lead.notified() => {}
+        }
+        if !leadership.is_leader() {
+            continue;
+        }
+        if app.store().shared() {
+            let before = app::now().0.saturating_sub(HALF_OPEN_AFTER_MS);
+            finish_half_open(&out, Some(crate::engine::Timestamp(before))).await;
+        }
         if purged.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
             purged = Some(tokio::time::Instant::now());
             match app.purge(app::now()).await {

@@ -3,8 +3,8 @@
 //! way they do in SQL.
 
 use super::{
-    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result,
-    SessionRecord, Started, Store, Subscribed, TicketFilter, Updated,
+    scrub, ActivityRow, Expect, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged,
+    Result, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{NewTicket, Ticket, TicketEvent, TicketStatus};
@@ -31,6 +31,25 @@ struct Inner {
 }
 
 impl Inner {
+    /// Saves (or, with `None`, deletes) a session one version past the stored one.
+    fn save_session(&mut self, key: UserKey, session: Option<&SessionRecord>) {
+        match session {
+            Some(s) => {
+                let version = self.sessions.get(&key).map_or(0, |s| s.version) + 1;
+                self.sessions.insert(
+                    key,
+                    SessionRecord {
+                        version,
+                        ..s.clone()
+                    },
+                );
+            }
+            None => {
+                self.sessions.remove(&key);
+            }
+        }
+    }
+
     fn active(&self, guild: GuildId, member: MemberId) -> Option<&Ticket> {
         self.tickets
             .values()
@@ -186,11 +205,21 @@ impl Store for MemoryStore {
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,
     ) -> Result<Option<Opened>> {
         let mut inner = self.lock();
+        let stored = inner.sessions.get(&key).map(|s| s.version);
+        let fresh = match expect {
+            Expect::Absent => stored.is_none(),
+            Expect::Version(v) => stored == Some(v),
+            Expect::Any => true,
+        };
+        if !fresh {
+            return Err(StoreError::Stale);
+        }
         let opened = open.map(|new| {
             let existing = new
                 .request_key
@@ -212,10 +241,7 @@ impl Store for MemoryStore {
                 }
             }
         });
-        match session {
-            Some(s) => inner.sessions.insert(key, s.clone()),
-            None => inner.sessions.remove(&key),
-        };
+        inner.save_session(key, session);
         for o in outcomes {
             *inner.outcomes.entry(o.clone()).or_default() += 1;
         }
@@ -279,10 +305,7 @@ impl Store for MemoryStore {
             inner.events.entry(ticket.id).or_default().push(e.clone());
         }
         if let Some((key, s)) = session {
-            match s {
-                Some(s) => inner.sessions.insert(key, s.clone()),
-                None => inner.sessions.remove(&key),
-            };
+            inner.save_session(key, s);
         }
         Ok(Updated::Done)
     }

@@ -51,6 +51,31 @@ pub struct SessionRecord {
     /// When the member was last pointed to their open ticket (at most once an hour).
     #[serde(default)]
     pub pointed_at: Option<u64>,
+    /// The stored row's version, as read: every write adds one. Not part of the saved data;
+    /// a write that changes the session names the version it read ([`Expect`]).
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// What a session write expects to find stored: the optimistic check that keeps two
+/// processes handling one member from losing each other's update. A write that finds
+/// anything else fails with [`StoreError::Stale`], and the turn is run again from a fresh
+/// read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// No session was stored when the turn read it.
+    Absent,
+    /// The session was stored at this version.
+    Version(u64),
+    /// Write whatever is stored (a moderator's change to a ticket, which wins).
+    Any,
+}
+
+impl Expect {
+    /// What a turn that read `old` expects.
+    pub fn read(old: Option<&SessionRecord>) -> Expect {
+        old.map_or(Expect::Absent, |r| Expect::Version(r.version))
+    }
 }
 
 impl SessionRecord {
@@ -218,6 +243,45 @@ pub enum Subscribed {
     Over,
 }
 
+/// The gateway shards one process runs: `first..=last` of `total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardSpan {
+    pub first: u32,
+    pub last: u32,
+    pub total: u32,
+}
+
+/// News one process sends the others through a shared store (PostgreSQL `NOTIFY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The content pack and settings were reloaded: re-read yours.
+    Reload,
+    /// An incident started, changed or ended: stop trusting the cached one.
+    Incident,
+    /// The connection that listens was lost and is back: notes may have been missed, so act
+    /// as if every kind had come.
+    Missed,
+}
+
+impl Note {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Note::Reload => "reload",
+            Note::Incident => "incident",
+            Note::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Note> {
+        Some(match s {
+            "reload" => Note::Reload,
+            "incident" => Note::Incident,
+            "missed" => Note::Missed,
+            _ => return None,
+        })
+    }
+}
+
 /// A store failure. Each says what is wrong and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -233,6 +297,13 @@ pub enum StoreError {
     Backend(String),
     #[error("a stored {what} could not be read: {detail}")]
     Decode { what: &'static str, detail: String },
+    /// Another process holds shards this one was asked to run, or runs with another total.
+    #[error("cannot run these shards: {detail}")]
+    ShardsTaken { detail: String },
+    /// The member's session changed between this turn's read and its write (another process,
+    /// or a moderator's action): nothing was written; run the turn again.
+    #[error("the conversation changed while this turn ran (another process or a moderator); nothing was written")]
+    Stale,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -257,14 +328,42 @@ pub trait Store: Send + Sync + 'static {
     /// hours); returns how many.
     async fn expire_claims(&self, before: Timestamp) -> Result<u64>;
 
+    /// Whether this process runs the jobs one process must run for all (ticket timers,
+    /// retention, expiry): asked again every few seconds. A store of one process always
+    /// leads; PostgreSQL elects one leader with an advisory lock held on a connection, which a
+    /// dead leader's connection releases, so another process takes over at its next ask.
+    async fn lead(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Takes this process's gateway shards (`None`: every shard) for as long as it runs, and
+    /// refuses ([`StoreError::ShardsTaken`], naming the holder) shards another process on
+    /// this store already runs, or a total other than theirs.
+    async fn hold_shards(&self, _shards: Option<ShardSpan>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Tells the other processes on this store (none, for a store of one process).
+    async fn tell(&self, _note: Note) -> Result<()> {
+        Ok(())
+    }
+
+    /// The notes other processes send, for as long as the receiver is kept; `None` for a store
+    /// of one process.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Note>>> {
+        Ok(None)
+    }
+
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>>;
 
     /// One turn in one transaction: saves the session (`None` deletes it), adds the outcome
     /// counts and, with `open`, opens a ticket (or finds the member's active one). The session
-    /// is saved either way.
+    /// is saved either way, if the stored one is still what `expect` says; otherwise nothing
+    /// is written and the answer is [`StoreError::Stale`].
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,

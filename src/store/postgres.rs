@@ -24,13 +24,14 @@
 //! hold a password): a connection error names the host, port and database only.
 
 use super::sql::{
-    backend, bad, decode_json, encode_json, is_unique_violation, sid, sts, uid, uts, IncidentRow,
-    TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
+    backend, bad, decode_json, encode_json, is_unique_violation, session_of, sid, sts, uid, uts,
+    IncidentRow, TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
 };
 use super::sql::{ActivityRecord, ACTIVITY_COLUMNS};
 use super::{
-    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow,
-    Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    scrub, ActivityRow, Expect, Expired, Forgotten, IncidentRecord, Note, Opened, OutcomeKind,
+    OutcomeRow, Purged, Result, SessionRecord, ShardSpan, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent};
@@ -56,6 +57,46 @@ pub struct PgStore {
     pool: PgPool,
     /// `host:port/database`, for errors (never the URL: it may hold a password).
     target: String,
+    /// The first key of this schema's advisory locks and the suffix of its notification
+    /// channel: locks and channels are database-wide, so two schemas (two test runs, two
+    /// deployments on one server) must not share them.
+    ns: i32,
+    /// The connection holding the leader lock, while this process leads. The lock lives as
+    /// long as the connection: a process that dies (even by SIGKILL) releases it at once.
+    leader: tokio::sync::Mutex<Option<PgConnection>>,
+    /// The connection holding this process's shard locks (see [`Store::hold_shards`]).
+    shards: tokio::sync::Mutex<Option<PgConnection>>,
+    /// This process's tag in notifications, so it skips its own.
+    tag: String,
+}
+
+/// Advisory lock keys, second half of `(ns, key)`.
+const LEADER_KEY: i32 = 1;
+/// Held exclusively by a process running every shard, shared by one running a range.
+const ALL_SHARDS_KEY: i32 = 2;
+/// `TOTAL_KEYS + total_shards`, held shared: processes must agree on the total.
+const TOTAL_KEYS: i32 = 1_000_000;
+/// `SHARD_KEYS + shard`, held exclusively by the process running that shard.
+const SHARD_KEYS: i32 = 2_000_000;
+/// Shard counts above this are refused (Discord's largest bots run a few thousand).
+const SHARDS_MAX: u32 = 100_000;
+
+/// A schema's lock namespace: FNV-1a of its name, kept positive (pg_locks shows it as an oid).
+fn namespace(schema: &str) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in schema.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h & 0x7fff_ffff) as i32
+}
+
+/// A random tag for this process's notifications.
+fn process_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{nanos}", std::process::id())
 }
 
 impl PgStore {
@@ -107,7 +148,121 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| migrate_failure(&target, e))?;
-        Ok(PgStore { pool, target })
+        PgStore::over(pool, target).await
+    }
+
+    async fn over(pool: PgPool, target: String) -> Result<PgStore> {
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| connect_failure(&target, e))?;
+        Ok(PgStore {
+            pool,
+            target,
+            ns: namespace(&schema),
+            leader: tokio::sync::Mutex::new(None),
+            shards: tokio::sync::Mutex::new(None),
+            tag: process_tag(),
+        })
+    }
+
+    /// The channel `LISTEN`/`NOTIFY` use for this schema.
+    fn channel(&self) -> String {
+        format!("paymedic_{}", self.ns)
+    }
+
+    /// Who holds the advisory lock `(ns, key)`: the holder's `application_name`.
+    async fn holder(&self, conn: &mut PgConnection, key: i32) -> String {
+        let name: Option<String> = sqlx::query_scalar(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
+             AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid LIMIT 1",
+        )
+        .bind(self.ns)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .flatten();
+        match name {
+            Some(n) if !n.is_empty() => format!("\"{n}\""),
+            _ => "another paymedic process".into(),
+        }
+    }
+
+    async fn try_lock(conn: &mut PgConnection, ns: i32, key: i32, shared: bool) -> Result<bool> {
+        let sql = if shared {
+            "SELECT pg_try_advisory_lock_shared($1, $2)"
+        } else {
+            "SELECT pg_try_advisory_lock($1, $2)"
+        };
+        sqlx::query_scalar(sql)
+            .bind(ns)
+            .bind(key)
+            .fetch_one(conn)
+            .await
+            .map_err(backend)
+    }
+
+    /// Takes the locks for `span` on `conn`; an error says who holds what.
+    async fn take_shards(&self, conn: &mut PgConnection, span: Option<ShardSpan>) -> Result<()> {
+        let refused = |detail: String| StoreError::ShardsTaken { detail };
+        let Some(span) = span else {
+            if Self::try_lock(conn, self.ns, ALL_SHARDS_KEY, false).await? {
+                return Ok(());
+            }
+            let who = self.holder(conn, ALL_SHARDS_KEY).await;
+            return Err(refused(format!(
+                "{who} already runs shards on this database; with several processes, give \
+                 each its own range ([discord] shards and total_shards, or --shards and \
+                 --total-shards)"
+            )));
+        };
+        if span.total > SHARDS_MAX {
+            return Err(refused(format!(
+                "total_shards {} is over {SHARDS_MAX}",
+                span.total
+            )));
+        }
+        if !Self::try_lock(conn, self.ns, ALL_SHARDS_KEY, true).await? {
+            let who = self.holder(conn, ALL_SHARDS_KEY).await;
+            return Err(refused(format!(
+                "{who} runs every shard on this database (it has no shard range set)"
+            )));
+        }
+        let total_key = TOTAL_KEYS + span.total as i32;
+        Self::try_lock(conn, self.ns, total_key, true).await?;
+        let other: Option<i64> = sqlx::query_scalar(
+            "SELECT l.objid::int8 - $2 FROM pg_locks l WHERE l.locktype = 'advisory' \
+             AND l.granted AND l.objsubid = 2 AND l.classid = $1::int4::oid \
+             AND l.objid::int8 >= $2 AND l.objid::int8 < $3 AND l.objid::int8 <> $4 LIMIT 1",
+        )
+        .bind(self.ns)
+        .bind(i64::from(TOTAL_KEYS))
+        .bind(i64::from(SHARD_KEYS))
+        .bind(i64::from(total_key))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+        if let Some(other) = other {
+            return Err(refused(format!(
+                "another process runs with total_shards = {other}, this one with {}: every \
+                 process must use the same total",
+                span.total
+            )));
+        }
+        for shard in span.first..=span.last {
+            let key = SHARD_KEYS + shard as i32;
+            if !Self::try_lock(conn, self.ns, key, false).await? {
+                let who = self.holder(conn, key).await;
+                return Err(refused(format!(
+                    "shard {shard} of {} is already run by {who}; shard ranges must not \
+                     overlap",
+                    span.total
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Connects without changing anything: no schema is created or migrated, and every
@@ -152,7 +307,7 @@ impl PgStore {
                 path: target.into(),
                 version: v,
             }),
-            Some(_) => Ok(PgStore { pool, target }),
+            Some(_) => PgStore::over(pool, target).await,
         }
     }
 
@@ -368,24 +523,47 @@ async fn insert_event(conn: &mut PgConnection, id: TicketId, e: &TicketEvent) ->
 async fn save_session(
     conn: &mut PgConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
 ) -> Result<()> {
-    let q = match session {
-        Some(s) => sqlx::query(
-            "INSERT INTO sessions (guild, member, updated, handed_off, data) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild, member) DO UPDATE SET \
-             updated = excluded.updated, handed_off = excluded.handed_off, data = excluded.data",
-        )
-        .bind(sid(key.guild.0))
-        .bind(sid(key.member.0))
-        .bind(sts(s.updated()))
-        .bind(s.is_handed_off())
-        .bind(encode_json("session", s)?),
-        None => sqlx::query("DELETE FROM sessions WHERE guild = $1 AND member = $2")
-            .bind(sid(key.guild.0))
-            .bind(sid(key.member.0)),
+    // $1, $2: the member; $3..$5: the session, when written; then the version expected.
+    let sql = match (session.is_some(), expect) {
+        (true, Expect::Absent) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (guild, member) DO NOTHING"
+        }
+        (true, Expect::Version(_)) => {
+            "UPDATE sessions SET updated = $3, handed_off = $4, data = $5, \
+             version = version + 1 WHERE guild = $1 AND member = $2 AND version = $6"
+        }
+        (true, Expect::Any) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (guild, member) DO UPDATE SET \
+             updated = excluded.updated, handed_off = excluded.handed_off, \
+             data = excluded.data, version = sessions.version + 1"
+        }
+        (false, Expect::Absent) => return Ok(()),
+        (false, Expect::Version(_)) => {
+            "DELETE FROM sessions WHERE guild = $1 AND member = $2 AND version = $3"
+        }
+        (false, Expect::Any) => "DELETE FROM sessions WHERE guild = $1 AND member = $2",
     };
-    q.execute(conn).await.map_err(backend)?;
+    let mut q = sqlx::query(sql)
+        .bind(sid(key.guild.0))
+        .bind(sid(key.member.0));
+    if let Some(s) = session {
+        q = q
+            .bind(sts(s.updated()))
+            .bind(s.is_handed_off())
+            .bind(encode_json("session", s)?);
+    }
+    if let Expect::Version(v) = expect {
+        q = q.bind(sid(v));
+    }
+    let done = q.execute(conn).await.map_err(backend)?.rows_affected();
+    if done == 0 && expect != Expect::Any {
+        return Err(StoreError::Stale);
+    }
     Ok(())
 }
 
@@ -393,6 +571,7 @@ async fn save_session(
 async fn apply_turn(
     conn: &mut PgConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
     outcomes: &[OutcomeRow],
     open: Option<&NewTicket>,
@@ -437,7 +616,7 @@ async fn apply_turn(
             }
         }
     };
-    save_session(&mut *conn, key, session).await?;
+    save_session(&mut *conn, key, expect, session).await?;
     for o in outcomes {
         sqlx::query(
             "INSERT INTO outcomes (intent, step, outcome, count) VALUES ($1, $2, $3, 1) \
@@ -633,6 +812,110 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
+    async fn lead(&self) -> Result<bool> {
+        let mut held = self.leader.lock().await;
+        if let Some(conn) = held.as_mut() {
+            // The lock is ours while its connection lives.
+            return match sqlx::query("SELECT 1").execute(&mut *conn).await {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    *held = None;
+                    Err(backend(e))
+                }
+            };
+        }
+        let mut conn = self.pool.acquire().await.map_err(backend)?.detach();
+        if Self::try_lock(&mut conn, self.ns, LEADER_KEY, false).await? {
+            *held = Some(conn);
+            Ok(true)
+        } else {
+            let _ = conn.close().await;
+            Ok(false)
+        }
+    }
+
+    async fn hold_shards(&self, span: Option<ShardSpan>) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?.detach();
+        let name = match span {
+            Some(s) => format!(
+                "paymedic shards {}-{} of {} (pid {})",
+                s.first,
+                s.last,
+                s.total,
+                std::process::id()
+            ),
+            None => format!("paymedic all shards (pid {})", std::process::id()),
+        };
+        // What another process's refusal shows as the holder.
+        sqlx::query("SELECT set_config('application_name', $1, false)")
+            .bind(&name)
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        let taken = self.take_shards(&mut conn, span).await;
+        if taken.is_err() {
+            // Closing releases whatever was taken before the refusal.
+            let _ = conn.close().await;
+            return taken;
+        }
+        *self.shards.lock().await = Some(conn);
+        Ok(())
+    }
+
+    async fn tell(&self, note: Note) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(self.channel())
+            .bind(format!("{} {}", note.as_str(), self.tag))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Note>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(backend)?;
+        listener.listen(&self.channel()).await.map_err(backend)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let tag = self.tag.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(500);
+            loop {
+                // `try_recv` answers `None` when the connection was lost; the next call
+                // reconnects and listens again.
+                let note = match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        wait = Duration::from_millis(500);
+                        let mut words = n.payload().split(' ');
+                        let note = words.next().and_then(Note::parse);
+                        if words.next() == Some(tag.as_str()) {
+                            continue;
+                        }
+                        match note {
+                            Some(note) => note,
+                            None => continue,
+                        }
+                    }
+                    Ok(None) => {
+                        tracing::warn!("lost the database connection that listens for other processes' news; reconnecting");
+                        Note::Missed
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot listen for other processes' news; retrying");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(30));
+                        continue;
+                    }
+                };
+                if tx.send(note).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+
     async fn expire_claims(&self, before: Timestamp) -> Result<u64> {
         Ok(sqlx::query("DELETE FROM claims WHERE at < $1")
             .bind(sts(before))
@@ -643,19 +926,21 @@ impl Store for PgStore {
     }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM sessions WHERE guild = $1 AND member = $2")
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, version FROM sessions WHERE guild = $1 AND member = $2")
                 .bind(sid(key.guild.0))
                 .bind(sid(key.member.0))
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        data.map(|d| decode_json("session", &d)).transpose()
+        row.map(|(data, version)| session_of(&data, version))
+            .transpose()
     }
 
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,
@@ -663,11 +948,12 @@ impl Store for PgStore {
         if open.is_none() && outcomes.is_empty() {
             // One statement: atomic on its own, no BEGIN and COMMIT round trips.
             let mut conn = self.pool.acquire().await.map_err(backend)?;
-            save_session(&mut conn, key, session).await?;
+            save_session(&mut conn, key, expect, session).await?;
             return Ok(None);
         }
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let opened = apply_turn(&mut tx, key, session, outcomes, open).await?;
+        // A stale session returns before the commit: the transaction rolls back.
+        let opened = apply_turn(&mut tx, key, expect, session, outcomes, open).await?;
         tx.commit().await.map_err(backend)?;
         Ok(opened)
     }
@@ -753,7 +1039,7 @@ impl Store for PgStore {
             insert_event(&mut tx, ticket.id, e).await?;
         }
         if let Some((key, s)) = session {
-            save_session(&mut tx, key, s).await?;
+            save_session(&mut tx, key, Expect::Any, s).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(Updated::Done)

@@ -3,7 +3,7 @@
 //! errors become [`StoreError`]s. Only the SQL dialects differ, in `sqlite.rs` and
 //! `postgres.rs`.
 
-use super::{ActivityKind, ActivityRow, IncidentRecord, Result, StoreError};
+use super::{ActivityKind, ActivityRow, IncidentRecord, Result, SessionRecord, StoreError};
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, MessageId, TicketId};
 use crate::engine::tickets::{Packet, Ticket, TicketStatus};
 use crate::engine::Timestamp;
@@ -30,6 +30,13 @@ pub(super) fn decode_json<T: serde::de::DeserializeOwned>(
         what,
         detail: json_detail(&e),
     })
+}
+
+/// A `sessions` row's data and version.
+pub(super) fn session_of(data: &str, version: i64) -> Result<SessionRecord> {
+    let mut record: SessionRecord = decode_json("session", data)?;
+    record.version = uid(version);
+    Ok(record)
 }
 
 pub(super) fn encode_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {

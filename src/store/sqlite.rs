@@ -58,13 +58,14 @@
 //! JSON errors are reported by kind and position only.
 
 use super::sql::{
-    backend, bad, decode_json, encode_json, is_unique_violation, sid, sts, uid, uts, IncidentRow,
-    TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
+    backend, bad, decode_json, encode_json, is_unique_violation, session_of, sid, sts, uid, uts,
+    IncidentRow, TicketRow, INCIDENT_COLUMNS, TICKET_COLUMNS,
 };
 use super::sql::{ActivityRecord, ACTIVITY_COLUMNS};
 use super::{
-    scrub, ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind, OutcomeRow,
-    Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed, TicketFilter, Updated,
+    scrub, ActivityRow, Expect, Expired, Forgotten, IncidentRecord, Opened, OutcomeKind,
+    OutcomeRow, Purged, Result, SessionRecord, Started, Store, StoreError, Subscribed,
+    TicketFilter, Updated,
 };
 use crate::engine::ids::{ChannelId, GuildId, IncidentId, MemberId, TicketId, UserKey};
 use crate::engine::tickets::{EventKind, NewTicket, Packet, Ticket, TicketEvent};
@@ -116,6 +117,7 @@ pub struct SqliteStore {
 /// One turn's write, waiting for the committer.
 struct TurnJob {
     key: UserKey,
+    expect: Expect,
     session: Option<SessionRecord>,
     outcomes: Vec<OutcomeRow>,
     open: Option<NewTicket>,
@@ -437,7 +439,7 @@ async fn commit_batch(pool: &SqlitePool, writer: &Mutex<()>, jobs: &mut Vec<Turn
             // The commonest turn alone: one statement, atomic on its own, so it runs without
             // BEGIN and COMMIT (two fewer round trips to SQLite's thread; the same one sync).
             let r = match pool.acquire().await {
-                Ok(mut conn) => save_session(&mut conn, j.key, j.session.as_ref()).await,
+                Ok(mut conn) => save_session(&mut conn, j.key, j.expect, j.session.as_ref()).await,
                 Err(e) => Err(backend(e)),
             };
             if let Some(j) = jobs.pop() {
@@ -462,6 +464,7 @@ async fn commit_batch(pool: &SqlitePool, writer: &Mutex<()>, jobs: &mut Vec<Turn
         match apply_turn(
             &mut tx,
             j.key,
+            j.expect,
             j.session.as_ref(),
             &j.outcomes,
             j.open.as_ref(),
@@ -485,6 +488,7 @@ async fn commit_batch(pool: &SqlitePool, writer: &Mutex<()>, jobs: &mut Vec<Turn
                 match apply_turn(
                     &mut sp,
                     j.key,
+                    j.expect,
                     j.session.as_ref(),
                     &j.outcomes,
                     j.open.as_ref(),
@@ -527,6 +531,7 @@ fn backend_ref(e: &sqlx::Error) -> StoreError {
 async fn apply_turn(
     conn: &mut SqliteConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
     outcomes: &[OutcomeRow],
     open: Option<&NewTicket>,
@@ -571,7 +576,7 @@ async fn apply_turn(
             }
         }
     };
-    save_session(&mut *conn, key, session).await?;
+    save_session(&mut *conn, key, expect, session).await?;
     for o in outcomes {
         sqlx::query(
             "INSERT INTO outcomes (intent, step, outcome, count) VALUES (?, ?, ?, 1) \
@@ -855,24 +860,47 @@ async fn insert_event(conn: &mut SqliteConnection, id: TicketId, e: &TicketEvent
 async fn save_session(
     conn: &mut SqliteConnection,
     key: UserKey,
+    expect: Expect,
     session: Option<&SessionRecord>,
 ) -> Result<()> {
-    let q = match session {
-        Some(s) => sqlx::query(
-            "INSERT INTO sessions (guild, member, updated, handed_off, data) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild, member) DO UPDATE SET \
-             updated = excluded.updated, handed_off = excluded.handed_off, data = excluded.data",
-        )
-        .bind(sid(key.guild.0))
-        .bind(sid(key.member.0))
-        .bind(sts(s.updated()))
-        .bind(s.is_handed_off())
-        .bind(encode_json("session", s)?),
-        None => sqlx::query("DELETE FROM sessions WHERE guild = ? AND member = ?")
-            .bind(sid(key.guild.0))
-            .bind(sid(key.member.0)),
+    // ?1, ?2: the member; ?3..?5: the session, when written; then the version expected.
+    let sql = match (session.is_some(), expect) {
+        (true, Expect::Absent) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (guild, member) DO NOTHING"
+        }
+        (true, Expect::Version(_)) => {
+            "UPDATE sessions SET updated = ?3, handed_off = ?4, data = ?5, \
+             version = version + 1 WHERE guild = ?1 AND member = ?2 AND version = ?6"
+        }
+        (true, Expect::Any) => {
+            "INSERT INTO sessions (guild, member, updated, handed_off, data, version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (guild, member) DO UPDATE SET \
+             updated = excluded.updated, handed_off = excluded.handed_off, \
+             data = excluded.data, version = sessions.version + 1"
+        }
+        (false, Expect::Absent) => return Ok(()),
+        (false, Expect::Version(_)) => {
+            "DELETE FROM sessions WHERE guild = ?1 AND member = ?2 AND version = ?3"
+        }
+        (false, Expect::Any) => "DELETE FROM sessions WHERE guild = ?1 AND member = ?2",
     };
-    q.execute(conn).await.map_err(backend)?;
+    let mut q = sqlx::query(sql)
+        .bind(sid(key.guild.0))
+        .bind(sid(key.member.0));
+    if let Some(s) = session {
+        q = q
+            .bind(sts(s.updated()))
+            .bind(s.is_handed_off())
+            .bind(encode_json("session", s)?);
+    }
+    if let Expect::Version(v) = expect {
+        q = q.bind(sid(v));
+    }
+    let done = q.execute(conn).await.map_err(backend)?.rows_affected();
+    if done == 0 && expect != Expect::Any {
+        return Err(StoreError::Stale);
+    }
     Ok(())
 }
 
@@ -1079,19 +1107,21 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, key: UserKey) -> Result<Option<SessionRecord>> {
-        let data: Option<String> =
-            sqlx::query_scalar("SELECT data FROM sessions WHERE guild = ? AND member = ?")
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, version FROM sessions WHERE guild = ? AND member = ?")
                 .bind(sid(key.guild.0))
                 .bind(sid(key.member.0))
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        data.map(|d| decode_json("session", &d)).transpose()
+        row.map(|(data, version)| session_of(&data, version))
+            .transpose()
     }
 
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,
@@ -1099,6 +1129,7 @@ impl Store for SqliteStore {
         let (done, answer) = oneshot::channel();
         let job = TurnJob {
             key,
+            expect,
             session: session.cloned(),
             outcomes: outcomes.to_vec(),
             open: open.cloned(),
@@ -1186,7 +1217,7 @@ impl Store for SqliteStore {
             insert_event(w.conn(), ticket.id, e).await?;
         }
         if let Some((key, s)) = session {
-            save_session(w.conn(), key, s).await?;
+            save_session(w.conn(), key, Expect::Any, s).await?;
         }
         w.commit().await?;
         Ok(Updated::Done)

@@ -6,7 +6,7 @@ use paymedic::engine::tickets::{NewTicket, Ticket, TicketEvent};
 use paymedic::engine::{ChannelId, GuildId, IncidentId, MemberId, TicketId, Timestamp, UserKey};
 use paymedic::store::memory::MemoryStore;
 use paymedic::store::{
-    ActivityRow, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result,
+    ActivityRow, Expect, Expired, Forgotten, IncidentRecord, Opened, OutcomeRow, Purged, Result,
     SessionRecord, Started, Store, Subscribed, TicketFilter, Updated,
 };
 
@@ -56,12 +56,15 @@ impl<H: Hook + 'static> Store for Hooked<H> {
     async fn commit_turn(
         &self,
         key: UserKey,
+        expect: Expect,
         session: Option<&SessionRecord>,
         outcomes: &[OutcomeRow],
         open: Option<&NewTicket>,
     ) -> Result<Option<Opened>> {
         self.hook.before("commit_turn").await?;
-        self.inner.commit_turn(key, session, outcomes, open).await
+        self.inner
+            .commit_turn(key, expect, session, outcomes, open)
+            .await
     }
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
         self.hook.before("ticket").await?;
