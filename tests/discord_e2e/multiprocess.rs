@@ -32,6 +32,9 @@ const GUILD_B: u64 = 310_000_000_001 << 22;
 const CAROL: u64 = 1_300_000_000_000_000_013;
 const DAVE: u64 = 1_300_000_000_000_000_014;
 
+/// What a process logs when it becomes the leader (runs the ticket timers and retention).
+const LEADING: &str = "leader: this process runs the scheduled jobs";
+
 /// One fleet at a time (see the module doc).
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -61,8 +64,13 @@ struct Fleet {
 
 impl Fleet {
     /// A migrated schema of its own, the fake (2 shards, [`GUILD_A`] and [`GUILD_B`]), and both
-    /// processes connected and set up. `None` without a test database.
+    /// processes connected. `None` without a test database.
     async fn start(test: &str) -> Option<Fleet> {
+        Fleet::start_with(test, "").await
+    }
+
+    /// [`Fleet::start`] with `tickets` as the config's `[tickets]` section.
+    async fn start_with(test: &str, tickets: &str) -> Option<Fleet> {
         let url = crate::store_contract::postgres_url()?;
         let turn = TURN.lock().await;
         let schema = crate::store_contract::fresh_schema();
@@ -90,7 +98,10 @@ impl Fleet {
                  [bot]\n\
                  cooldown_seconds = 0\n\
                  [store]\n\
-                 url = \"{db}\"\n"
+                 url = \"{db}\"\n\
+                 leader_check_secs = 1\n\
+                 [tickets]\n\
+                 {tickets}\n"
             ),
         )
         .unwrap();
@@ -114,9 +125,10 @@ impl Fleet {
         Some(fleet)
     }
 
-    /// Starts the processes for `shards` and waits until each has IDENTIFYed anew, its session
-    /// is live and it registered its commands in both guilds (poise holds events until its
-    /// setup is done, so dispatching after this is safe).
+    /// Starts the processes for `shards` and waits until each has IDENTIFYed anew and its
+    /// session is live, and the one running shard 0 registered the commands in both guilds
+    /// (only it does). Poise holds events until a process's setup is done, so dispatching
+    /// after this is safe.
     async fn spawn(&mut self, shards: &[u64]) {
         let identified = |f: &FakeDiscord, i: u64| {
             f.identified_shards()
@@ -152,7 +164,7 @@ impl Fleet {
                     .iter()
                     .zip(&before)
                     .all(|(i, n)| identified(f, *i) > *n && f.shard_live(*i))
-                    && f.command_put_count() >= puts + 2 * shards.len()
+                    && f.command_put_count() >= puts + if shards.contains(&0) { 2 } else { 0 }
             })
             .await;
     }
@@ -219,6 +231,51 @@ impl Fleet {
                 "{seen} of {drops} events logged as {dropped:?}:\n{}",
                 logs.join("\n")
             );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Process `shard`'s log so far.
+    fn log(&self, shard: u64) -> String {
+        let p = self.procs[shard as usize].as_ref().expect("running");
+        std::fs::read_to_string(&p.log).unwrap_or_default()
+    }
+
+    /// Waits until process `shard`'s log holds `needle`.
+    async fn wait_for_log(&self, shard: u64, needle: &str) {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let text = self.log(shard);
+            if text.contains(needle) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "shard {shard} never logged {needle:?}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The shard of the process that leads (logged the leader line), once one does; panics
+    /// if both say they lead.
+    async fn leader(&self) -> u64 {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let leading: Vec<u64> = [0, 1]
+                .into_iter()
+                .filter(|i| self.log(*i).contains(LEADING))
+                .collect();
+            match leading.as_slice() {
+                [one] => return *one,
+                [] => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no process leads:\n{}\n{}",
+                    self.log(0),
+                    self.log(1)
+                ),
+                _ => panic!("two leaders:\n{}\n{}", self.log(0), self.log(1)),
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -562,5 +619,64 @@ async fn an_event_delivered_to_both_processes_is_answered_once() {
     fleet.assert_one_reply_each(&[id]);
     let answers = callbacks(&fleet.fake);
     assert_eq!(answers, 1, "the press was answered {answers} times");
+    fleet.finish().await;
+}
+
+/// The leader (one process, by a PostgreSQL advisory lock) runs the ticket timers. An SLA
+/// reminder falls due while both processes run; the leader is SIGKILLed before it looked again
+/// (it looks when it starts leading and every 30 s), and the survivor, taking the lead within
+/// `leader_check_secs = 1`, posts the reminder, once. The killed process, started again, does
+/// not lead while the survivor lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_leader_is_killed_the_survivor_takes_the_ticket_timers_over() {
+    // 3 s: a reminder due while both processes run, long before the leader's next 30-s look.
+    let Some(mut fleet) = Fleet::start_with("leader", "sla_minutes = 0.05").await else {
+        return;
+    };
+    let leader = fleet.leader().await;
+    let survivor = 1 - leader;
+    let t = fleet.open_ticket(ALICE).await;
+    let opened = fleet.ticket_of(ALICE).await.opened_at.0;
+    let reminders = |f: &FakeDiscord| {
+        f.count_matching(|r| {
+            super::posted_to(r, t.thread) && text_of(&r.body).contains("nobody has claimed")
+        })
+    };
+    // Until the reminder is due (a deadline to wait for, not a timing assertion).
+    let now = paymedic::app::now().0;
+    let due = opened + 3_000 + 50;
+    tokio::time::sleep(Duration::from_millis(due.saturating_sub(now))).await;
+    fleet.kill(leader).await;
+    assert_eq!(
+        reminders(&fleet.fake),
+        0,
+        "the leader posted the reminder before it was killed: its 30-s look fell in the \
+         moment between the due time and the kill"
+    );
+
+    fleet.wait_for_log(survivor, LEADING).await;
+    fleet
+        .fake
+        .wait_until("the survivor's SLA reminder", T, |f| reminders(f) >= 1)
+        .await;
+    assert!(fleet.ticket_of(ALICE).await.sla_reminded);
+
+    // The lock is the survivor's: the restarted process asks at start-up (before it connects)
+    // and every second after, and must not lead. Absence needs a wait: two more asks.
+    fleet.spawn(&[leader]).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        !fleet.log(leader).contains(LEADING),
+        "{}",
+        fleet.log(leader)
+    );
+    assert!(
+        !fleet.log(survivor).contains("no longer the leader"),
+        "{}",
+        fleet.log(survivor)
+    );
+
+    fleet.stop().await;
+    assert_eq!(reminders(&fleet.fake), 1, "one reminder, whoever leads");
     fleet.finish().await;
 }
