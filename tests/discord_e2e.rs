@@ -272,27 +272,12 @@ impl Bot {
     /// What an interaction said: its response's message, or, when it deferred, the first
     /// follow-up (which replaces the "thinking…" message).
     async fn answer(&self, callback: &Recorded) -> Value {
-        match callback.body["type"].as_u64() {
-            Some(4) => callback.body["data"].clone(),
-            Some(5) => self.followups(callback, 1).await.remove(0).body,
-            _ => panic!("not a message answer: {:#}", callback.body),
-        }
+        answer_on(&self.fake, callback).await
     }
 
     /// The first `n` follow-ups of an interaction, in order.
     async fn followups(&self, callback: &Recorded, n: usize) -> Vec<Recorded> {
-        let token = callback.path.split('/').nth_back(1).unwrap().to_string();
-        self.fake
-            .wait_for_requests(
-                n,
-                |r| {
-                    r.is_for_interaction_token(&token)
-                        && r.method == "POST"
-                        && r.route().starts_with("/webhooks/")
-                },
-                T,
-            )
-            .await
+        followups_on(&self.fake, callback, n).await
     }
 
     /// A member asks for a human straight away: their message, then "Talk to a human". Returns
@@ -311,22 +296,7 @@ impl Bot {
 
     /// The thread and packet of the ticket a member was just told about.
     async fn ticket_posts(&self, told: Value) -> OpenedTicket {
-        let text = told["content"].as_str().unwrap_or_default().to_string();
-        let thread = text
-            .split("<#")
-            .nth(1)
-            .and_then(|r| r.split('>').next())
-            .and_then(|id| id.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no thread link in {told:#}"));
-        let packet = self
-            .fake
-            .wait_for_request(|r| r.is_message_to(thread) && r.status == 200, T)
-            .await;
-        OpenedTicket {
-            thread,
-            packet,
-            told,
-        }
+        ticket_posts_on(&self.fake, told).await
     }
 
     /// Waits until message `id` in `channel` is deleted and the "I removed your message"
@@ -375,29 +345,77 @@ impl Bot {
             unknown.is_empty(),
             "requests to unknown routes: {unknown:#?}"
         );
-        // Every message the bot sent or edited set its allowed mentions, parsing none.
-        let unset = self.fake.requests_matching(|r| {
-            let body = if r.interaction_callback_id().is_some() {
-                match r.body["type"].as_u64() {
-                    Some(4 | 7) => &r.body["data"],
-                    _ => return false,
-                }
-            } else if r.route().ends_with("/messages")
-                || r.route().contains("/messages/")
-                || (r.route().starts_with("/webhooks/") && r.method != "DELETE")
-            {
-                &r.body
-            } else {
-                return false;
-            };
-            matches!(r.method.as_str(), "POST" | "PATCH")
-                && body["allowed_mentions"]["parse"] != json!([])
-        });
-        assert!(
-            unset.is_empty(),
-            "messages without allowed mentions: {unset:#?}"
-        );
+        assert_every_message_mentions_none(&self.fake);
     }
+}
+
+/// What an interaction said: its response's message, or, when it deferred, the first
+/// follow-up (which replaces the "thinking…" message).
+async fn answer_on(fake: &FakeDiscord, callback: &Recorded) -> Value {
+    match callback.body["type"].as_u64() {
+        Some(4) => callback.body["data"].clone(),
+        Some(5) => followups_on(fake, callback, 1).await.remove(0).body,
+        _ => panic!("not a message answer: {:#}", callback.body),
+    }
+}
+
+/// The first `n` follow-ups of an interaction, in order.
+async fn followups_on(fake: &FakeDiscord, callback: &Recorded, n: usize) -> Vec<Recorded> {
+    let token = callback.path.split('/').nth_back(1).unwrap().to_string();
+    fake.wait_for_requests(
+        n,
+        |r| {
+            r.is_for_interaction_token(&token)
+                && r.method == "POST"
+                && r.route().starts_with("/webhooks/")
+        },
+        T,
+    )
+    .await
+}
+
+/// The thread and packet of the ticket a member was just told about.
+async fn ticket_posts_on(fake: &FakeDiscord, told: Value) -> OpenedTicket {
+    let text = told["content"].as_str().unwrap_or_default().to_string();
+    let thread = text
+        .split("<#")
+        .nth(1)
+        .and_then(|r| r.split('>').next())
+        .and_then(|id| id.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no thread link in {told:#}"));
+    let packet = fake
+        .wait_for_request(|r| r.is_message_to(thread) && r.status == 200, T)
+        .await;
+    OpenedTicket {
+        thread,
+        packet,
+        told,
+    }
+}
+
+/// Every message the bot sent or edited set its allowed mentions, parsing none.
+fn assert_every_message_mentions_none(fake: &FakeDiscord) {
+    let unset = fake.requests_matching(|r| {
+        let body = if r.interaction_callback_id().is_some() {
+            match r.body["type"].as_u64() {
+                Some(4 | 7) => &r.body["data"],
+                _ => return false,
+            }
+        } else if r.route().ends_with("/messages")
+            || r.route().contains("/messages/")
+            || (r.route().starts_with("/webhooks/") && r.method != "DELETE")
+        {
+            &r.body
+        } else {
+            return false;
+        };
+        matches!(r.method.as_str(), "POST" | "PATCH")
+            && body["allowed_mentions"]["parse"] != json!([])
+    });
+    assert!(
+        unset.is_empty(),
+        "messages without allowed mentions: {unset:#?}"
+    );
 }
 
 /// A ticket just opened on the fake: its thread's id, the packet's POST, and what the member
@@ -2228,6 +2246,8 @@ async fn a_message_edited_into_a_scam_is_flagged() {
 /// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
 mod faults;
 mod incident;
+/// Two `paymedic run` processes, one shard each, over one PostgreSQL database.
+mod multiprocess;
 
 /// `shards = "1-1"` of 2: serenity's `start_shard_range` takes an inclusive end in a `Range`,
 /// so an off-by-one would boot shards 1 and 2 (a second IDENTIFY about 5 s later, for a shard

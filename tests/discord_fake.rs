@@ -34,6 +34,8 @@ fn guild(fake: &FakeDiscord) -> u64 {
 #[derive(Debug)]
 enum Seen {
     Ready,
+    /// READY's `shard` ([i, n]) and guilds, sent right after `Ready`.
+    ReadyOf(Option<[u32; 2]>, Vec<u64>),
     Resumed,
     Message(u64),
     Component(String),
@@ -47,8 +49,11 @@ struct Handler {
 
 #[serenity::async_trait]
 impl EventHandler for Handler {
-    async fn ready(&self, _ctx: Context, _ready: Ready) {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
         let _ = self.tx.send(Seen::Ready);
+        let shard = ready.shard.map(|s| [s.id.0, s.total]);
+        let guilds = ready.guilds.iter().map(|g| g.id.get()).collect();
+        let _ = self.tx.send(Seen::ReadyOf(shard, guilds));
     }
 
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
@@ -150,6 +155,26 @@ impl Bot {
     /// Starts a serenity client (with the poise framework if `with_poise`) against the fake,
     /// the way the bot does when `DISCORD_API_BASE` is set.
     async fn start(fake: &FakeDiscord, with_poise: bool, intents: GatewayIntents) -> Bot {
+        Bot::start_on(fake, with_poise, intents, None).await
+    }
+
+    /// [`Bot::start`] running only shard `index` of `total` (`start_shard_range`, whose end
+    /// serenity 0.12 takes as inclusive), as one of several processes would.
+    async fn start_shard(
+        fake: &FakeDiscord,
+        intents: GatewayIntents,
+        index: u32,
+        total: u32,
+    ) -> Bot {
+        Bot::start_on(fake, false, intents, Some((index, total))).await
+    }
+
+    async fn start_on(
+        fake: &FakeDiscord,
+        with_poise: bool,
+        intents: GatewayIntents,
+        shard: Option<(u32, u32)>,
+    ) -> Bot {
         let (tx, seen) = mpsc::unbounded_channel();
         let http = HttpBuilder::new("fake-token")
             .proxy(fake.api_base())
@@ -164,7 +189,12 @@ impl Bot {
             .expect("client build timed out")
             .expect("client build");
         let shard_manager = client.shard_manager.clone();
-        let run = tokio::spawn(async move { client.start().await });
+        let run = tokio::spawn(async move {
+            match shard {
+                Some((i, n)) => client.start_shard_range(i..i, n).await,
+                None => client.start().await,
+            }
+        });
         Bot {
             shard_manager,
             run,
@@ -884,4 +914,227 @@ async fn dispatch_panics_on_an_event_the_intents_exclude() {
     fake.wait_for_session(T).await;
     fake.dispatch("MESSAGE_CREATE", fd::dm_message(1, 2, 3, "frank", "hi"))
         .await;
+}
+
+/// Guilds whose shard out of 2 is known without the fake's own arithmetic: Discord sends a
+/// guild's events to shard `(guild_id >> 22) % n`, and `>> 22` of these is even and odd.
+const GUILD_ON_SHARD_0: u64 = 300_000_000_000 << 22;
+const GUILD_ON_SHARD_1: u64 = 300_000_000_001 << 22;
+
+fn sharding_intents() -> GatewayIntents {
+    intents() | GatewayIntents::GUILDS
+}
+
+/// A fake recommending 2 shards with one guild on each, and one serenity client per shard
+/// (as two processes would run them), both ready.
+async fn two_shards() -> (FakeDiscord, Bot, Bot) {
+    let fake = FakeDiscord::start(FakeOptions {
+        guild_ids: vec![GUILD_ON_SHARD_0, GUILD_ON_SHARD_1],
+        total_shards: 2,
+        ..FakeOptions::default()
+    })
+    .await;
+    let mut zero = Bot::start_shard(&fake, sharding_intents(), 0, 2).await;
+    let mut one = Bot::start_shard(&fake, sharding_intents(), 1, 2).await;
+    fake.wait_for_shard_sessions(&[0, 1], T).await;
+    zero.expect("ready", |s| matches!(s, Seen::Ready)).await;
+    one.expect("ready", |s| matches!(s, Seen::Ready)).await;
+    (fake, zero, one)
+}
+
+/// Everything a bot's handler reported so far (panics on a handler error).
+fn drain(bot: &mut Bot) -> Vec<Seen> {
+    let mut all = Vec::new();
+    while let Ok(s) = bot.seen.try_recv() {
+        if let Seen::Error(e) = &s {
+            panic!("handler error: {e}");
+        }
+        all.push(s);
+    }
+    all
+}
+
+fn messages(seen: &[Seen]) -> Vec<u64> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Message(id) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two connections, shards [0, 2] and [1, 2]: each READY names its shard and only its guild,
+/// GUILD_CREATE comes only on the guild's shard, `/gateway/bot` recommends 2 shards, guild
+/// messages reach only the shard `(guild_id >> 22) % 2`, and DMs only shard 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_each_get_their_guilds_and_dms_go_to_shard_0() {
+    let (fake, mut zero, mut one) = two_shards().await;
+    let mut shards = fake.identified_shards();
+    shards.sort_unstable();
+    assert_eq!(shards, [[0, 2], [1, 2]]);
+    zero.expect(
+        "READY of shard 0 with its guild",
+        |s| matches!(s, Seen::ReadyOf(Some([0, 2]), g) if g == &[GUILD_ON_SHARD_0]),
+    )
+    .await;
+    one.expect(
+        "READY of shard 1 with its guild",
+        |s| matches!(s, Seen::ReadyOf(Some([1, 2]), g) if g == &[GUILD_ON_SHARD_1]),
+    )
+    .await;
+    // The first GUILD_CREATE each shard gets is its own guild's.
+    for (bot, own) in [(&mut zero, GUILD_ON_SHARD_0), (&mut one, GUILD_ON_SHARD_1)] {
+        bot.expect("a GUILD_CREATE", |s| match s {
+            Seen::Guild(g) => {
+                assert_eq!(*g, own, "a GUILD_CREATE of another shard's guild");
+                true
+            }
+            _ => false,
+        })
+        .await;
+    }
+
+    let http = HttpBuilder::new("fake-token")
+        .proxy(fake.api_base())
+        .ratelimiter_disabled(true)
+        .build();
+    assert_eq!(http.get_bot_gateway().await.unwrap().shards, 2);
+
+    let ch = 6_600_001;
+    let on_0 = 5_600_001;
+    let on_1 = 5_600_002;
+    let dm = 5_600_003;
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fd::guild_message(on_0, GUILD_ON_SHARD_0, ch, 7_601, "gus", "zero", false, &[]),
+    )
+    .await;
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fd::guild_message(
+            on_1,
+            GUILD_ON_SHARD_1,
+            ch + 1,
+            7_601,
+            "gus",
+            "one",
+            false,
+            &[],
+        ),
+    )
+    .await;
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fd::dm_message(dm, 6_600_003, 7_602, "hal", "hi"),
+    )
+    .await;
+    // Each handler reports a message before it replies: after the three replies, every
+    // delivery is in the channels.
+    for id in [on_0, on_1, dm] {
+        fake.wait_for_reply_to(id, T).await;
+    }
+    let seen_0 = drain(&mut zero);
+    let seen_1 = drain(&mut one);
+    let mut got_0 = messages(&seen_0);
+    got_0.sort_unstable();
+    assert_eq!(got_0, [on_0, dm], "shard 0 saw {seen_0:?}");
+    assert_eq!(messages(&seen_1), [on_1], "shard 1 saw {seen_1:?}");
+    for (seen, other) in [(&seen_0, GUILD_ON_SHARD_1), (&seen_1, GUILD_ON_SHARD_0)] {
+        assert!(
+            !seen
+                .iter()
+                .any(|s| matches!(s, Seen::Guild(g) if *g == other)),
+            "another shard's GUILD_CREATE: {seen:?}"
+        );
+    }
+    fake.assert_clean();
+    zero.shutdown().await;
+    one.shutdown().await;
+}
+
+/// On purpose, one event reaches both shards (`dispatch_everywhere`) or the shard Discord
+/// would not pick (`dispatch_to_shard`); a session closed on one shard resumes on its own and
+/// leaves the other shard's session alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_can_go_to_both_shards_or_the_wrong_one_and_each_shard_resumes_alone() {
+    let (fake, mut zero, mut one) = two_shards().await;
+    let ch = 6_700_001;
+    let both = 5_700_001;
+    let seqs = fake
+        .dispatch_everywhere(
+            "MESSAGE_CREATE",
+            fd::guild_message(both, GUILD_ON_SHARD_0, ch, 7_701, "ida", "both", false, &[]),
+        )
+        .await;
+    assert_eq!(seqs.len(), 2, "{seqs:?}");
+    zero.expect(
+        "the message",
+        |s| matches!(s, Seen::Message(id) if *id == both),
+    )
+    .await;
+    one.expect(
+        "the same message",
+        |s| matches!(s, Seen::Message(id) if *id == both),
+    )
+    .await;
+    fake.wait_for_requests(2, |r| r.replied_to() == Some(both), T)
+        .await;
+
+    let dm = 5_700_002;
+    fake.dispatch_to_shard(
+        1,
+        "MESSAGE_CREATE",
+        fd::dm_message(dm, 6_700_002, 7_702, "jo", "x"),
+    )
+    .await;
+    one.expect(
+        "a DM sent to shard 1 on purpose",
+        |s| matches!(s, Seen::Message(id) if *id == dm),
+    )
+    .await;
+    fake.wait_for_reply_to(dm, T).await;
+
+    fake.close_shard_session(1, 4000).await;
+    fake.wait_until("shard 1 resumed", T, |f| {
+        f.resume_count() == 1 && f.shard_live(1)
+    })
+    .await;
+    one.expect("the resumed event", |s| matches!(s, Seen::Resumed))
+        .await;
+    let after = 5_700_003;
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fd::guild_message(
+            after,
+            GUILD_ON_SHARD_1,
+            ch + 1,
+            7_701,
+            "ida",
+            "after",
+            false,
+            &[],
+        ),
+    )
+    .await;
+    one.expect(
+        "the message after the resume",
+        |s| matches!(s, Seen::Message(id) if *id == after),
+    )
+    .await;
+    fake.wait_for_reply_to(after, T).await;
+    assert_eq!(fake.identify_count(), 2, "resumed, not re-identified");
+    let seen_0 = drain(&mut zero);
+    assert_eq!(
+        messages(&seen_0),
+        Vec::<u64>::new(),
+        "shard 0 saw {seen_0:?}"
+    );
+    assert!(
+        !seen_0.iter().any(|s| matches!(s, Seen::Resumed)),
+        "{seen_0:?}"
+    );
+    drain(&mut one);
+    fake.assert_clean();
+    zero.shutdown().await;
+    one.shutdown().await;
 }

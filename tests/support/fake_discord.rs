@@ -51,13 +51,23 @@
 //!   - `enforce_nonce` is honoured: a message POST whose nonce the bot already used in that
 //!     channel gets the first message back, not a second one.
 //!
+//! Sharding, as Discord does it: `GET /gateway/bot` recommends [`FakeOptions::total_shards`];
+//! any number of gateway connections may be open at once, each IDENTIFYing with
+//! `shard: [i, n]` (none means `[0, 1]`). READY carries that shard and lists only its guilds
+//! (GUILD_CREATEs likewise); [`FakeDiscord::dispatch`] sends a guild's events to the shard with
+//! `(guild_id >> 22) % n == i` and DMs to shard 0. Each shard has its own session, sequence
+//! numbers and resume. [`FakeDiscord::dispatch_to_shard`] and
+//! [`FakeDiscord::dispatch_everywhere`] deliver an event where Discord would not, or twice (as
+//! during a reconnect or deploy overlap). The single-connection API (`close_session`,
+//! `drop_connection`, `send_raw`, ...) acts on shard 0, or the only shard.
+//!
 //! Replies come back in any order (serenity spawns a task per event): match them by
 //! `message_reference.message_id`, by channel, or by interaction token, never by arrival order.
 //!
 //! Every wait takes a timeout and panics with a summary of what the fake has seen.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,6 +140,9 @@ pub struct FakeOptions {
     pub guild_ids: Vec<u64>,
     /// HELLO `heartbeat_interval` in milliseconds.
     pub heartbeat_interval_ms: u64,
+    /// The shard count `GET /gateway/bot` recommends (`shards`). Routing follows what each
+    /// connection IDENTIFYs with (`shard: [i, n]`), as on Discord, not this number.
+    pub total_shards: u64,
 }
 
 impl Default for FakeOptions {
@@ -141,6 +154,7 @@ impl Default for FakeOptions {
             owner_id: 1_200_000_000_000_000_099,
             guild_ids: vec![1_200_000_000_000_000_100],
             heartbeat_interval_ms: 41_250,
+            total_shards: 1,
         }
     }
 }
@@ -264,6 +278,55 @@ struct Sent {
     at: Instant,
 }
 
+/// One shard's gateway session: what Discord keeps per `[index, count]`.
+struct Shard {
+    /// `n` of the IDENTIFY's `shard: [i, n]`: this shard gets the guilds with
+    /// `(guild_id >> 22) % count == i`.
+    count: u64,
+    live: Option<Live>,
+    /// `None` once the session can't be resumed (closed with a code Discord never resumes).
+    session_id: Option<String>,
+    seq: u64,
+    /// Dispatches of the session, oldest first (at most [`REPLAY_LOG_MAX`]).
+    sent: VecDeque<Sent>,
+    /// Intents the session IDENTIFYed with.
+    intents: u64,
+}
+
+/// Where a dispatch goes.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// As Discord routes it: a guild's events to shard `(guild_id >> 22) % n`, the rest
+    /// (DMs) to shard 0.
+    Route,
+    /// To this shard index, whatever the event.
+    Shard(u64),
+    /// To every shard that has a session.
+    Everywhere,
+}
+
+/// `[i, n]` of an IDENTIFY's `shard` field; `[0, 1]` when it has none.
+fn shard_pair(v: &Value) -> [u64; 2] {
+    match (v[0].as_u64(), v[1].as_u64()) {
+        (Some(i), Some(n)) if v.is_array() => [i, n],
+        _ => [0, 1],
+    }
+}
+
+/// The shard index Discord sends a guild's events to, out of `count`.
+pub fn shard_of(guild_id: u64, count: u64) -> u64 {
+    (guild_id >> 22) % count.max(1)
+}
+
+/// The guild an event belongs to, for routing: `guild_id`, or `id` for the GUILD_* events
+/// that are the guild itself.
+fn routing_guild(event: &str, data: &Value) -> Option<u64> {
+    match event {
+        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" => id_of(&data["id"]),
+        _ => id_of(&data["guild_id"]),
+    }
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<Recorded>,
@@ -271,11 +334,12 @@ struct State {
     // gateway
     conn_count: u64,
     gateway_queries: Vec<String>,
-    live: Option<Live>,
-    session_id: Option<String>,
+    /// The current session of each shard index (the latest IDENTIFY with `shard: [i, n]`;
+    /// a connection that sends no `shard` is shard `[0, 1]`).
+    shards: BTreeMap<u64, Shard>,
     session_count: u64,
-    seq: u64,
     identifies: Vec<Value>,
+    /// Intents of the last IDENTIFY (any shard).
     intents: Option<u64>,
     resume_count: usize,
     resume_seqs: Vec<u64>,
@@ -283,9 +347,7 @@ struct State {
     ready_count: usize,
     client_ops: Vec<Value>,
     client_close_codes: Vec<Option<u16>>,
-    /// Dispatches of the current session, oldest first (at most [`REPLAY_LOG_MAX`]).
-    sent: std::collections::VecDeque<Sent>,
-    /// The next RESUME replays at least this many of the last dispatches.
+    /// The next RESUME (of any shard) replays at least this many of the last dispatches.
     replay_next: usize,
     /// Dispatches replayed after RESUMEs.
     replayed: usize,
@@ -320,6 +382,31 @@ struct Inner {
     state: Mutex<State>,
     changed: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
+}
+
+impl State {
+    /// The shard the single-connection API (`close_session`, `drop_connection`, ...) acts on:
+    /// shard 0, or else the lowest index with a session.
+    fn default_shard(&self) -> Option<u64> {
+        self.shards.keys().next().copied()
+    }
+
+    /// The shard Discord would send this event to, among the sessions the fake has.
+    fn route(&self, event: &str, data: &Value) -> Option<u64> {
+        match routing_guild(event, data) {
+            Some(g) => self
+                .shards
+                .iter()
+                .find(|(i, s)| shard_of(g, s.count) == **i)
+                .map(|(i, _)| *i),
+            None => self.shards.contains_key(&0).then_some(0),
+        }
+    }
+
+    fn live_shard(&mut self, which: Option<u64>) -> Option<&mut Shard> {
+        let i = which.or_else(|| self.default_shard())?;
+        self.shards.get_mut(&i).filter(|s| s.live.is_some())
+    }
 }
 
 impl Inner {
@@ -410,11 +497,23 @@ impl FakeDiscord {
         .await
     }
 
-    /// Waits until a gateway session is live (READY or RESUMED sent), without requiring a
-    /// command PUT (for a bare serenity client).
+    /// Waits until a gateway session is live (READY or RESUMED sent) on shard 0 (or the only
+    /// shard), without requiring a command PUT (for a bare serenity client).
     pub async fn wait_for_session(&self, timeout: Duration) {
         self.wait_state("a live gateway session", timeout, |st| {
-            st.live.as_ref().map(|_| ())
+            st.live_shard(None).map(|_| ())
+        })
+        .await
+    }
+
+    /// Waits until every shard index in `shards` has a live session (READY or RESUMED sent).
+    pub async fn wait_for_shard_sessions(&self, shards: &[u64], timeout: Duration) {
+        let what = format!("live gateway sessions on shards {shards:?}");
+        self.wait_state(&what, timeout, |st| {
+            shards
+                .iter()
+                .all(|i| st.live_shard(Some(*i)).is_some())
+                .then_some(())
         })
         .await
     }
@@ -443,13 +542,36 @@ impl FakeDiscord {
 
     /// Validates `data` against serenity's types (panics with the serde error if serenity would
     /// drop it), checks the bot asked for the intent Discord needs for it (panics if not), then
-    /// sends it on the live session with the next sequence number (waiting up to
-    /// [`DEFAULT_TIMEOUT`] for a session, e.g. during a resume). Returns the `s` used.
+    /// sends it, with the next sequence number of that session, on the shard Discord would:
+    /// a guild's events (`guild_id`, or `id` for GUILD_CREATE/UPDATE/DELETE) on the shard
+    /// `[i, n]` with `(guild_id >> 22) % n == i`, everything else (DMs) on shard 0. With one
+    /// connection that is the only session. Waits up to [`DEFAULT_TIMEOUT`] for that session to
+    /// be live (e.g. during a resume). Returns the `s` used.
     ///
     /// Side effects, as on Discord: the channel, message, users, roles and interaction in the
     /// payload become known to the REST side (so `GET /channels/{id}`, replies, interaction
     /// callbacks work). For `INTERACTION_CREATE` the `application_id` is set to the fake's.
     pub async fn dispatch(&self, event: &str, data: Value) -> u64 {
+        self.dispatch_checked(event, data, Target::Route).await[0]
+    }
+
+    /// [`FakeDiscord::dispatch`] on shard `shard`'s session, whatever shard Discord would pick:
+    /// an event the wrong process gets, or the second copy of one (see
+    /// [`FakeDiscord::dispatch_everywhere`]). Returns the `s` used on that session.
+    pub async fn dispatch_to_shard(&self, shard: u64, event: &str, data: Value) -> u64 {
+        self.dispatch_checked(event, data, Target::Shard(shard))
+            .await[0]
+    }
+
+    /// [`FakeDiscord::dispatch`] on every shard's session at once (waiting until all are live):
+    /// one event delivered to several processes, as happens during a reconnect or a deploy
+    /// overlap. The side effects (the interaction becoming known, ...) happen once. Returns
+    /// the `s` used on each session, by shard index.
+    pub async fn dispatch_everywhere(&self, event: &str, data: Value) -> Vec<u64> {
+        self.dispatch_checked(event, data, Target::Everywhere).await
+    }
+
+    async fn dispatch_checked(&self, event: &str, data: Value, target: Target) -> Vec<u64> {
         let mut data = data;
         if event == "INTERACTION_CREATE" && data.is_object() {
             data["application_id"] = sf(self.inner.opts.application_id);
@@ -469,81 +591,147 @@ impl FakeDiscord {
                 serde_json::to_string_pretty(&data).unwrap_or_default()
             );
         }
-        match self.send_dispatch(event, data, true).await {
+        match self.send_dispatch(event, data, true, target).await {
             Ok(s) => s,
             Err(e) => panic!("FakeDiscord::dispatch({event}): {e}"),
         }
     }
 
-    /// Sends a dispatch as is: no validation, no intent check, no content blanking.
+    /// Sends a dispatch as is (routed like [`FakeDiscord::dispatch`]): no validation, no intent
+    /// check, no content blanking.
     pub async fn dispatch_unchecked(&self, event: &str, data: Value) -> u64 {
-        self.send_dispatch(event, data, false)
+        self.send_dispatch(event, data, false, Target::Route)
             .await
-            .unwrap_or_else(|e| panic!("FakeDiscord::dispatch_unchecked({event}): {e}"))
+            .unwrap_or_else(|e| panic!("FakeDiscord::dispatch_unchecked({event}): {e}"))[0]
     }
 
-    async fn send_dispatch(&self, event: &str, data: Value, checked: bool) -> Result<u64, String> {
+    async fn send_dispatch(
+        &self,
+        event: &str,
+        data: Value,
+        checked: bool,
+        target: Target,
+    ) -> Result<Vec<u64>, String> {
         let opts = self.inner.opts.clone();
-        let what = format!("a live gateway session to send {event}");
+        let what = match target {
+            Target::Route => match routing_guild(event, &data) {
+                Some(g) => format!(
+                    "a live gateway session on the shard of guild {g} to send {event} \
+                     (shard (guild_id >> 22) % n of an IDENTIFYed [i, n])"
+                ),
+                None => format!("a live gateway session on shard 0 to send {event}"),
+            },
+            Target::Shard(i) => format!("a live gateway session on shard {i} to send {event}"),
+            Target::Everywhere => format!("live gateway sessions on every shard to send {event}"),
+        };
+        // Shards already sent to (a send can fail on a connection closing meanwhile; then the
+        // rest wait for their session and the ones done are not sent twice).
+        let mut done: Vec<(u64, u64)> = Vec::new();
+        let mut learned = false;
         let r = self
             .wait_state(&what, DEFAULT_TIMEOUT, |st| {
-                let live = st.live.as_ref()?;
-                let mut data = data.clone();
-                if checked {
-                    let intents = st.intents.unwrap_or(0);
-                    if let Err(e) = check_intents(event, &data, intents) {
-                        return Some(Err(e));
-                    }
-                    blank_content_without_intent(event, &mut data, intents, opts.bot_user_id);
-                }
-                let seq = st.seq + 1;
-                let frame = json!({"op": 0, "s": seq, "t": event, "d": data}).to_string();
-                if live.tx.send(Outgoing::Text(frame.clone())).is_err() {
-                    st.live = None;
+                let targets: Vec<u64> = match target {
+                    Target::Route => vec![st.route(event, &data)?],
+                    Target::Shard(i) => vec![i],
+                    Target::Everywhere => st.shards.keys().copied().collect(),
+                };
+                if targets.is_empty() {
                     return None;
                 }
-                st.seq = seq;
-                if st.sent.len() == REPLAY_LOG_MAX {
-                    st.sent.pop_front();
+                let pending: Vec<u64> = targets
+                    .iter()
+                    .copied()
+                    .filter(|i| !done.iter().any(|(d, _)| d == i))
+                    .collect();
+                if pending.iter().any(|i| st.live_shard(Some(*i)).is_none()) {
+                    return None;
                 }
-                st.sent.push_back(Sent {
-                    seq,
-                    frame,
-                    at: Instant::now(),
-                });
-                learn_from_dispatch(st, &opts, event, &data);
-                Some(Ok(seq))
+                for i in pending {
+                    let shard = st.shards.get_mut(&i)?;
+                    let live = shard.live.as_ref()?;
+                    let mut data = data.clone();
+                    if checked {
+                        if let Err(e) = check_intents(event, &data, shard.intents) {
+                            return Some(Err(e));
+                        }
+                        blank_content_without_intent(
+                            event,
+                            &mut data,
+                            shard.intents,
+                            opts.bot_user_id,
+                        );
+                    }
+                    let seq = shard.seq + 1;
+                    let frame = json!({"op": 0, "s": seq, "t": event, "d": data}).to_string();
+                    if live.tx.send(Outgoing::Text(frame.clone())).is_err() {
+                        shard.live = None;
+                        return None;
+                    }
+                    shard.seq = seq;
+                    if shard.sent.len() == REPLAY_LOG_MAX {
+                        shard.sent.pop_front();
+                    }
+                    shard.sent.push_back(Sent {
+                        seq,
+                        frame,
+                        at: Instant::now(),
+                    });
+                    done.push((i, seq));
+                    // Once, however many sessions get it: a second copy of an interaction is
+                    // the same interaction (one token, answerable once).
+                    if !learned {
+                        learn_from_dispatch(st, &opts, event, &data);
+                        learned = true;
+                    }
+                }
+                let mut seqs: Vec<(u64, u64)> = done
+                    .iter()
+                    .copied()
+                    .filter(|(i, _)| targets.contains(i))
+                    .collect();
+                seqs.sort_unstable();
+                Some(Ok(seqs.into_iter().map(|(_, s)| s).collect()))
             })
             .await;
         self.inner.bump();
         r
     }
 
-    /// Sends a raw gateway frame (e.g. `{"op":7}` RECONNECT or `{"op":9,"d":false}`) on the live
-    /// session. Does not touch the sequence number.
+    /// Sends a raw gateway frame (e.g. `{"op":7}` RECONNECT or `{"op":9,"d":false}`) on shard
+    /// 0's (or the only) session. Does not touch the sequence number.
     pub async fn send_raw(&self, frame: Value) {
         self.wait_state(
             "a live gateway session for send_raw",
             DEFAULT_TIMEOUT,
             |st| {
-                let live = st.live.as_ref()?;
+                let live = st.live_shard(None)?.live.as_ref()?;
                 live.tx.send(Outgoing::Text(frame.to_string())).ok()
             },
         )
         .await
     }
 
-    /// Closes the live session from the server side with `code` (e.g. 4000: serenity resumes;
-    /// 4014: disallowed intents, `Client::start` returns an error). The session stays resumable
-    /// except for codes Discord never resumes (4004, 4007, 4009-4014).
+    /// Closes shard 0's (or the only) session from the server side with `code` (e.g. 4000:
+    /// serenity resumes; 4014: disallowed intents, `Client::start` returns an error). The
+    /// session stays resumable except for codes Discord never resumes (4004, 4007, 4009-4014).
     pub async fn close_session(&self, code: u16) {
+        self.close_session_of(None, code).await
+    }
+
+    /// [`FakeDiscord::close_session`] for the session of shard `shard`.
+    pub async fn close_shard_session(&self, shard: u64, code: u16) {
+        self.close_session_of(Some(shard), code).await
+    }
+
+    async fn close_session_of(&self, shard: Option<u64>, code: u16) {
         self.wait_state("a live gateway session to close", DEFAULT_TIMEOUT, |st| {
-            let live = st.live.take()?;
+            let s = st.live_shard(shard)?;
+            let live = s.live.take()?;
             let _ = live
                 .tx
                 .send(Outgoing::Close(code, "closed by FakeDiscord".into()));
             if matches!(code, 4004 | 4007 | 4009..=4014) {
-                st.session_id = None;
+                s.session_id = None;
             }
             Some(())
         })
@@ -551,12 +739,21 @@ impl FakeDiscord {
         self.inner.bump();
     }
 
-    /// Drops the live session's TCP connection without a close frame, as a network failure
-    /// does: the client reads end-of-stream (close code 1006) and, in serenity, RESUMEs. The
-    /// session stays resumable.
+    /// Drops shard 0's (or the only) session's TCP connection without a close frame, as a
+    /// network failure does: the client reads end-of-stream (close code 1006) and, in
+    /// serenity, RESUMEs. The session stays resumable.
     pub async fn drop_connection(&self) {
+        self.drop_connection_of(None).await
+    }
+
+    /// [`FakeDiscord::drop_connection`] for the session of shard `shard`.
+    pub async fn drop_shard_connection(&self, shard: u64) {
+        self.drop_connection_of(Some(shard)).await
+    }
+
+    async fn drop_connection_of(&self, shard: Option<u64>) {
         self.wait_state("a live gateway session to drop", DEFAULT_TIMEOUT, |st| {
-            let live = st.live.take()?;
+            let live = st.live_shard(shard)?.live.take()?;
             let _ = live.tx.send(Outgoing::Drop);
             Some(())
         })
@@ -564,12 +761,13 @@ impl FakeDiscord {
         self.inner.bump();
     }
 
-    /// Stops acknowledging heartbeats on the live connection (a zombie connection: the socket
-    /// is up, nothing answers). Serenity notices at its next heartbeat, one interval later,
-    /// and reconnects. Heartbeats on later connections are acknowledged again.
+    /// Stops acknowledging heartbeats on shard 0's (or the only) live connection (a zombie
+    /// connection: the socket is up, nothing answers). Serenity notices at its next heartbeat,
+    /// one interval later, and reconnects. Heartbeats on later connections are acknowledged
+    /// again.
     pub async fn stop_heartbeat_acks(&self) {
         self.wait_state("a live gateway session", DEFAULT_TIMEOUT, |st| {
-            let conn = st.live.as_ref()?.conn;
+            let conn = st.live_shard(None)?.live.as_ref()?.conn;
             st.no_ack_conn = Some(conn);
             Some(())
         })
@@ -594,14 +792,12 @@ impl FakeDiscord {
     }
 
     /// When the dispatch with sequence number `seq` (as [`FakeDiscord::dispatch`] returned it)
-    /// was handed to the connection, on the fake's clock (the clock of [`Recorded::at`]).
+    /// was handed to shard 0's (or the only) connection, on the fake's clock (the clock of
+    /// [`Recorded::at`]).
     pub fn dispatched_at(&self, seq: u64) -> Option<Instant> {
-        self.inner
-            .lock()
-            .sent
-            .iter()
-            .find(|s| s.seq == seq)
-            .map(|s| s.at)
+        let st = self.inner.lock();
+        let shard = st.shards.get(&st.default_shard()?)?;
+        shard.sent.iter().find(|s| s.seq == seq).map(|s| s.at)
     }
 
     /// Every REST request so far, in arrival order.
@@ -851,9 +1047,30 @@ impl FakeDiscord {
         self.inner.lock().intents
     }
 
-    /// Whether a gateway session is live now.
+    /// Whether shard 0's (or the only) gateway session is live now.
     pub fn session_live(&self) -> bool {
-        self.inner.lock().live.is_some()
+        self.inner.lock().live_shard(None).is_some()
+    }
+
+    /// The `shard` ([i, n]) of every IDENTIFY so far, in order (`[0, 1]` when it had none).
+    pub fn identified_shards(&self) -> Vec<[u64; 2]> {
+        self.inner
+            .lock()
+            .identifies
+            .iter()
+            .map(|d| shard_pair(&d["shard"]))
+            .collect()
+    }
+
+    /// Whether shard `shard`'s gateway session is live now.
+    pub fn shard_live(&self, shard: u64) -> bool {
+        self.inner.lock().live_shard(Some(shard)).is_some()
+    }
+
+    /// Number of command registration PUTs answered (each bot process makes one per guild, or
+    /// one global).
+    pub fn command_put_count(&self) -> usize {
+        self.inner.lock().command_puts
     }
 
     /// Commands registered by the last PUT, globally (`None`) or in a guild.
@@ -955,18 +1172,27 @@ impl FakeDiscord {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "gateway: connections={} identifies={} resumes={} heartbeats={} live={} seq={} \
+            "gateway: connections={} identifies={} resumes={} heartbeats={} \
              intents={:?} queries={:?} client close codes={:?}",
             st.conn_count,
             st.identifies.len(),
             st.resume_count,
             st.heartbeat_count,
-            st.live.is_some(),
-            st.seq,
             st.intents,
             st.gateway_queries,
             st.client_close_codes
         );
+        for (i, sh) in &st.shards {
+            let _ = writeln!(
+                s,
+                "  shard [{i}, {}]: live={} resumable={} seq={} intents={}",
+                sh.count,
+                sh.live.is_some(),
+                sh.session_id.is_some(),
+                sh.seq,
+                sh.intents
+            );
+        }
         let _ = writeln!(s, "REST requests ({}):", st.requests.len());
         for r in &st.requests {
             let body = r.body.to_string();
@@ -1352,8 +1578,10 @@ async fn gateway_session(inner: Arc<Inner>, mut socket: WebSocket, query: String
     }
     {
         let mut st = inner.lock();
-        if st.live.as_ref().is_some_and(|l| l.conn == conn) {
-            st.live = None;
+        for shard in st.shards.values_mut() {
+            if shard.live.as_ref().is_some_and(|l| l.conn == conn) {
+                shard.live = None;
+            }
         }
     }
     inner.bump();
@@ -1387,22 +1615,38 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
         }
         2 => {
             let d = v["d"].clone();
+            let [index, count] = shard_pair(&d["shard"]);
+            if count == 0 || index >= count {
+                st.problems.push(format!(
+                    "gateway: IDENTIFY with an impossible shard {}",
+                    d["shard"]
+                ));
+                let _ = tx.send(Outgoing::Close(4010, "Invalid shard".into()));
+                return;
+            }
+            let intents = d["intents"].as_u64().unwrap_or(0);
             st.intents = d["intents"].as_u64();
             st.identifies.push(d.clone());
             st.session_count += 1;
             let session_id = format!("fake-session-{}", st.session_count);
-            st.session_id = Some(session_id.clone());
-            st.seq = 0;
-            st.sent.clear();
-            st.live = Some(Live {
-                conn,
-                tx: tx.clone(),
-            });
-            let shard = if d["shard"].is_array() {
-                d["shard"].clone()
-            } else {
-                json!([0, 1])
+            // A new session for a shard replaces the previous one (no longer resumable).
+            let mut shard = Shard {
+                count,
+                live: Some(Live {
+                    conn,
+                    tx: tx.clone(),
+                }),
+                session_id: Some(session_id.clone()),
+                seq: 0,
+                sent: VecDeque::new(),
+                intents,
             };
+            let guilds: Vec<u64> = opts
+                .guild_ids
+                .iter()
+                .copied()
+                .filter(|g| shard_of(*g, count) == index)
+                .collect();
             let ready = json!({
                 "v": 10,
                 "user": {
@@ -1410,10 +1654,10 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
                     "discriminator": "0", "global_name": null, "avatar": null, "bot": true,
                     "verified": true, "mfa_enabled": false, "email": null, "flags": 0,
                 },
-                "guilds": opts.guild_ids.iter().map(|g| json!({"id": sf(*g), "unavailable": true})).collect::<Vec<_>>(),
+                "guilds": guilds.iter().map(|g| json!({"id": sf(*g), "unavailable": true})).collect::<Vec<_>>(),
                 "session_id": session_id,
                 "resume_gateway_url": inner.ws_url(),
-                "shard": shard,
+                "shard": [index, count],
                 "application": {"id": sf(opts.application_id), "flags": 0},
                 "private_channels": [],
                 "relationships": [],
@@ -1422,49 +1666,54 @@ fn handle_client_frame(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Outg
                 "auth": {},
                 "_trace": ["[\"fake-discord\"]"],
             });
-            st.seq += 1;
-            let s = st.seq;
-            send(json!({"op": 0, "s": s, "t": "READY", "d": ready}));
+            shard.seq += 1;
+            send(json!({"op": 0, "s": shard.seq, "t": "READY", "d": ready}));
             st.ready_count += 1;
-            if st.intents.unwrap_or(0) & INTENT_GUILDS != 0 {
-                for &g in &opts.guild_ids {
+            if intents & INTENT_GUILDS != 0 {
+                for &g in &guilds {
                     let guild = guild_create_json(&st, opts, g);
-                    st.seq += 1;
-                    let s = st.seq;
-                    send(json!({"op": 0, "s": s, "t": "GUILD_CREATE", "d": guild}));
+                    shard.seq += 1;
+                    send(json!({"op": 0, "s": shard.seq, "t": "GUILD_CREATE", "d": guild}));
                 }
             }
+            st.shards.insert(index, shard);
         }
         6 => {
             let d = &v["d"];
-            let ok =
-                st.session_id.is_some() && d["session_id"].as_str() == st.session_id.as_deref();
-            if ok {
+            let found = st.shards.iter().find_map(|(i, s)| {
+                (s.session_id.is_some() && d["session_id"].as_str() == s.session_id.as_deref())
+                    .then_some(*i)
+            });
+            if let Some(index) = found {
                 st.resume_count += 1;
                 let from = d["seq"].as_u64().unwrap_or(0);
                 st.resume_seqs.push(from);
-                st.live = Some(Live {
-                    conn,
-                    tx: tx.clone(),
-                });
                 // As Discord does: what the client missed (after its seq), in order, then
                 // RESUMED. A forced replay adds the last N even if the client had them.
                 let forced = std::mem::take(&mut st.replay_next);
-                let keep_from = st.sent.len().saturating_sub(forced);
-                let replay: Vec<String> = st
+                let Some(shard) = st.shards.get_mut(&index) else {
+                    return;
+                };
+                shard.live = Some(Live {
+                    conn,
+                    tx: tx.clone(),
+                });
+                let keep_from = shard.sent.len().saturating_sub(forced);
+                let replay: Vec<String> = shard
                     .sent
                     .iter()
                     .enumerate()
                     .filter(|(i, s)| s.seq > from || *i >= keep_from)
                     .map(|(_, s)| s.frame.clone())
                     .collect();
-                st.replayed += replay.len();
+                let replayed = replay.len();
                 for frame in replay {
                     let _ = tx.send(Outgoing::Text(frame));
                 }
-                st.seq += 1;
-                let s = st.seq;
+                shard.seq += 1;
+                let s = shard.seq;
                 send(json!({"op": 0, "s": s, "t": "RESUMED", "d": {"_trace": []}}));
+                st.replayed += replayed;
             } else {
                 send(json!({"op": 9, "s": null, "t": null, "d": false}));
             }
@@ -1651,7 +1900,7 @@ fn route(req: &mut Req<'_>, st: &mut State) -> Answer {
     match (method, segs.as_slice()) {
         ("GET", ["gateway"]) => ok(json!({"url": req.inner.ws_url()})),
         ("GET", ["gateway", "bot"]) => ok(json!({
-            "url": req.inner.ws_url(), "shards": 1,
+            "url": req.inner.ws_url(), "shards": opts.total_shards.max(1),
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
                                     "max_concurrency": 1},
         })),
