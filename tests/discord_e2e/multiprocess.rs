@@ -213,7 +213,9 @@ impl Fleet {
     /// process claimed them, or `twice` holds (an event was answered twice: the caller's
     /// count then fails at once instead of after a timeout).
     async fn settled(&self, drops: usize, twice: impl Fn(&FakeDiscord) -> bool) {
-        let dropped = "dropped an event another process claimed";
+        // "dropped an event another process claimed" (an interaction, at the gate) or "dropped a
+        // message another process claimed" (a message, with its first read).
+        let dropped = "another process claimed";
         let deadline = tokio::time::Instant::now() + T;
         loop {
             let logs: Vec<String> = self
