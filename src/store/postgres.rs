@@ -49,8 +49,15 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Connections per process. Each turn holds one for a transaction of a few statements.
 const MAX_CONNECTIONS: u32 = 8;
-/// How long start-up (and a request for a connection) waits for the database.
+/// How long start-up waits for the database.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a running bot's store call waits for a connection. A healthy pool hands one out in
+/// milliseconds (handlers in flight are bounded near the pool's size), so a longer wait means
+/// the database is gone: sqlx then retries a refused connection, with backoff, until this
+/// runs out. A turn makes up to two such waits before it fails (its claim, then its session),
+/// so at 3 s a member's button press is told "something went wrong" within about 6 s instead
+/// of 20, and the next call after the database returns connects again.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct PgStore {
     pool: PgPool,
@@ -99,7 +106,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .min_connections(0)
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| connect_failure(&target, e))?;
