@@ -8,7 +8,8 @@
 //! It also counts the client's request bursts: a burst starts when the client writes after
 //! the server has written (or on a connection's first write), so pipelined messages sent
 //! before any answer count once. Bursts are round trips, as the client waits for an answer
-//! before the next burst.
+//! before the next burst. [`PgRelay::labels`] names each burst by the first PostgreSQL
+//! message in it (a statement's text, or `sync` for a bare Sync, sqlx's ping).
 
 #![allow(dead_code)]
 
@@ -32,6 +33,8 @@ struct Shared {
     cut: watch::Sender<bool>,
     bursts: AtomicU64,
     accepted: AtomicU64,
+    /// Each burst's label, in order.
+    labels: std::sync::Mutex<Vec<String>>,
 }
 
 impl PgRelay {
@@ -47,6 +50,7 @@ impl PgRelay {
             cut,
             bursts: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
+            labels: std::sync::Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(serve(listener, addr, shared.clone()));
         PgRelay { addr, shared, task }
@@ -85,6 +89,12 @@ impl PgRelay {
     /// Client request bursts (round trips) so far, on every connection.
     pub fn bursts(&self) -> u64 {
         self.shared.bursts.load(Ordering::SeqCst)
+    }
+
+    /// The labels of bursts `from..` (see the module's doc).
+    pub fn labels(&self, from: u64) -> Vec<String> {
+        let l = self.shared.labels.lock().unwrap();
+        l.iter().skip(from as usize).cloned().collect()
     }
 
     /// Connections accepted so far (the probes of `cut` and `restore` included).
@@ -157,12 +167,20 @@ async fn relay(client: TcpStream, shared: Arc<Shared>) {
         let shared = shared.clone();
         async move {
             let mut buf = vec![0u8; 64 * 1024];
+            // Prepared statements' text by name, on this connection.
+            let mut statements = std::collections::HashMap::new();
+            let mut started = false;
             loop {
                 let n = match cr.read(&mut buf).await {
                     Ok(0) | Err(_) => return,
                     Ok(n) => n,
                 };
+                // (The startup message has no type byte: only what follows it is parsed.)
+                let label = started.then(|| label(&buf[..n], &mut statements));
+                started = true;
                 if server_spoke.swap(false, Ordering::SeqCst) {
+                    let mut labels = shared.labels.lock().unwrap();
+                    labels.push(label.unwrap_or_else(|| "startup".into()));
                     shared.bursts.fetch_add(1, Ordering::SeqCst);
                 }
                 if sw.write_all(&buf[..n]).await.is_err() {
@@ -191,4 +209,56 @@ async fn relay(client: TcpStream, shared: Arc<Shared>) {
         () = down => {}
         _ = cut.wait_for(|c| *c) => {}
     }
+}
+
+/// Names a burst by its messages: `Q` and `P` with their SQL, `B` with its statement's SQL
+/// (from an earlier Parse on the connection), the rest by their type letter (`S` is Sync,
+/// alone it is sqlx's ping). Records every Parse in `statements`.
+fn label(mut bytes: &[u8], statements: &mut std::collections::HashMap<String, String>) -> String {
+    let short = |sql: &str| {
+        let mut l = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        if l.len() > 60 {
+            let cut = (0..=60).rev().find(|i| l.is_char_boundary(*i)).unwrap_or(0);
+            l.truncate(cut);
+            l.push('…');
+        }
+        l
+    };
+    let mut parts: Vec<String> = Vec::new();
+    while bytes.len() >= 5 {
+        let kind = bytes[0];
+        let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+        let end = (1 + len).min(bytes.len());
+        let body = &bytes[5.min(end)..end];
+        let cstr = |b: &[u8]| {
+            let n = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+            (
+                String::from_utf8_lossy(&b[..n]).into_owned(),
+                (n + 1).min(b.len()),
+            )
+        };
+        let part = match kind {
+            b'Q' => format!("Q {}", short(&cstr(body).0)),
+            b'P' => {
+                let (name, at) = cstr(body);
+                let (sql, _) = cstr(&body[at..]);
+                let part = format!("P {}", short(&sql));
+                statements.insert(name, sql);
+                part
+            }
+            b'B' => {
+                let (_portal, at) = cstr(body);
+                let (name, _) = cstr(&body[at..]);
+                match statements.get(&name) {
+                    Some(sql) => format!("B {}", short(sql)),
+                    None => format!("B {name}"),
+                }
+            }
+            k if k.is_ascii_alphabetic() => (k as char).to_string(),
+            _ => "?".to_string(),
+        };
+        parts.push(part);
+        bytes = &bytes[end..];
+    }
+    parts.join(" | ")
 }
