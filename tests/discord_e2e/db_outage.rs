@@ -68,6 +68,7 @@ async fn a_database_lost_mid_run_gives_no_wrong_answer_and_the_bot_recovers_with
 
     relay.cut().await;
     let cut_at = Instant::now();
+    let posted_before = posts_to(&bot, SUPPORT).len();
     // A message while the database is gone: no answer, and the failed turn is logged.
     let lost = bot
         .say(SUPPORT, alice, "it says the payment was declined", &[])
@@ -108,6 +109,9 @@ async fn a_database_lost_mid_run_gives_no_wrong_answer_and_the_bot_recovers_with
     );
     let pressed_logged = log_lines(&[&format!("member={alice}"), "a button press failed"]);
     assert_eq!(pressed_logged.len(), 1, "{pressed_logged:#?}");
+
+    // Nothing at all was posted in the channel while the database was gone.
+    assert_eq!(posts_to(&bot, SUPPORT).len(), posted_before);
 
     relay.restore().await;
     let restored_at = Instant::now();
