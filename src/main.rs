@@ -584,11 +584,10 @@ const SHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// process updates it too).
 async fn count_open_tickets(app: Arc<App>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut failures = paymedic::discord::retry::JobFailures::new("count open tickets");
     loop {
         every.tick().await;
-        if let Err(e) = app.count_open_tickets().await {
-            tracing::warn!(error = %e, "could not count open tickets for the metrics");
-        }
+        failures.check(app.count_open_tickets().await);
     }
 }
 

@@ -815,3 +815,43 @@ fn a_shard_range_past_the_total_is_refused_before_anything_starts() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--total-shards"), "{err}");
 }
+
+/// `run` with a PostgreSQL URL where nothing listens stops at start-up, before it talks to
+/// Discord, with an error naming the host, port and database (never the password).
+#[test]
+fn run_with_an_unreachable_database_stops_before_discord_naming_host_and_port() {
+    let dir = temp_dir("run-pg-down");
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "[discord]\nescalation_channel = 1\n").unwrap();
+    // Discord's stand-in: any connection to it would show as an accepted socket.
+    let discord = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    discord.set_nonblocking(true).unwrap();
+    let out = bin()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .current_dir(&dir)
+        .env(
+            "PAYMEDIC_DATABASE_URL",
+            "postgres://postgres:hunter2-secret@127.0.0.1:1/x",
+        )
+        .env("DISCORD_TOKEN", "test-token")
+        .env(
+            "DISCORD_API_BASE",
+            format!("http://{}", discord.local_addr().unwrap()),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("127.0.0.1:1/x"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !stdout.contains("hunter2"),
+        "{err}"
+    );
+    assert!(
+        matches!(discord.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "run connected to Discord before its database"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

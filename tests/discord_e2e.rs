@@ -2243,6 +2243,8 @@ async fn a_message_edited_into_a_scam_is_flagged() {
     bot.stop().await;
 }
 
+/// A database lost mid-run (PostgreSQL through a relay the test cuts and restores).
+mod db_outage;
 /// Faults: gateway drops and replays, REST errors, slow stores, missing permissions.
 mod faults;
 mod incident;

@@ -305,6 +305,9 @@ pub async fn run(
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         let mut told = 0;
+        let mut sweep = retry::JobFailures::new("expire idle sessions");
+        let mut activity = retry::JobFailures::new("write the activity log");
+        let mut claims = retry::JobFailures::new("expire old event claims");
         loop {
             tick.tick().await;
             let total = sweeper_app.tally().total();
@@ -312,22 +315,17 @@ pub async fn run(
                 told = total;
                 tracing::info!(target: "paymedic::tally", "message tally: {}", sweeper_app.tally().line());
             }
-            if let Err(e) = sweeper_app
-                .sweep(app::now(), sweeper_leader.is_leader())
-                .await
-            {
-                tracing::warn!(error = %e, "could not expire idle sessions");
-            }
+            sweep.check(
+                sweeper_app
+                    .sweep(app::now(), sweeper_leader.is_leader())
+                    .await,
+            );
             // After the sweep, so the conversations it found abandoned are written too.
-            if let Err(e) = sweeper_app.flush_activity(app::now()).await {
-                tracing::warn!(error = %e, "could not write the activity log");
-            }
+            activity.check(sweeper_app.flush_activity(app::now()).await);
             let store = sweeper_app.store();
             if store.shared() && sweeper_leader.is_leader() {
                 let before = crate::engine::Timestamp(app::now().0.saturating_sub(CLAIMS_KEPT_MS));
-                if let Err(e) = store.expire_claims(before).await {
-                    tracing::warn!(error = %e, "could not expire old event claims");
-                }
+                claims.check(store.expire_claims(before).await);
             }
         }
     });
@@ -1119,6 +1117,8 @@ async fn ticket_timers(
     let mut tick = tokio::time::interval(TIMERS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purged: Option<tokio::time::Instant> = None;
+    let mut purge = retry::JobFailures::new("the retention purge");
+    let mut timers = retry::JobFailures::new("run ticket timers");
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -1133,22 +1133,20 @@ async fn ticket_timers(
         }
         if purged.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
             purged = Some(tokio::time::Instant::now());
-            match app.purge(app::now()).await {
-                Ok(p) => tracing::info!(
+            if let Some(p) = purge.check(app.purge(app::now()).await) {
+                tracing::info!(
                     tickets = p.tickets,
                     sessions = p.sessions,
                     "purged what is past the retention period"
-                ),
-                Err(e) => tracing::warn!(error = %e, "the retention purge failed"),
+                );
             }
         }
-        match app.run_timers(app::now()).await {
-            Ok(fired) => {
-                for f in fired {
-                    out.fired(&f).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not run ticket timers"),
+        for f in timers
+            .check(app.run_timers(app::now()).await)
+            .into_iter()
+            .flatten()
+        {
+            out.fired(&f).await;
         }
     }
 }

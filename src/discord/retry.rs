@@ -336,6 +336,58 @@ pub fn already_logged(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<SendError>().is_some_and(|s| s.logged)
 }
 
+/// A periodic job's failures (ticket timers, the session sweep, the retention purge, ...),
+/// logged once per outage: the first failure of a run at warn, the next ones at debug, and
+/// the first success after them at info, with how many ticks failed. While the database is
+/// down every job fails at each of its ticks (30 s to a day apart, each bounded by the store's
+/// acquire timeout), and it needs saying once, not once a tick per job. The job is simply tried
+/// again at its next tick: that is the backoff, and the first tick after the database returns
+/// works again.
+#[derive(Debug)]
+pub struct JobFailures {
+    job: &'static str,
+    failed: u32,
+}
+
+impl JobFailures {
+    pub const fn new(job: &'static str) -> JobFailures {
+        JobFailures { job, failed: 0 }
+    }
+
+    /// Logs `result` as described above; `Some` on success.
+    pub fn check<T, E: fmt::Display>(&mut self, result: Result<T, E>) -> Option<T> {
+        let job = self.job;
+        match result {
+            Ok(v) => {
+                if let Some(failed) = self.succeeded() {
+                    tracing::info!(job, failed, "a periodic job works again");
+                }
+                Some(v)
+            }
+            Err(e) => {
+                if self.failed_once() {
+                    tracing::warn!(job, error = %e, "a periodic job failed; it is tried again at each tick, and said again when it works");
+                } else {
+                    tracing::debug!(job, failed = self.failed, error = %e, "a periodic job failed again");
+                }
+                None
+            }
+        }
+    }
+
+    /// Counts a failure; `true` when it is the first of a run (to be logged loudly).
+    fn failed_once(&mut self) -> bool {
+        self.failed += 1;
+        self.failed == 1
+    }
+
+    /// Counts a success; how many failures it ends, if any.
+    fn succeeded(&mut self) -> Option<u32> {
+        let failed = std::mem::take(&mut self.failed);
+        (failed > 0).then_some(failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,6 +463,25 @@ mod tests {
         let n: std::collections::HashSet<String> = (0..10_000).map(|_| nonce()).collect();
         assert_eq!(n.len(), 10_000);
         assert!(n.iter().all(|n| n.len() <= 25));
+    }
+
+    #[test]
+    fn a_failing_job_is_reported_once_per_outage_and_its_recovery_once() {
+        let mut j = JobFailures::new("test job");
+        assert_eq!(j.succeeded(), None, "nothing to report while it works");
+        assert!(j.failed_once(), "the first failure is reported");
+        assert!(!j.failed_once());
+        assert!(!j.failed_once());
+        assert_eq!(
+            j.succeeded(),
+            Some(3),
+            "the recovery, with the failed ticks"
+        );
+        assert_eq!(j.succeeded(), None);
+        assert!(j.failed_once(), "a new outage is reported again");
+        assert_eq!(j.check::<(), _>(Err("down")), None);
+        assert_eq!(j.check::<u8, &str>(Ok(7)), Some(7));
+        assert_eq!(j.failed, 0);
     }
 
     #[test]

@@ -50,8 +50,23 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Connections per process. Each turn holds one for a transaction of a few statements.
 const MAX_CONNECTIONS: u32 = 8;
-/// How long start-up (and a request for a connection) waits for the database.
+/// How long start-up waits for the database.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a running bot's store call waits for a connection. A healthy pool hands one out in
+/// milliseconds (handlers in flight are bounded near the pool's size), so a longer wait means
+/// the database is gone: sqlx then retries a refused connection, with backoff, until this
+/// runs out. A member's message waits once (its claim and session read are one statement),
+/// a button press twice (the gate's claim, then the session), so at 3 s the press is told
+/// "something went wrong" within about 6 s instead of 20, and the next call after the
+/// database returns connects again.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A pooled connection idle at least this long is pinged before it is handed out (one that
+/// died in an outage is then replaced instead of failing a turn). sqlx pings before every
+/// acquire by default, a round trip on every statement's path; a busy bot reuses its
+/// connections within milliseconds, so it skips that, while a quiet or recovering one still
+/// checks. (sqlx 0.8 also pings every connection when it goes back to the pool, after the
+/// statement: that one can't be turned off.)
+const PING_IF_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PgStore {
     pool: PgPool,
@@ -140,7 +155,16 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .min_connections(0)
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| connect_failure(&target, e))?;

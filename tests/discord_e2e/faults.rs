@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use tokio::time::Instant;
 
 /// Every log line of `paymedic` at info and above, from the first test that asks on.
-fn captured() -> &'static Mutex<String> {
+pub(super) fn captured() -> &'static Mutex<String> {
     static LOG: OnceLock<&'static Mutex<String>> = OnceLock::new();
     LOG.get_or_init(|| {
         let buf: &'static Mutex<String> = Box::leak(Box::new(Mutex::new(String::new())));
@@ -45,7 +45,7 @@ fn captured() -> &'static Mutex<String> {
 }
 
 /// Captured log lines that contain every one of `needles`.
-fn log_lines(needles: &[&str]) -> Vec<String> {
+pub(super) fn log_lines(needles: &[&str]) -> Vec<String> {
     captured()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -57,7 +57,7 @@ fn log_lines(needles: &[&str]) -> Vec<String> {
 
 /// Waits (up to [`T`]) until some captured line holds every one of `needles`, then a little
 /// longer for any line that should not be there; returns the matching lines.
-async fn wait_for_log(needles: &[&str]) -> Vec<String> {
+pub(super) async fn wait_for_log(needles: &[&str]) -> Vec<String> {
     let deadline = Instant::now() + T;
     while log_lines(needles).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;

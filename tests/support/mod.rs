@@ -1,2 +1,3 @@
 pub mod fake_discord;
 pub mod hooked_store;
+pub mod pg_relay;
