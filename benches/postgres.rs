@@ -131,7 +131,12 @@ async fn start_bot(
         .kill_on_drop(true)
         .spawn()
         .expect("spawn paymedic");
-    fake.wait_for_ready(T).await;
+    if shards.is_some_and(|(k, _)| k != 0) {
+        // Only the process with shard 0 registers the slash commands.
+        fake.wait_for_session(T).await;
+    } else {
+        fake.wait_for_ready(T).await;
+    }
     Bot { fake, child }
 }
 
