@@ -785,31 +785,25 @@ impl App {
     ) -> Result<Turn<'a>, StoreError> {
         let user = origin.user;
         if let Input::Text { text, .. } = input {
-            let flagged =
-                sensitive::kind(text).is_some() || (origin.screen && self.screen(text).is_some());
-            if let (true, Some(claim)) = (flagged, claim) {
+            let flagged = match sensitive::kind(text) {
+                Some(secret) => Some(Effect::Sensitive(secret)),
+                None if origin.screen => self.screen(text).map(Effect::Scam),
+                None => None,
+            };
+            if let Some(effect) = flagged {
                 // Said without reading the session: claimed on its own.
-                if !self.store.claim(claim, now).await? {
-                    return Ok(Turn::duplicate());
+                if let Some(claim) = claim {
+                    if !self.store.claim(claim, now).await? {
+                        return Ok(Turn::duplicate());
+                    }
                 }
-            }
-            if let Some(secret) = sensitive::kind(text) {
+                // Not answered, not stored, no cooldown: the adapter removes a secret, or
+                // warns the channel about a scam and tells the moderators.
                 self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
                 return Ok(Turn {
-                    effects: vec![Effect::Sensitive(secret)],
+                    effects: vec![effect],
                     ..Turn::silent()
                 });
-            }
-            if origin.screen {
-                if let Some(flag) = self.screen(text) {
-                    // Not answered, not stored, no cooldown: the adapter warns the channel
-                    // and tells the moderators.
-                    self.log([ActivityRow::new(now, user.guild, ActivityKind::Removed)]);
-                    return Ok(Turn {
-                        effects: vec![Effect::Scam(flag)],
-                        ..Turn::silent()
-                    });
-                }
             }
         }
         let _guard = self.lock(user).await;

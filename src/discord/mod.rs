@@ -605,23 +605,14 @@ impl serenity::Framework for Gate {
             // Several processes on one database: Discord may have sent this event to another
             // one too (a reconnect, a deploy overlap). The first to claim it answers. A
             // member's message is claimed later, where the bot first acts on it (see
-            // `on_message`): with the turn's first read, so it costs no round trip of its own,
-            // and chatter the bot ignores costs none at all.
-            let store = self.app.store();
-            if store.shared() && !matches!(id, dedupe::EventId::Message(_)) {
-                match store.claim(&id.key(), crate::app::now()).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        retry::STATS.replay_dropped();
-                        tracing::info!(event = ?id, "dropped an event another process claimed");
-                        return;
-                    }
-                    // The turn itself needs the database and will say what is wrong; answering
-                    // twice is the lesser risk than never answering.
-                    Err(e) => {
-                        tracing::warn!(event = ?id, error = %e, "could not claim an event; handling it")
-                    }
-                }
+            // `on_message`): in a support channel or DM with the turn's first read, so it
+            // costs no round trip of its own.
+            let shared = self.app.store().shared();
+            if shared
+                && !matches!(id, dedupe::EventId::Message(_))
+                && !claim_event(&self.app, &id.key()).await
+            {
+                return;
             }
         }
         let kind = match &event {
@@ -836,22 +827,29 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) -> Resu
     sent
 }
 
-/// Claims a member's message for this process on a shared store (`claim` is then spent):
-/// `false` when another process claimed it first and answers it. A store that can't be asked
-/// is logged, and the message handled: answering twice is the lesser risk than never.
+/// [`claim_event`] for a member's message, once (`claim` is then spent; `None`: nothing to
+/// claim, or claimed already).
 async fn claim_message(data: &Data, claim: &mut Option<String>) -> bool {
-    let Some(key) = claim.take() else {
-        return true;
-    };
-    match data.app.store().claim(&key, app::now()).await {
+    match claim.take() {
+        Some(key) => claim_event(&data.app, &key).await,
+        None => true,
+    }
+}
+
+/// Claims an event (`message:ID`, `interaction:ID`) in a shared store: `false` when another
+/// process claimed it first and answers it. A store that can't be asked is logged, and the
+/// event handled: answering twice is the lesser risk than never answering (and a turn, which
+/// needs the database too, will say what is wrong).
+async fn claim_event(app: &App, key: &str) -> bool {
+    match app.store().claim(key, app::now()).await {
         Ok(true) => true,
         Ok(false) => {
             retry::STATS.replay_dropped();
-            tracing::info!(event = %key, "dropped a message another process claimed");
+            tracing::info!(event = %key, "dropped an event another process claimed");
             false
         }
         Err(e) => {
-            tracing::warn!(event = %key, error = %e, "could not claim a message; handling it");
+            tracing::warn!(event = %key, error = %e, "could not claim an event; handling it");
             true
         }
     }
