@@ -344,30 +344,33 @@ fn scam_set(name: &str) -> paymedic::eval::ScamReport {
     paymedic::eval::evaluate_scam(&ENGINE, &lines)
 }
 
-/// The held-out set (`tests/data/scam.jsonl`: 361 lines written blind to the rules and never
-/// tuned on) as measured on 2026-11-30: recall 0.585 (83 of 142 scams), false alarms 0.0091
-/// (2 of 219 ordinary lines). That is short of the targets (recall at least 0.9, false
-/// alarms at most 0.5%): on blind data the hand-written rules catch the tactics they were
-/// written for and miss new ones (other languages, voice and screen-share asks, new claims of
-/// authority). The floors are the measured figures, so a rule change that loses a caught scam
-/// or adds a false alarm on this set fails here.
+/// The held-out sets as measured on 2026-11-30 with the shipped pack (rules and learned model,
+/// threshold 0.7 and veto 0.7 as chosen by leave-one-writer-out, `examples/scam_cv.rs`):
+/// - `scam.jsonl` (361 lines, written blind to the rules, never tuned on): recall 0.803 (114 of
+///   142 scams), false alarms 2 of 219 (0.91%). With the rules alone: 0.585 (83) and 2 of 219.
+/// - `scam-heldout2.jsonl` (348 lines, written blind to the rules and the model; no rule, line
+///   or setting was chosen on it): recall 0.850 (113 of 133), false alarms 4 of 215 (1.9%).
+///   The rules alone: 0.669 (89) and 5 of 215.
+///
+/// The targets are recall at least 0.9 and false alarms at most 0.5%: neither is met
+/// on either set. The floors are the measured figures, so a rule, line or setting change that
+/// loses a caught scam or adds a false alarm fails here.
 #[test]
-fn the_held_out_scam_set_does_not_regress() {
+fn the_held_out_scam_sets_do_not_regress() {
     let r = scam_set("scam.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (361, 142, 219), "{r}");
-    assert!(r.caught >= 83, "{r}");
+    assert!(r.caught >= 114, "{r}");
     assert!(r.false_alarms <= 2, "{r}");
+    let r = scam_set("scam-heldout2.jsonl");
+    assert_eq!((r.lines, r.scams, r.ordinary), (348, 133, 215), "{r}");
+    assert!(r.caught >= 113, "{r}");
+    assert!(r.false_alarms <= 4, "{r}");
 }
 
-/// The sets the rules were tuned on stay where they were, and ordinary support talk (the
-/// intent corpus, all of it written by members about payments) raises no alarm.
+/// Ordinary support talk the model never learned from (the intent corpus, all of it written
+/// by members about payments) raises no alarm.
 #[test]
-fn the_tuning_sets_and_the_intent_corpus_raise_no_false_alarms() {
-    for set in ["scam-dev.jsonl", "scam-tune.jsonl", "scam-tune2.jsonl"] {
-        let r = scam_set(set);
-        assert!(r.recall() >= 0.95, "{set}: {r}");
-        assert!(r.false_alarm_rate() <= 0.005, "{set}: {r}");
-    }
+fn the_intent_corpus_raises_no_false_alarms() {
     let corpus = include_str!("data/corpus.jsonl");
     let flagged: Vec<String> = corpus
         .lines()
@@ -376,4 +379,122 @@ fn the_tuning_sets_and_the_intent_corpus_raise_no_false_alarms() {
         .filter(|t| flag(t).is_some())
         .collect();
     assert!(flagged.is_empty(), "{flagged:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The learned model
+// ---------------------------------------------------------------------------------------------
+
+/// The shipped shield with its model's threshold and veto set.
+fn with_model(threshold: f32, veto: f32) -> paymedic::engine::scam::Shield {
+    let mut shield = ENGINE.content.scam.clone();
+    let learned = shield.learned.as_mut().expect("the pack has [scam.model]");
+    learned.threshold = threshold;
+    learned.veto = veto;
+    shield
+}
+
+#[test]
+fn the_model_flags_what_no_rule_does_once_it_is_sure_enough_and_never_a_report() {
+    let chatter = "limited edition drop tomorrow, who is copping";
+    let report = "someone DMed me saying they're Klarna support, is that legit?";
+    // At threshold 0, every message no rule catches is "sure enough": the model's flag is
+    // reported as the model's, with a kind and a reason that quotes nothing.
+    let eager = with_model(0.0, 0.0);
+    let f = eager.check(chatter).expect("flagged at threshold 0");
+    assert_eq!(f.rule, paymedic::engine::scam::MODEL_RULE);
+    assert!(f.reason.contains("learned model"), "{f:?}");
+    assert!(!f.reason.contains("limited"), "{f:?}");
+    // A report or a warning is never flagged, however low the threshold.
+    assert_eq!(eager.check(report), None);
+    // At the shipped threshold, neither is.
+    assert_eq!(flag(chatter), None);
+    assert_eq!(flag(report), None);
+    // Above 1, the model flags nothing of its own.
+    let never = with_model(1.01, 0.0);
+    assert_eq!(never.check(chatter), None);
+}
+
+#[test]
+fn a_rules_flag_stands_only_when_the_model_reads_the_message_as_scam_like() {
+    let claim = "hi all, I'm from the Klarna support team, inbox me";
+    let reading = ENGINE.content.scam.reading(claim).expect("a model");
+    assert!(reading.scam >= 0.7, "{reading:?}");
+    let kept = with_model(1.01, 0.0).check(claim).expect("a rule flags it");
+    assert_eq!(kept.rule, "claims_support");
+    // A veto above the reading drops the rule's flag.
+    let vetoed = with_model(1.01, reading.scam + 0.001);
+    assert_eq!(vetoed.check(claim), None);
+    // A trusted rule's flag stands whatever the model reads.
+    let ask = "no worries, pm me the cvv asap";
+    let f = with_model(1.01, 0.999).check(ask).expect("never vetoed");
+    assert_eq!(f.rule, "asks_credentials");
+}
+
+#[test]
+fn training_is_deterministic() {
+    let again = paymedic::engine::Engine::embedded();
+    for text in [
+        "check ur dms, i can get the limit raised",
+        "my klarna payment got declined again",
+        "send me the code you just got",
+    ] {
+        assert_eq!(
+            ENGINE.content.scam.reading(text),
+            again.content.scam.reading(text),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn every_mistake_in_the_model_section_is_reported_at_its_line() {
+    let src = pack();
+    let twice = "my order got declined at the till today, twice now";
+    let src = src
+        .replace("threshold = 0.7\nveto = 0.7", "threshold = 0.7\nveto = 0.9")
+        .replace(
+            "ordinary = [\n",
+            &format!("ordinary = [\n  'card 4111 1111 1111 1111 got declined',\n  '{twice}',\n  '{twice}',\n"),
+        );
+    let errors = match compile("test.toml", &src) {
+        Ok(_) => panic!("the broken pack compiled"),
+        Err(e) => e.0,
+    };
+    let at = |needle: &str| line_of(&src, needle);
+    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| {
+        errors
+            .iter()
+            .any(|e| e.location.line == line && pred(&e.kind))
+    };
+    assert!(
+        has(
+            at("veto = 0.9"),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("not be above scam.model.threshold"))
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            at("'card 4111"),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("card number"))
+        ),
+        "{errors:#?}"
+    );
+    let copy = src.rfind(&format!("'{twice}'")).unwrap();
+    assert!(
+        has(src[..copy].matches('\n').count() + 1, &|k| matches!(
+            k,
+            ErrorKind::Duplicate {
+                what: "scam.model line",
+                ..
+            }
+        )),
+        "{errors:#?}"
+    );
+    // The error never echoes the secret.
+    assert!(
+        errors.iter().all(|e| !e.to_string().contains("4111")),
+        "{errors:#?}"
+    );
 }

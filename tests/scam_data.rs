@@ -1,30 +1,47 @@
-//! The labelled scam sets: one `{"text", "scam", "kind"}` object per line, hand-written
-//! Discord messages. The rules were tuned on `scam-dev`, `scam-tune`, `scam-tune2` and
-//! `scam-tune3` (each but the first was written as a blind held-out set, measured once, and
-//! only then tuned on); `scam.jsonl` is the held-out set the README's figures come from,
-//! written blind to the rules and never tuned on.
+//! The labelled scam lines: the ones the shield learns from (`[scam.model]` in the content
+//! pack: the rules' tuning sets and later writers' sets, each kind in its own list) and the
+//! held-out sets in `tests/data/`, one `{"text", "scam", "kind"}` object per line, hand-written
+//! Discord messages. `scam.jsonl` was written blind to the rules and never tuned on;
+//! `scam-heldout2.jsonl` was written blind to the rules and the model, and neither the rules
+//! nor the model's settings were chosen on it. The README's figures come from these two.
 //!
 //! These checks keep the sets usable as an honest evaluation: every line has the exact shape,
 //! a scam names its kind and an ordinary message names none, the mix stays close to a real
-//! support channel (about 35–40% scams), and no line of the held-out set is a copy or a light
-//! rewording of a dev line, which would let tuning on dev leak into the test score.
+//! support channel (about 35–40% scams), and no held-out line is a copy or a light rewording
+//! of a line the model learns from, which would let training leak into the test score.
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
-/// The sets the rules were tuned on.
-const TUNED: [(&str, &str); 4] = [
-    ("scam-dev.jsonl", include_str!("data/scam-dev.jsonl")),
-    ("scam-tune.jsonl", include_str!("data/scam-tune.jsonl")),
-    ("scam-tune2.jsonl", include_str!("data/scam-tune2.jsonl")),
-    ("scam-tune3.jsonl", include_str!("data/scam-tune3.jsonl")),
+/// The held-out sets.
+const HELD_OUT: [(&str, &str); 2] = [
+    ("scam.jsonl", include_str!("data/scam.jsonl")),
+    (
+        "scam-heldout2.jsonl",
+        include_str!("data/scam-heldout2.jsonl"),
+    ),
 ];
-const TEST: &str = include_str!("data/scam.jsonl");
 
-fn all_sets() -> Vec<(&'static str, &'static str)> {
-    let mut v = TUNED.to_vec();
-    v.push(("scam.jsonl", TEST));
-    v
+/// The lines `[scam.model]` in the shipped pack learns from, labelled by the list they are in.
+fn learned_lines() -> Vec<Line> {
+    let pack: toml::Value = toml::from_str(paymedic::engine::content::EMBEDDED).unwrap();
+    let model = &pack["scam"]["model"];
+    let mut out = Vec::new();
+    for (list, kind) in [
+        ("impersonation", Some(Kind::Impersonation)),
+        ("credentials", Some(Kind::Credentials)),
+        ("link", Some(Kind::Link)),
+        ("ordinary", None),
+    ] {
+        for t in model[list].as_array().unwrap() {
+            out.push(Line {
+                text: t.as_str().unwrap().to_string(),
+                scam: kind.is_some(),
+                kind,
+            });
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -76,9 +93,11 @@ fn jaccard<T: Eq + std::hash::Hash>(a: &HashSet<T>, b: &HashSet<T>) -> f64 {
 
 #[test]
 fn scam_sets_have_the_shape_size_and_mix_of_a_support_channel() {
-    for (name, src) in all_sets() {
-        let min = if name == "scam-dev.jsonl" { 150 } else { 320 };
-        let lines = parse(name, src);
+    let mut sets: Vec<(&str, Vec<Line>)> =
+        HELD_OUT.iter().map(|(n, s)| (*n, parse(n, s))).collect();
+    sets.push(("[scam.model]", learned_lines()));
+    for (name, lines) in sets {
+        let min = if name == "[scam.model]" { 3000 } else { 320 };
         assert!(lines.len() >= min, "{name} has {} lines", lines.len());
         let mut kinds: BTreeMap<Option<Kind>, usize> = BTreeMap::new();
         for (i, l) in lines.iter().enumerate() {
@@ -113,8 +132,11 @@ fn scam_sets_have_the_shape_size_and_mix_of_a_support_channel() {
 fn scam_sets_have_no_duplicates_within_or_across_files() {
     let mut seen: BTreeMap<Vec<String>, String> = BTreeMap::new();
     let mut dups = Vec::new();
-    for (name, src) in all_sets() {
-        for (i, l) in parse(name, src).iter().enumerate() {
+    let mut sets: Vec<(&str, Vec<Line>)> =
+        HELD_OUT.iter().map(|(n, s)| (*n, parse(n, s))).collect();
+    sets.push(("[scam.model]", learned_lines()));
+    for (name, lines) in &sets {
+        for (i, l) in lines.iter().enumerate() {
             let at = format!("{name}:{}", i + 1);
             if let Some(first) = seen.insert(words(&l.text), at.clone()) {
                 dups.push(format!("{at} repeats {first}: {:?}", l.text));
@@ -124,13 +146,15 @@ fn scam_sets_have_no_duplicates_within_or_across_files() {
     assert!(dups.is_empty(), "{dups:#?}");
 }
 
-/// A held-out line that is a light rewording of a tuning line ("klarna sent me a code" / "klarna
-/// sent me the code") measures memory, not judgement. Half the character trigrams or half
-/// the words in common is the line; hand-written pairs on the same topic stay well under it.
+/// A held-out line that is a light rewording of a line the shield learns from ("klarna sent me
+/// a code" / "klarna sent me the code") measures memory, not judgement. Half the character
+/// trigrams or half the words in common is the line; hand-written pairs on the same topic stay
+/// well under it. (Lines over it were dropped from the second held-out set, and from the
+/// later writers' training lines against the first, before anything was scored.)
 #[test]
-fn held_out_scam_set_has_no_near_duplicates_of_tuning_lines() {
-    let dev: Vec<Line> = TUNED.iter().flat_map(|(n, s)| parse(n, s)).collect();
-    let test = parse("scam.jsonl", TEST);
+fn held_out_scam_sets_have_no_near_duplicates_of_learned_lines() {
+    let dev = learned_lines();
+    let test: Vec<Line> = HELD_OUT.iter().flat_map(|(n, s)| parse(n, s)).collect();
     let dev_keys: Vec<(HashSet<String>, HashSet<String>, &str)> = dev
         .iter()
         .map(|l| {

@@ -23,7 +23,11 @@
 //!   Brands, hosts and names are compared in this form.
 
 use regex::RegexSet;
+use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
+
+use crate::engine::nlu::features;
+use crate::engine::nlu::model::{softmax, LinearModel, Sample, TrainSettings};
 
 /// What a flagged message does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +82,8 @@ const HIDDEN_LINK_LURES: &[&str] = &[
 ];
 /// The rule id for a shortened link in a message that names a brand.
 pub const SHORT_LINK_RULE: &str = "short_link";
+/// The rule id the learned model reports under.
+pub const MODEL_RULE: &str = "model";
 
 /// One `[[scam.rule]]`, compiled.
 #[derive(Clone, Debug)]
@@ -94,6 +100,9 @@ pub struct Rule {
     pub about: Option<regex::Regex>,
     /// Never when this matches anywhere in the message.
     pub unless: Option<regex::Regex>,
+    /// Its flags stand whatever the learned model reads (a rule precise enough that the
+    /// model's doubt is more often wrong than the rule).
+    pub trusted: bool,
 }
 
 /// Why a message was flagged. `reason` is for the moderators; it may quote the host of a
@@ -141,13 +150,116 @@ pub struct Shield {
     pub shorteners: Vec<String>,
     /// Words that, beside a brand in a display name, claim to be its staff (`support`).
     pub staff_words: Vec<String>,
+    /// `[scam.model]`: the second opinion learned from labelled lines, if the pack has one.
+    pub learned: Option<Learned>,
     pub copy: ScamCopy,
+}
+
+/// The learned second opinion (`[scam.model]`): a linear model over the words, word pairs and
+/// character grams of a message's folded words, trained at load on the pack's labelled scams
+/// (by kind) and ordinary lines (the pack's own intent examples count as ordinary too).
+///
+/// Rules are precise but each writer of scams finds wordings they don't cover; the model
+/// generalizes from examples. It is used twice: a message no rule caught is flagged when the
+/// model is sure enough (`threshold`), and a rule's flag stands only when the model finds the
+/// message at least a little scam-like (`veto`), which drops rule hits on reports and warnings
+/// in words the `reporting` phrases don't know.
+#[derive(Clone, Debug)]
+pub struct Learned {
+    model: LinearModel,
+    /// Flag a message no rule caught when its scam probability is at least this.
+    pub threshold: f32,
+    /// A rule's flag stands only when the scam probability is at least this (0: never vetoed).
+    pub veto: f32,
+}
+
+/// The learned model's classes: ordinary, then each kind.
+const LEARNED_CLASSES: [Option<ScamKind>; 4] = [
+    None,
+    Some(ScamKind::Impersonation),
+    Some(ScamKind::Credentials),
+    Some(ScamKind::Link),
+];
+
+/// How the learned model reads a message: its scam probability and most likely kind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reading {
+    pub scam: f32,
+    pub kind: ScamKind,
+}
+
+impl Learned {
+    /// Trains on `scams` (with their kinds) and `ordinary` lines, each weighted (an intent
+    /// example counts less than a hand-labelled ordinary line). Deterministic.
+    pub fn train(
+        shield: &Shield,
+        scams: &[(&str, ScamKind)],
+        ordinary: &[(&str, f32)],
+        threshold: f32,
+        veto: f32,
+    ) -> Learned {
+        let mut samples = Vec::with_capacity(scams.len() + ordinary.len());
+        let mut brandish = HashMap::new();
+        for (text, kind) in scams {
+            let class = LEARNED_CLASSES
+                .iter()
+                .position(|k| *k == Some(*kind))
+                .unwrap_or(0);
+            samples.push(Sample {
+                features: shield.learned_features_with(text, &mut brandish),
+                class,
+                weight: 1.0,
+            });
+        }
+        for (text, weight) in ordinary {
+            samples.push(Sample {
+                features: shield.learned_features_with(text, &mut brandish),
+                class: 0,
+                weight: *weight,
+            });
+        }
+        let model = LinearModel::train(&samples, LEARNED_CLASSES.len(), TrainSettings::default());
+        Learned {
+            model,
+            threshold,
+            veto,
+        }
+    }
+
+    /// How the model reads already extracted features.
+    fn read(&self, features: &[u64]) -> Reading {
+        let mut z = [0.0f32; LEARNED_CLASSES.len()];
+        self.model.logits(features, &mut z);
+        softmax(&mut z);
+        let (best, _) = z
+            .iter()
+            .enumerate()
+            .skip(1)
+            .fold((1, f32::MIN), |b, (i, &p)| if p > b.1 { (i, p) } else { b });
+        Reading {
+            scam: (1.0 - z[0]).clamp(0.0, 1.0),
+            kind: LEARNED_CLASSES[best].unwrap_or(ScamKind::Impersonation),
+        }
+    }
+}
+
+/// What the moderators are told about a message only the model flagged.
+fn learned_reason(r: Reading) -> String {
+    let what = match r.kind {
+        ScamKind::Impersonation => "someone posing as support or offering a private fix",
+        ScamKind::Credentials => "a request for codes, logins or card details",
+        ScamKind::Link => "a push to an unofficial site",
+    };
+    format!(
+        "reads like {what} (learned model, {:.0}% sure)",
+        f64::from(r.scam) * 100.0
+    )
 }
 
 impl Shield {
     /// Whether the pack has a `[scam]` section with anything to check.
     pub fn is_active(&self) -> bool {
-        !self.brands.is_empty() || !self.rules.is_empty()
+        !self.brands.is_empty() || !self.rules.is_empty() || self.learned.is_some()
     }
 
     /// The first reason to flag `text`, or `None`. Order: a report or warning is never
@@ -157,11 +269,103 @@ impl Shield {
             return None;
         }
         let text = cap(text);
-        if self
-            .reporting
+        let reading = self.reading(text);
+        match self.check_rules(text) {
+            // A rule's flag stands unless the model finds the message plainly ordinary (or the
+            // rule is trusted whatever the model reads).
+            Some(flag) => match (&self.learned, reading) {
+                (Some(l), Some(r)) if r.scam < l.veto && !self.is_trusted(&flag.rule) => None,
+                _ => Some(flag),
+            },
+            None => match (&self.learned, reading) {
+                (Some(l), Some(r)) if r.scam >= l.threshold && !self.is_report(text) => {
+                    Some(ScamFlag {
+                        rule: MODEL_RULE.to_string(),
+                        kind: r.kind,
+                        reason: learned_reason(r),
+                    })
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether `rule` is a `[[scam.rule]]` marked `trusted`: its flags are never vetoed.
+    fn is_trusted(&self, rule: &str) -> bool {
+        self.rules.iter().any(|r| r.trusted && r.key == rule)
+    }
+
+    /// How the learned model reads `text` (`None` without a model).
+    pub fn reading(&self, text: &str) -> Option<Reading> {
+        let learned = self.learned.as_ref()?;
+        Some(learned.read(&self.learned_features(cap(text))))
+    }
+
+    /// Whether `text` reads as a member's report of, or warning about, a scam.
+    fn is_report(&self, text: &str) -> bool {
+        self.reporting
             .as_ref()
             .is_some_and(|r| r.is_match(&self.words(text)))
-        {
+    }
+
+    /// The learned model's features: the words form of the member's own words (quotes left
+    /// out), with each brand as one token, each number as another, and each link as what it
+    /// is (official, hidden behind a shortener, a lookalike, or another site).
+    pub fn learned_features(&self, text: &str) -> Vec<u64> {
+        self.learned_features_with(text, &mut HashMap::new())
+    }
+
+    /// [`Shield::learned_features`], remembering in `brandish` which words are brands or
+    /// imitate one (the costly part, when training reads thousands of lines).
+    fn learned_features_with(&self, text: &str, brandish: &mut HashMap<String, bool>) -> Vec<u64> {
+        let own = unquoted(text);
+        let words = fold_words(&own);
+        let mut tokens = String::with_capacity(words.len() + 32);
+        for w in words.split(' ').filter(|w| !w.is_empty()) {
+            if !tokens.is_empty() {
+                tokens.push(' ');
+            }
+            let brand = match brandish.get(w) {
+                Some(&b) => b,
+                None => {
+                    let b = self.brands.iter().any(|b| b == w) || self.lookalike_of(w).is_some();
+                    brandish.insert(w.to_string(), b);
+                    b
+                }
+            };
+            if brand {
+                tokens.push_str("zbrand");
+            } else if w.bytes().all(|b| b.is_ascii_digit()) {
+                tokens.push_str("znum");
+            } else {
+                tokens.push_str(w);
+            }
+        }
+        for h in hosts(text) {
+            let token = if self.is_official(&h) {
+                "zofficiallink"
+            } else if self.shorteners.contains(&h) {
+                "zshortlink"
+            } else if self.imitated_brand(&h).is_some() {
+                "zlookalike"
+            } else {
+                "zlink"
+            };
+            tokens.push(' ');
+            tokens.push_str(token);
+        }
+        let mut out = Vec::new();
+        features::extract(&tokens, &mut out);
+        // Each feature once: a message that repeats itself (500 mentions, a pasted wall of
+        // numbers) must not read as more of anything than it says once.
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The rules, lookalike links, handles and hidden links, without the model.
+    fn check_rules(&self, text: &str) -> Option<ScamFlag> {
+        if self.is_report(text) {
             return None;
         }
         // What a member quotes is someone else's words ("someone DMed me 'share your OTP'"):
@@ -372,6 +576,16 @@ impl Shield {
         None
     }
 
+    /// The brand a folded word imitates (`k1arna` → `klarna`), not the brand itself.
+    fn lookalike_of(&self, w: &str) -> Option<&str> {
+        let s = skeleton(w);
+        self.brands
+            .iter()
+            .zip(&self.brand_skeletons)
+            .find(|(b, bs)| w != b.as_str() && s.len() >= 4 && near(&s, bs))
+            .map(|(b, _)| b.as_str())
+    }
+
     /// `text` in the words form, with brand lookalikes replaced by the brand.
     pub fn words(&self, text: &str) -> String {
         let plain = fold_words(text);
@@ -383,14 +597,8 @@ impl Shield {
             if i > 0 {
                 out.push(' ');
             }
-            let s = skeleton(w);
-            match self
-                .brands
-                .iter()
-                .zip(&self.brand_skeletons)
-                .find(|(b, bs)| w != b.as_str() && s.len() >= 4 && near(&s, bs))
-            {
-                Some((b, _)) => out.push_str(b),
+            match self.lookalike_of(w) {
+                Some(b) => out.push_str(b),
                 None => out.push_str(w),
             }
         }

@@ -7,7 +7,7 @@
 //! [`EXAMPLES_PER_INTENT_MIN`] examples, a `next` that names no step, unreachable steps,
 //! missing required intents, and text longer than Discord accepts.
 
-use super::raw::{RawContent, RawIntent, RawOption, RawScam, RawStep};
+use super::raw::{RawContent, RawIntent, RawOption, RawScam, RawScamModel, RawStep};
 use super::{
     numbered, Content, ContentError, ContentErrors, Controls, Copy, ErrorKind, Intent, IntentId,
     IntentKind, Lines, Location, Reply, Step, StepId, StepOption, Target, YesMeans,
@@ -221,7 +221,17 @@ impl<'a> Cx<'a> {
         }
         let matcher = self.matcher(&intents, domain.as_deref());
         let scam = match &raw.scam {
-            Some(raw) => self.scam(raw),
+            Some(scam) => {
+                // Every intent example and chatter line is an ordinary message to the model.
+                let ordinary: Vec<&str> = raw
+                    .intents
+                    .iter()
+                    .flat_map(|i| i.examples.iter())
+                    .chain(&raw.out_of_scope.examples)
+                    .map(|e| e.get_ref().as_str())
+                    .collect();
+                self.scam(scam, &ordinary)
+            }
             None => Shield::default(),
         };
         if intents.len() > usize::from(u16::MAX) {
@@ -722,7 +732,7 @@ impl<'a> Cx<'a> {
     /// Like [`Cx::phrases`], for a list that may be empty.
     /// `[scam]`: brands and domains are checked for shape, every regex on its own (with
     /// `{brand}` expanded) so an error points at it, and the texts against Discord's limits.
-    fn scam(&mut self, raw: &RawScam) -> Shield {
+    fn scam(&mut self, raw: &RawScam, intent_examples: &[&str]) -> Shield {
         let m = MESSAGE_CONTENT_LENGTH_MAX;
         let mut brands = Vec::new();
         for b in &raw.brands {
@@ -834,6 +844,7 @@ impl<'a> Cx<'a> {
                     also,
                     about,
                     unless,
+                    trusted: r.trusted,
                 });
                 rule_patterns.push(patterns.join("|"));
             }
@@ -873,10 +884,114 @@ impl<'a> Cx<'a> {
             official_domains,
             shorteners,
             staff_words,
+            learned: None,
             copy,
         };
         shield.brand_skeletons = shield.brands.iter().map(|b| scam::skeleton(b)).collect();
+        if let Some(model) = &raw.model {
+            shield.learned = self.scam_model(&shield, model, intent_examples);
+        }
         shield
+    }
+
+    /// `[scam.model]`: the probabilities in range and in order, every line checked (not
+    /// empty, within a message's length, no secret, not labelled twice), enough lines of each
+    /// label; then the model is trained.
+    fn scam_model(
+        &mut self,
+        shield: &Shield,
+        raw: &RawScamModel,
+        intent_examples: &[&str],
+    ) -> Option<scam::Learned> {
+        let threshold = self.unit(Some(&raw.threshold), 0.9, "scam.model.threshold");
+        let veto = match &raw.veto {
+            Some(v) if *v.get_ref() > threshold => {
+                self.err(
+                    v.span(),
+                    ErrorKind::Invalid(format!(
+                        "scam.model.veto ({}) must not be above scam.model.threshold ({threshold})",
+                        v.get_ref()
+                    )),
+                );
+                0.0
+            }
+            Some(v) => self.unit(Some(v), 0.0, "scam.model.veto"),
+            None => 0.0,
+        };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut lines = |cx: &mut Self, list: &[Spanned<String>], what: &str, min: usize| {
+            let mut out = Vec::new();
+            for l in list {
+                let text = cx.text(
+                    l,
+                    &format!("scam.model.{what} line"),
+                    MESSAGE_CONTENT_LENGTH_MAX,
+                );
+                if crate::engine::sensitive::looks_sensitive(&text) {
+                    cx.err(
+                        l.span(),
+                        ErrorKind::Invalid(format!(
+                            "scam.model.{what} line holds what looks like a card number, code or password; write it without one"
+                        )),
+                    );
+                    continue;
+                }
+                let key = scam::fold_words(&text);
+                if let Some(&first_line) = seen.get(&key) {
+                    cx.err(
+                        l.span(),
+                        ErrorKind::Duplicate {
+                            what: "scam.model line",
+                            id: text,
+                            first_line,
+                        },
+                    );
+                    continue;
+                }
+                seen.insert(key, cx.line(&l.span()));
+                out.push(text);
+            }
+            if out.len() < min {
+                cx.err(
+                    raw.threshold.span(),
+                    ErrorKind::Invalid(format!(
+                        "scam.model.{what} needs at least {min} lines to learn from, not {}",
+                        out.len()
+                    )),
+                );
+            }
+            out
+        };
+        let kinds = [
+            (
+                ScamKind::Impersonation,
+                lines(self, &raw.impersonation, "impersonation", 10),
+            ),
+            (
+                ScamKind::Credentials,
+                lines(self, &raw.credentials, "credentials", 10),
+            ),
+            (ScamKind::Link, lines(self, &raw.link, "link", 10)),
+        ];
+        let ordinary = lines(self, &raw.ordinary, "ordinary", 30);
+        if !self.errors.is_empty() {
+            // The pack is refused anyway: no need to train.
+            return None;
+        }
+        let scams: Vec<(&str, ScamKind)> = kinds
+            .iter()
+            .flat_map(|(k, l)| l.iter().map(move |t| (t.as_str(), *k)))
+            .collect();
+        // A labelled ordinary line counts fully; an intent example (support talk that is never
+        // a scam, but was not chosen to sit near one) counts half.
+        let ordinary: Vec<(&str, f32)> = ordinary
+            .iter()
+            .map(|t| (t.as_str(), 1.0))
+            .chain(intent_examples.iter().map(|t| (*t, 0.5)))
+            .collect();
+        Some(scam::Learned::train(
+            shield, &scams, &ordinary, threshold, veto,
+        ))
     }
 
     /// Host names (`example.com`), lowercase; each bad one is reported.

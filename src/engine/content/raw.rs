@@ -173,6 +173,25 @@ pub struct RawScam {
     pub name_notice: Spanned<String>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawScamRule>,
+    /// `[scam.model]`: the learned second opinion and the lines it learns from.
+    #[serde(default)]
+    pub model: Option<RawScamModel>,
+}
+
+/// `[scam.model]`: labelled lines, one list per kind and one of ordinary messages, and the two
+/// probabilities that decide what the model's reading does.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScamModel {
+    /// A message no rule caught is flagged when its scam probability is at least this.
+    pub threshold: Spanned<f32>,
+    /// A rule's flag stands only when the scam probability is at least this.
+    #[serde(default)]
+    pub veto: Option<Spanned<f32>>,
+    pub impersonation: Vec<Spanned<String>>,
+    pub credentials: Vec<Spanned<String>>,
+    pub link: Vec<Spanned<String>>,
+    pub ordinary: Vec<Spanned<String>>,
 }
 
 /// One `[[scam.rule]]`.
@@ -200,4 +219,7 @@ pub struct RawScamRule {
     /// for help beside a "DM me").
     #[serde(default)]
     pub unless: Vec<Spanned<String>>,
+    /// Its flags stand whatever `[scam.model]` reads (never vetoed).
+    #[serde(default)]
+    pub trusted: bool,
 }
