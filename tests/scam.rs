@@ -231,6 +231,18 @@ proptest! {
         prop_assert_eq!(flag(&text), None, "{}", text);
     }
 
+    /// A member saying who contacted them, named by the title the scammer used, is reporting.
+    #[test]
+    fn reports_naming_the_scammers_title_are_not_flagged(
+        who in pick(&["a so called klarna advisor", "an afterpay agent", "some klarna support account", "the clearpay rep", "a verified helper"]),
+        did in pick(&["messaged me", "dmed me", "texted me", "contacted me", "emailed me"]),
+        tail in pick(&[" on telegram", " on whatsapp", " last night", ""]),
+        ask in pick(&["", ", is that normal?", ". legit?"]),
+    ) {
+        let text = format!("{who} {did}{tail}{ask}");
+        prop_assert_eq!(flag(&text), None, "{}", text);
+    }
+
     /// Ordinary talk about codes, links and support.
     #[test]
     fn ordinary_talk_about_codes_links_and_support_is_not_flagged(

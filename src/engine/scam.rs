@@ -609,7 +609,10 @@ impl Shield {
 /// `text` without what it quotes: spans between matching quote marks (`'…'`, `"…"`, `‘…’`,
 /// `“…”`, `«…»`) of at most 200 characters. An apostrophe inside a word (`don't`) is not a
 /// quote mark.
-fn unquoted(text: &str) -> String {
+fn unquoted(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['"', '“', '«', '‘', '\'']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -644,7 +647,7 @@ fn unquoted(text: &str) -> String {
         out.push(c);
         i += 1;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// At most this many characters of a message are screened (like the classifier's cap).
@@ -707,6 +710,14 @@ fn fold_chars(text: &str) -> impl Iterator<Item = char> + '_ {
 
 /// The words form (see the module doc), without the brand pass.
 pub fn fold_words(text: &str) -> String {
+    if text.is_ascii() {
+        return fold_ascii_words(text);
+    }
+    fold_any_words(text)
+}
+
+/// [`fold_words`] for any text.
+fn fold_any_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
     // Marks stripped too ("café" is "cafe"), so rules' ASCII `\w` spans every Latin word.
@@ -731,10 +742,41 @@ pub fn fold_words(text: &str) -> String {
     out
 }
 
+/// [`fold_words`] for ASCII text, where normalizing, confusables and marks change nothing.
+fn fold_ascii_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for b in text.bytes() {
+        if b == b'\'' {
+            continue;
+        }
+        if b.is_ascii_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
 /// The skeleton (see the module doc): what a string looks like, for comparing names.
 pub fn skeleton(text: &str) -> String {
+    skeleton_of(text, text.is_ascii())
+}
+
+/// [`skeleton`]; `ascii` skips normalizing (which changes no ASCII text).
+fn skeleton_of(text: &str, ascii: bool) -> String {
     let mut s = String::with_capacity(text.len());
-    for c in fold_chars(text).collect::<String>().nfkd() {
+    let folded: String = if ascii {
+        text.to_ascii_lowercase()
+    } else {
+        fold_chars(text).collect::<String>().nfkd().collect()
+    };
+    for c in folded.chars() {
         if unicode_normalization::char::is_combining_mark(c) || !c.is_alphanumeric() {
             continue;
         }
@@ -809,11 +851,18 @@ fn distance(a: &str, b: &str, max: usize) -> usize {
 /// `support@klarna-help.net`), folded (NFKC, lowercase, invisible characters dropped) but with
 /// their letters kept as written, so `klárna.com` is not mistaken for `klarna.com`.
 pub fn hosts(text: &str) -> Vec<String> {
-    let folded: String = text
-        .nfkc()
-        .filter(|c| !is_invisible(*c))
-        .flat_map(char::to_lowercase)
-        .collect();
+    // A host needs a dot; in ASCII text nothing else becomes one.
+    if text.is_ascii() && !text.contains('.') {
+        return Vec::new();
+    }
+    let folded: String = if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.nfkc()
+            .filter(|c| !is_invisible(*c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
     let mut out = Vec::new();
     for token in folded.split(|c: char| c.is_whitespace() || "<>()[]\"'`,;!?*|".contains(c)) {
         let token = token.trim_matches(|c: char| !c.is_alphanumeric());
@@ -953,6 +1002,15 @@ mod tests {
         assert_eq!(unquoted("don't share it"), "don't share it");
         assert_eq!(unquoted("it's 'odd"), "it's 'odd");
         assert_eq!(unquoted("“dm me” they said"), "  they said");
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast paths give what the general ones give.
+        #[test]
+        fn ascii_fast_paths_agree_with_the_general_ones(text in "[ -~]{0,60}") {
+            proptest::prop_assert_eq!(fold_ascii_words(&text), fold_any_words(&text));
+            proptest::prop_assert_eq!(skeleton_of(&text, true), skeleton_of(&text, false));
+        }
     }
 
     #[test]

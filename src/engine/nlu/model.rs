@@ -68,6 +68,8 @@ pub struct LinearModel {
 
 /// Values per block of a row.
 const BLOCK: usize = 16;
+/// Values per block of a row when there are this few classes or fewer.
+const SMALL_BLOCK: usize = 4;
 
 impl LinearModel {
     pub fn classes(&self) -> usize {
@@ -75,6 +77,20 @@ impl LinearModel {
     }
 
     pub fn train(samples: &[Sample], classes: usize, settings: TrainSettings) -> LinearModel {
+        // A few classes (the scam model's 4) in blocks of 4: a block of 16 would be mostly
+        // padding, and cost 4 times the work.
+        if classes <= SMALL_BLOCK {
+            Self::train_in::<SMALL_BLOCK>(samples, classes, settings)
+        } else {
+            Self::train_in::<BLOCK>(samples, classes, settings)
+        }
+    }
+
+    fn train_in<const B: usize>(
+        samples: &[Sample],
+        classes: usize,
+        settings: TrainSettings,
+    ) -> LinearModel {
         let mut index = FeatureIndex::default();
         let encoded: Vec<(Vec<u32>, usize, f32)> = samples
             .iter()
@@ -91,7 +107,7 @@ impl LinearModel {
                 (ids, s.class, s.weight)
             })
             .collect();
-        let stride = classes.div_ceil(BLOCK).max(1) * BLOCK;
+        let stride = classes.div_ceil(B).max(1) * B;
         let mut model = LinearModel {
             classes,
             stride,
@@ -118,7 +134,7 @@ impl LinearModel {
                 }
                 let lr = base_lr * weight;
                 let x = 1.0 / (ids.len() as f32).sqrt();
-                model.scores_ids(ids, x, &mut z);
+                model.scores_ids::<B>(ids, x, &mut z);
                 softmax(&mut z[..classes]);
                 z[*class] -= 1.0; // gradient of cross-entropy w.r.t. the logits
                 for (b, g) in model.bias.iter_mut().zip(&z) {
@@ -126,7 +142,7 @@ impl LinearModel {
                 }
                 for &f in ids {
                     let row = &mut model.weights[f as usize * stride..(f as usize + 1) * stride];
-                    let (rows, grads) = (row.as_chunks_mut::<BLOCK>().0, z.as_chunks::<BLOCK>().0);
+                    let (rows, grads) = (row.as_chunks_mut::<B>().0, z.as_chunks::<B>().0);
                     for (w, g) in rows.iter_mut().zip(grads) {
                         // Through a local copy: the compiler cannot tell that `weights` and
                         // `z` never overlap, and would not vectorize the update in place.
@@ -143,11 +159,11 @@ impl LinearModel {
     }
 
     /// Logits into `out` (`stride` long; the padding comes out 0).
-    fn scores_ids(&self, ids: &[u32], x: f32, out: &mut [f32]) {
+    fn scores_ids<const B: usize>(&self, ids: &[u32], x: f32, out: &mut [f32]) {
         out.fill(0.0);
         for &f in ids {
             let row = &self.weights[f as usize * self.stride..(f as usize + 1) * self.stride];
-            let (outs, rows) = (out.as_chunks_mut::<BLOCK>().0, row.as_chunks::<BLOCK>().0);
+            let (outs, rows) = (out.as_chunks_mut::<B>().0, row.as_chunks::<B>().0);
             for (o, w) in outs.iter_mut().zip(rows) {
                 let mut v = *o;
                 for (v, w) in v.iter_mut().zip(w) {
