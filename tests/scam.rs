@@ -26,6 +26,25 @@ fn line_of(src: &str, needle: &str) -> usize {
     src[..at].matches('\n').count() + 1
 }
 
+/// The errors of a pack that must not compile.
+fn errors_of(src: &str) -> Vec<paymedic::engine::content::ContentError> {
+    match compile("test.toml", src) {
+        Ok(_) => panic!("the broken pack compiled"),
+        Err(e) => e.0,
+    }
+}
+
+/// Whether one of `errors` is at `line` and of the kind `pred` wants.
+fn has_error(
+    errors: &[paymedic::engine::content::ContentError],
+    line: usize,
+    pred: &dyn Fn(&ErrorKind) -> bool,
+) -> bool {
+    errors
+        .iter()
+        .any(|e| e.location.line == line && pred(&e.kind))
+}
+
 #[test]
 fn every_mistake_in_the_scam_section_is_reported_at_its_line() {
     let src = pack()
@@ -46,16 +65,9 @@ fn every_mistake_in_the_scam_section_is_reported_at_its_line() {
             "patterns = [\n  '\\b(verify|confirm",
             "patterns = [\n  '(unclosed',\n  '\\b(verify|confirm",
         );
-    let errors = match compile("test.toml", &src) {
-        Ok(_) => panic!("the broken pack compiled"),
-        Err(e) => e.0,
-    };
+    let errors = errors_of(&src);
     let at = |needle: &str| line_of(&src, needle);
-    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| {
-        errors
-            .iter()
-            .any(|e| e.location.line == line && pred(&e.kind))
-    };
+    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| has_error(&errors, line, pred);
     assert!(
         has(
             at("\"Klarna Inc\""),
@@ -469,16 +481,9 @@ fn every_mistake_in_the_model_section_is_reported_at_its_line() {
             "ordinary = [\n",
             &format!("ordinary = [\n  'card 4111 1111 1111 1111 got declined',\n  '{twice}',\n  '{twice}',\n"),
         );
-    let errors = match compile("test.toml", &src) {
-        Ok(_) => panic!("the broken pack compiled"),
-        Err(e) => e.0,
-    };
+    let errors = errors_of(&src);
     let at = |needle: &str| line_of(&src, needle);
-    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| {
-        errors
-            .iter()
-            .any(|e| e.location.line == line && pred(&e.kind))
-    };
+    let has = |line: usize, pred: &dyn Fn(&ErrorKind) -> bool| has_error(&errors, line, pred);
     assert!(
         has(
             at("veto = 0.9"),

@@ -8,7 +8,9 @@
 //! ("someone DMed me saying they're support, is that legit?") rather than a scam. Links are
 //! checked here in code, against the brands: a host that is not an official domain (or a
 //! subdomain of one) but names a brand, or comes within an edit or a confusable character of
-//! one (`k1arna.com`, `klarna-support.help`, `klárna.com`), is a lookalike.
+//! one (`k1arna.com`, `klarna-support.help`, `klárna.com`), is a lookalike. A learned model
+//! ([`Learned`], `[scam.model]`), trained at load on the pack's labelled lines, flags what the
+//! rules miss and vetoes rule hits it reads as ordinary talk.
 //!
 //! A false accusation is worse than a miss, so a message that reads as a report or a warning
 //! is never flagged, and staff are never screened (the app decides who is screened).
@@ -263,7 +265,9 @@ impl Shield {
     }
 
     /// The first reason to flag `text`, or `None`. Order: a report or warning is never
-    /// flagged; then the rules in file order; then lookalike links.
+    /// flagged; then the rules in file order, then lookalike links, handles and hidden links,
+    /// any of which the learned model may veto (unless the rule is trusted); then the learned
+    /// model on its own.
     pub fn check(&self, text: &str) -> Option<ScamFlag> {
         if !self.is_active() {
             return None;
