@@ -1489,6 +1489,32 @@ mod postgres_only {
         a.drop_schema(&schema).await.unwrap();
     }
 
+    /// The connection that listens goes back to the pool when nobody takes the notes any
+    /// more, or when the pool closes: `close()` does not wait for it for ever (a stopped
+    /// bot's store closing used to hang on it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_the_store_is_not_held_up_by_its_listener() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let direct = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        // The receiver dropped first (the bot stopped), then the store closed.
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let to_a = a.listen().await.unwrap().unwrap();
+        drop(to_a);
+        tokio::time::timeout(wait, a.close())
+            .await
+            .expect("close() returns once the receiver is gone");
+        // The store closed while the receiver is still held: the notes end.
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let mut to_b = b.listen().await.unwrap().unwrap();
+        tokio::time::timeout(wait, b.close())
+            .await
+            .expect("close() returns while a receiver is held");
+        assert_eq!(tokio::time::timeout(wait, to_b.recv()).await.unwrap(), None);
+        direct.drop_schema(&schema).await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_processes_writing_one_members_session_lose_no_update() {
         let Some(url) = postgres_url() else { return };

@@ -903,12 +903,20 @@ impl Store for PgStore {
         listener.listen(&self.channel()).await.map_err(backend)?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let tag = self.tag.clone();
+        // The listener holds one of the pool's connections. The task ends, and gives it
+        // back, when nobody takes its notes any more or the pool is closed: otherwise
+        // `close()` would wait for that connection for ever.
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(500);
             loop {
                 // `try_recv` answers `None` when the connection was lost; the next call
                 // reconnects and listens again.
-                let note = match listener.try_recv().await {
+                let received = tokio::select! {
+                    biased;
+                    () = tx.closed() => return,
+                    r = listener.try_recv() => r,
+                };
+                let note = match received {
                     Ok(Some(n)) => {
                         wait = Duration::from_millis(500);
                         let mut words = n.payload().split(' ');
@@ -925,9 +933,13 @@ impl Store for PgStore {
                         tracing::warn!("lost the database connection that listens for other processes' news; reconnecting");
                         Note::Missed
                     }
+                    Err(sqlx::Error::PoolClosed) => return,
                     Err(e) => {
                         tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot listen for other processes' news; retrying");
-                        tokio::time::sleep(wait).await;
+                        tokio::select! {
+                            () = tx.closed() => return,
+                            () = tokio::time::sleep(wait) => {}
+                        }
                         wait = (wait * 2).min(Duration::from_secs(30));
                         continue;
                     }

@@ -150,6 +150,11 @@ async fn a_database_lost_mid_run_gives_no_wrong_answer_and_the_bot_recovers_with
         recovered_after.as_secs_f64() * 1000.0
     );
     bot.stop().await;
-    store.close().await;
-    direct.drop_schema(&schema).await.unwrap();
+    tokio::time::timeout(T, store.close())
+        .await
+        .expect("the bot's store closes");
+    tokio::time::timeout(T, direct.drop_schema(&schema))
+        .await
+        .expect("the test's schema drops")
+        .unwrap();
 }

@@ -66,7 +66,7 @@ impl PgRelay {
         self.shared.cut.send_replace(true);
         // The listener is dropped by the accept loop; wait until the port refuses.
         for _ in 0..200 {
-            if TcpStream::connect(self.addr).await.is_err() {
+            if !probe(self.addr).await {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -78,7 +78,7 @@ impl PgRelay {
     pub async fn restore(&self) {
         self.shared.cut.send_replace(false);
         for _ in 0..200 {
-            if TcpStream::connect(self.addr).await.is_ok() {
+            if probe(self.addr).await {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -101,6 +101,16 @@ impl PgRelay {
     pub fn accepted(&self) -> u64 {
         self.shared.accepted.load(Ordering::SeqCst)
     }
+}
+
+/// Whether `addr` accepts a connection within a second (a connect to a full backlog would
+/// otherwise retry for minutes).
+async fn probe(addr: SocketAddr) -> bool {
+    let connect = TcpStream::connect(addr);
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(1), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 impl Drop for PgRelay {
