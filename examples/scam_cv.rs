@@ -1,14 +1,16 @@
 //! Leave-one-set-out evaluation of the scam shield's learned model, for choosing its
 //! threshold and veto without looking at a held-out set.
 //!
-//! `cargo run --release --example scam_cv -- SET.jsonl... [--hold NAME,NAME]`
+//! `cargo run --release --example scam_cv -- SET.jsonl... [--hold NAME,NAME] [--show T,V]`
 //!
 //! Each labelled set (`{"text", "scam", "kind"}` lines) is one writer's work. For each set named
 //! in `--hold` (default: all), the model is trained on every other set (plus the pack's intent
 //! examples, as the pack trains it) and the whole shield, rules and model, is scored on the
 //! held-out set for a grid of thresholds and vetoes. Sets the rules were tuned on make the rules
 //! look better than they are on new writing, so hold out only sets the rules never saw when the
-//! figures must be honest. The pack's own `[scam.model]` lines are not used.
+//! figures must be honest. The pack's own `[scam.model]` lines are not used. `--show T,V` lists
+//! each held-out set's misses and false alarms (with the rule that fired) at threshold `T` and
+//! veto `V`.
 
 use paymedic::engine::scam::{Learned, ScamKind, Shield};
 use paymedic::engine::Engine;
@@ -38,6 +40,43 @@ fn main() {
         args.drain(i..(i + 2).min(args.len()));
         v.split(',').map(str::to_string).collect()
     });
+    let show: Option<(f32, f32)> = args.iter().position(|a| a == "--show").map(|i| {
+        let v = args.get(i + 1).cloned().unwrap_or_default();
+        args.drain(i..(i + 2).min(args.len()));
+        let (t, v) = v.split_once(',').expect("--show T,V");
+        (
+            t.parse().expect("--show: a threshold"),
+            v.parse().expect("--show: a veto"),
+        )
+    });
+    let over_report: f32 = args
+        .iter()
+        .position(|a| a == "--over-report")
+        .map(|i| {
+            let v = args.get(i + 1).cloned().unwrap_or_default();
+            args.drain(i..(i + 2).min(args.len()));
+            v.parse().expect("--over-report: a probability")
+        })
+        .unwrap_or(paymedic::engine::scam::NEVER);
+    let mut settings = paymedic::engine::scam::TRAINING;
+    let mut flag = |name: &str| -> Option<f32> {
+        let i = args.iter().position(|a| a == name)?;
+        let v = args.get(i + 1).cloned().unwrap_or_default();
+        args.drain(i..(i + 2).min(args.len()));
+        Some(v.parse().expect("a number"))
+    };
+    if let Some(v) = flag("--epochs") {
+        settings.epochs = v as usize;
+    }
+    if let Some(v) = flag("--rate") {
+        settings.learning_rate = v;
+    }
+    if let Some(v) = flag("--l2") {
+        settings.l2 = v;
+    }
+    if let Some(v) = flag("--average") {
+        settings.average = v != 0.0;
+    }
     let sets: Vec<(String, Vec<Line>)> = args
         .iter()
         .map(|p| {
@@ -79,7 +118,7 @@ fn main() {
             }
         }
         ordinary.extend(intent_examples.iter().map(|t| (*t, 0.5)));
-        let learned = Learned::train(&base, &scams, &ordinary, 0.9, 0.0);
+        let learned = Learned::train_with(&base, &scams, &ordinary, 0.9, 0.0, settings);
         let rules: Vec<bool> = held.iter().map(|l| base.check(&l.text).is_some()).collect();
         let mut shield = base.clone();
         let mut row = Vec::new();
@@ -91,6 +130,7 @@ fn main() {
             let mut l = learned.clone();
             l.threshold = t;
             l.veto = v;
+            l.over_report = over_report;
             shield.learned = Some(l);
             let c = &mut pooled[k];
             let mut fold = [0usize; 4];
@@ -109,6 +149,30 @@ fn main() {
                     fold[0] as f64 / fold[1] as f64,
                     fold[2]
                 ));
+            }
+        }
+        if let Some((t, v)) = show {
+            let mut l = learned.clone();
+            l.threshold = t;
+            l.veto = v;
+            l.over_report = over_report;
+            shield.learned = Some(l);
+            for l in held {
+                match (shield.check(&l.text), l.scam) {
+                    (None, true) => println!(
+                        "  {name} missed ({}, p {:.2}{}): {}",
+                        l.kind.as_deref().unwrap_or("?"),
+                        shield.reading(&l.text).map_or(0.0, |r| r.scam),
+                        if shield.is_report(&l.text) {
+                            ", report"
+                        } else {
+                            ""
+                        },
+                        l.text
+                    ),
+                    (Some(f), false) => println!("  {name} false alarm ({}): {}", f.rule, l.text),
+                    _ => {}
+                }
             }
         }
         let (rt, rf) = held.iter().zip(&rules).fold((0, 0), |(t, f), (l, r)| {

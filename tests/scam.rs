@@ -368,27 +368,83 @@ fn scam_set(name: &str) -> paymedic::eval::ScamReport {
     paymedic::eval::evaluate_scam(&ENGINE, &lines)
 }
 
-/// The held-out sets as measured on 2026-11-30 with the shipped pack (rules and learned model,
-/// threshold 0.7 and veto 0.7 as chosen by leave-one-writer-out, `examples/scam_cv.rs`):
-/// - `scam.jsonl` (361 lines, written blind to the rules, never tuned on): recall 0.803 (114 of
-///   142 scams), false alarms 2 of 219 (0.91%). With the rules alone: 0.585 (83) and 2 of 219.
-/// - `scam-heldout2.jsonl` (348 lines, written blind to the rules and the model; no rule, line
-///   or setting was chosen on it): recall 0.850 (113 of 133), false alarms 4 of 215 (1.9%).
-///   The rules alone: 0.669 (89) and 5 of 215.
+/// The held-out sets as measured on 2026-12-01 with the shipped pack (rules and learned model:
+/// threshold 0.7 and veto 0.5, chosen by leave-one-writer-out over 15 writers' sets,
+/// `examples/scam_cv.rs`; `over_report` unset):
+/// - `scam-heldout3.jsonl` (739 lines, two writers who saw neither the rules, the model nor the
+///   other sets; near-copies of training lines dropped; measured before any change made this
+///   session was chosen on it, and not tuned on since): recall 0.893 (301 of 337), false
+///   alarms 1 of 402 (0.25%).
+/// - `scam.jsonl` (361 lines, the first set): recall 0.810 (115 of 142), false alarms 0 of 219.
+///   Most of its misses are scams in other languages than English.
+/// - `scam-heldout2.jsonl` (348 lines): recall 0.902 (120 of 133), false alarms 0 of 215.
 ///
-/// The issue's targets are recall at least 0.9 and false alarms at most 0.5%: neither is met
-/// on either set. The floors are the measured figures, so a rule, line or setting change that
-/// loses a caught scam or adds a false alarm fails here.
+/// These two older sets have been looked at while rules were changed, so they are regression
+/// floors more than blind figures. The floors are the measured figures, so a rule, line or
+/// setting change that loses a caught scam or adds a false alarm fails here.
 #[test]
 fn the_held_out_scam_sets_do_not_regress() {
+    let r = scam_set("scam-heldout3.jsonl");
+    assert_eq!((r.lines, r.scams, r.ordinary), (739, 337, 402), "{r}");
+    assert!(r.caught >= 301, "{r}");
+    assert!(r.false_alarms <= 1, "{r}");
     let r = scam_set("scam.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (361, 142, 219), "{r}");
-    assert!(r.caught >= 114, "{r}");
-    assert!(r.false_alarms <= 2, "{r}");
+    assert!(r.caught >= 115, "{r}");
+    assert!(r.false_alarms == 0, "{r}");
     let r = scam_set("scam-heldout2.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (348, 133, 215), "{r}");
-    assert!(r.caught >= 113, "{r}");
-    assert!(r.false_alarms <= 4, "{r}");
+    assert!(r.caught >= 120, "{r}");
+    assert!(r.false_alarms == 0, "{r}");
+}
+
+/// Members explaining how their own codes work, warning others off remote-access apps, or
+/// telling others to block someone, in every combination of provider, verb and wording:
+/// none of it is a scam.
+#[test]
+fn members_explaining_codes_and_warning_about_installs_are_not_flagged() {
+    let mut flagged = Vec::new();
+    for brand in [
+        "Klarna", "Afterpay", "PayPal", "my bank", "the app", "Sezzle",
+    ] {
+        for verb in ["sends", "texts", "emails", "send"] {
+            for tail in [
+                "me a code every time I log in, can I turn that off?",
+                "a code whenever you log in on a new phone, that's normal",
+                "me a 6 digit code each time, is there an authenticator option",
+            ] {
+                let text = format!("{brand} {verb} {tail}");
+                if flag(&text).is_some() {
+                    flagged.push(text);
+                }
+            }
+        }
+    }
+    for lead in [
+        "don't install",
+        "never download",
+        "do not install",
+        "nobody should install",
+    ] {
+        for tool in ["anydesk", "teamviewer", "an apk someone sends you"] {
+            let text = format!("{lead} {tool} for anyone who offers to fix your account");
+            if flag(&text).is_some() {
+                flagged.push(text);
+            }
+        }
+    }
+    for who in ["her", "him", "them", "that account", "this guy"] {
+        for lead in [
+            "that 'klarna agent' in general is fake,",
+            "there's no afterpay office doing limits over discord,",
+        ] {
+            let text = format!("{lead} block {who}");
+            if flag(&text).is_some() {
+                flagged.push(text);
+            }
+        }
+    }
+    assert!(flagged.is_empty(), "{flagged:#?}");
 }
 
 /// Ordinary support talk the model never learned from (the intent corpus, all of it written
@@ -409,12 +465,13 @@ fn the_intent_corpus_raises_no_false_alarms() {
 // The learned model
 // ---------------------------------------------------------------------------------------------
 
-/// The shipped shield with its model's threshold and veto set.
+/// The shipped shield with its model's threshold and veto set (and reports never flagged).
 fn with_model(threshold: f32, veto: f32) -> paymedic::engine::scam::Shield {
     let mut shield = ENGINE.content.scam.clone();
     let learned = shield.learned.as_mut().expect("the pack has [scam.model]");
     learned.threshold = threshold;
     learned.veto = veto;
+    learned.over_report = paymedic::engine::scam::NEVER;
     shield
 }
 
@@ -429,7 +486,8 @@ fn the_model_flags_what_no_rule_does_once_it_is_sure_enough_and_never_a_report()
     assert_eq!(f.rule, paymedic::engine::scam::MODEL_RULE);
     assert!(f.reason.contains("learned model"), "{f:?}");
     assert!(!f.reason.contains("limited"), "{f:?}");
-    // A report or a warning is never flagged, however low the threshold.
+    // A report or a warning is not flagged, however low the threshold (unless the model is
+    // at least `over_report` sure: see below).
     assert_eq!(eager.check(report), None);
     // At the shipped threshold, neither is.
     assert_eq!(flag(chatter), None);
@@ -455,6 +513,34 @@ fn a_rules_flag_stands_only_when_the_model_reads_the_message_as_scam_like() {
     assert_eq!(f.rule, "asks_credentials");
 }
 
+/// Report and warning wording wins over the rules and the model, unless the pack sets
+/// `over_report` and the model is at least that sure: scammers borrow the wording ("it protects
+/// your account from the scammers"). The shipped pack leaves it unset, and this is why: at
+/// 0.9 it catches the bait, and a member's own short report too.
+#[test]
+fn over_report_flags_bait_in_report_wording_and_reports_too_so_it_is_off() {
+    let shipped = &ENGINE.content.scam;
+    assert_eq!(
+        shipped.learned.as_ref().unwrap().over_report,
+        paymedic::engine::scam::NEVER
+    );
+    let bait = "Please download the Clearpay Secure app from clearpaysecure.net, it protects your account from the scammers in this server";
+    let report = "a verified helper messaged me on telegram";
+    for text in [bait, report] {
+        assert!(shipped.is_report(text), "{text}");
+        assert_eq!(shipped.check(text), None, "{text}");
+    }
+    let mut on = shipped.clone();
+    on.learned.as_mut().unwrap().over_report = 0.9;
+    let f = on.check(bait).expect("the bait is flagged at 0.9");
+    // The rule that fired is named (a lookalike host run into a staff word).
+    assert_eq!(f.rule, "lookalike_link", "{f:?}");
+    assert!(
+        on.check(report).is_some(),
+        "the member's report is flagged too"
+    );
+}
+
 #[test]
 fn training_is_deterministic() {
     let again = paymedic::engine::Engine::embedded();
@@ -476,7 +562,10 @@ fn every_mistake_in_the_model_section_is_reported_at_its_line() {
     let src = pack();
     let twice = "my order got declined at the till today, twice now";
     let src = src
-        .replace("threshold = 0.7\nveto = 0.7", "threshold = 0.7\nveto = 0.9")
+        .replace(
+            "threshold = 0.7\nveto = 0.5",
+            "threshold = 0.7\nveto = 0.9\nover_report = 0.6",
+        )
         .replace(
             "ordinary = [\n",
             &format!("ordinary = [\n  'card 4111 1111 1111 1111 got declined',\n  '{twice}',\n  '{twice}',\n"),
@@ -488,6 +577,13 @@ fn every_mistake_in_the_model_section_is_reported_at_its_line() {
         has(
             at("veto = 0.9"),
             &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("not be above scam.model.threshold"))
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            at("over_report = 0.6"),
+            &|k| matches!(k, ErrorKind::Invalid(m) if m.contains("over_report (0.6) must not be below scam.model.threshold"))
         ),
         "{errors:#?}"
     );

@@ -152,6 +152,8 @@ pub struct Shield {
     pub shorteners: Vec<String>,
     /// Words that, beside a brand in a display name, claim to be its staff (`support`).
     pub staff_words: Vec<String>,
+    /// Their skeletons, non-empty ones only (see [`Shield::with_skeletons`]).
+    pub(crate) staff_skeletons: Vec<String>,
     /// `[scam.model]`: the second opinion learned from labelled lines, if the pack has one.
     pub learned: Option<Learned>,
     pub copy: ScamCopy,
@@ -173,7 +175,25 @@ pub struct Learned {
     pub threshold: f32,
     /// A rule's flag stands only when the scam probability is at least this (0: never vetoed).
     pub veto: f32,
+    /// A message worded like a report or warning is flagged only when the scam probability is
+    /// at least this (above 1: never).
+    pub over_report: f32,
 }
+
+/// A probability no reading reaches: `over_report` when reports are never flagged.
+pub const NEVER: f32 = 2.0;
+
+/// How the scam model trains: weights averaged over the second half of the epochs, and an L2
+/// penalty three times the intent classifier's. Chosen by leave-one-writer-out
+/// cross-validation over 15 writers' sets (`examples/scam_cv.rs`): without averaging, adding
+/// or removing a handful of lines moved recall by about 2 points (the last examples seen
+/// pulled the weights), and at 1e-4 the model held on to one writer's phrasings.
+pub const TRAINING: TrainSettings = TrainSettings {
+    epochs: 10,
+    learning_rate: 1.0,
+    l2: 3e-4,
+    average: true,
+};
 
 /// The learned model's classes: ordinary, then each kind.
 const LEARNED_CLASSES: [Option<ScamKind>; 4] = [
@@ -200,6 +220,18 @@ impl Learned {
         threshold: f32,
         veto: f32,
     ) -> Learned {
+        Learned::train_with(shield, scams, ordinary, threshold, veto, TRAINING)
+    }
+
+    /// [`Learned::train`] with other training settings (for experiments).
+    pub fn train_with(
+        shield: &Shield,
+        scams: &[(&str, ScamKind)],
+        ordinary: &[(&str, f32)],
+        threshold: f32,
+        veto: f32,
+        settings: TrainSettings,
+    ) -> Learned {
         let mut samples = Vec::with_capacity(scams.len() + ordinary.len());
         let mut brandish = HashMap::new();
         for (text, kind) in scams {
@@ -220,11 +252,12 @@ impl Learned {
                 weight: *weight,
             });
         }
-        let model = LinearModel::train(&samples, LEARNED_CLASSES.len(), TrainSettings::default());
+        let model = LinearModel::train(&samples, LEARNED_CLASSES.len(), settings);
         Learned {
             model,
             threshold,
             veto,
+            over_report: NEVER,
         }
     }
 
@@ -258,7 +291,29 @@ fn learned_reason(r: Reading) -> String {
     )
 }
 
+/// The flag the learned model raises on its own.
+fn model_flag(r: Reading) -> ScamFlag {
+    ScamFlag {
+        rule: MODEL_RULE.to_string(),
+        kind: r.kind,
+        reason: learned_reason(r),
+    }
+}
+
 impl Shield {
+    /// Fills in the brands' and staff words' skeletons (once, at load: lookalike checks
+    /// compare against them for every part of every link).
+    pub fn with_skeletons(mut self) -> Shield {
+        self.brand_skeletons = self.brands.iter().map(|b| skeleton(b)).collect();
+        self.staff_skeletons = self
+            .staff_words
+            .iter()
+            .map(|w| skeleton(w))
+            .filter(|w| !w.is_empty())
+            .collect();
+        self
+    }
+
     /// Whether the pack has a `[scam]` section with anything to check.
     pub fn is_active(&self) -> bool {
         !self.brands.is_empty() || !self.rules.is_empty() || self.learned.is_some()
@@ -274,7 +329,18 @@ impl Shield {
         }
         let text = cap(text);
         let reading = self.reading(text);
-        match self.check_rules(text) {
+        let flag = self.check_rules(text);
+        if self.is_report(text) {
+            // A report or warning is left alone, unless the model is very sure that the
+            // report wording is bait ("it protects you from the scammers").
+            return match (&self.learned, reading) {
+                (Some(l), Some(r)) if r.scam >= l.over_report => {
+                    Some(flag.unwrap_or_else(|| model_flag(r)))
+                }
+                _ => None,
+            };
+        }
+        match flag {
             // A rule's flag stands unless the model finds the message plainly ordinary (or the
             // rule is trusted whatever the model reads).
             Some(flag) => match (&self.learned, reading) {
@@ -282,13 +348,7 @@ impl Shield {
                 _ => Some(flag),
             },
             None => match (&self.learned, reading) {
-                (Some(l), Some(r)) if r.scam >= l.threshold && !self.is_report(text) => {
-                    Some(ScamFlag {
-                        rule: MODEL_RULE.to_string(),
-                        kind: r.kind,
-                        reason: learned_reason(r),
-                    })
-                }
+                (Some(l), Some(r)) if r.scam >= l.threshold => Some(model_flag(r)),
                 _ => None,
             },
         }
@@ -306,7 +366,7 @@ impl Shield {
     }
 
     /// Whether `text` reads as a member's report of, or warning about, a scam.
-    fn is_report(&self, text: &str) -> bool {
+    pub fn is_report(&self, text: &str) -> bool {
         self.reporting
             .as_ref()
             .is_some_and(|r| r.is_match(&self.words(text)))
@@ -369,9 +429,6 @@ impl Shield {
 
     /// The rules, lookalike links, handles and hidden links, without the model.
     fn check_rules(&self, text: &str) -> Option<ScamFlag> {
-        if self.is_report(text) {
-            return None;
-        }
         // What a member quotes is someone else's words ("someone DMed me 'share your OTP'"):
         // the rules read the member's own.
         let own = unquoted(text);
@@ -472,7 +529,7 @@ impl Shield {
             }
         }
         let words: Vec<String> = fold_words(name).split(' ').map(skeleton).collect();
-        let staff_word = |w: &String| self.staff_words.iter().any(|s| skeleton(s) == *w);
+        let staff_word = |w: &String| self.staff_skeletons.iter().any(|s| s == w);
         for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
             // "Klarna", "KlarnaSupport", "k l a r n a help", "Support-K1arna"; or the brand
             // beside a staff word: "Klarna Customer Support".
@@ -503,8 +560,15 @@ impl Shield {
     pub fn imitated_brand(&self, host: &str) -> Option<&str> {
         // The last label is the top-level domain; a brand there (`shop.klarna`) is unusual
         // but still counts.
-        for part in host.split(['.', '-', '_']).filter(|p| !p.is_empty()) {
-            let s = skeleton(part);
+        // Each part between dots and hyphens, and each label with its hyphens dropped
+        // (`clear-pay.co`, `after-pay-help.net`).
+        let parts = host.split(['.', '-', '_']).filter(|p| !p.is_empty());
+        let joined = host
+            .split('.')
+            .filter(|l| l.contains(['-', '_']))
+            .map(|l| l.replace(['-', '_'], ""));
+        for part in parts.map(str::to_string).chain(joined) {
+            let s = skeleton(&part);
             for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
                 if contains_near(&s, bs) || self.fused_near(&s, bs) {
                     return Some(brand);
@@ -519,17 +583,12 @@ impl Shield {
     /// is within one edit of the brand. A near brand fused with any other word (`afterparty`)
     /// is not enough.
     fn fused_near(&self, skel: &str, brand: &str) -> bool {
-        let words: Vec<String> = self
-            .staff_words
-            .iter()
-            .map(|w| skeleton(w))
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = &self.staff_skeletons;
         let mut stage = vec![skel.to_string()];
         for _ in 0..4 {
             let mut next = Vec::new();
             for s in &stage {
-                for w in &words {
+                for w in words {
                     for rest in [s.strip_prefix(w.as_str()), s.strip_suffix(w.as_str())]
                         .into_iter()
                         .flatten()
@@ -569,9 +628,9 @@ impl Shield {
             for (brand, bs) in self.brands.iter().zip(&self.brand_skeletons) {
                 let has_brand = cut.contains(bs.as_str()) || self.fused_near(&cut, bs);
                 let staffy = self
-                    .staff_words
+                    .staff_skeletons
                     .iter()
-                    .any(|w| w.len() >= 4 && cut.contains(skeleton(w).as_str()));
+                    .any(|w| w.len() >= 4 && cut.contains(w.as_str()));
                 if has_brand && staffy && cut != *bs {
                     return Some(brand);
                 }
@@ -855,8 +914,13 @@ fn distance(a: &str, b: &str, max: usize) -> usize {
 /// `support@klarna-help.net`), folded (NFKC, lowercase, invisible characters dropped) but with
 /// their letters kept as written, so `klárna.com` is not mistaken for `klarna.com`.
 pub fn hosts(text: &str) -> Vec<String> {
-    // A host needs a dot; in ASCII text nothing else becomes one.
-    if text.is_ascii() && !text.contains('.') {
+    // A host needs a dot (or a written-out one); in ASCII text nothing else becomes one.
+    let written_dot = || {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"dot"))
+    };
+    if text.is_ascii() && !text.contains('.') && !written_dot() {
         return Vec::new();
     }
     let folded: String = if text.is_ascii() {
@@ -867,6 +931,7 @@ pub fn hosts(text: &str) -> Vec<String> {
             .flat_map(char::to_lowercase)
             .collect()
     };
+    let folded = defang(&folded);
     let mut out = Vec::new();
     for token in folded.split(|c: char| c.is_whitespace() || "<>()[]\"'`,;!?*|".contains(c)) {
         let token = token.trim_matches(|c: char| !c.is_alphanumeric());
@@ -879,6 +944,68 @@ pub fn hosts(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Top-level domains a written-out link may end in ("klarna-help dot com").
+const SPOKEN_TLDS: &[&str] = &[
+    "com", "net", "org", "co", "uk", "io", "info", "xyz", "help", "app", "online", "site", "shop",
+    "store", "top", "live", "me", "us", "eu", "de", "fr", "it", "es", "pl", "nl", "se", "in", "ng",
+    "br", "au", "ca", "club", "fun", "support", "link", "click", "pro", "biz", "cc", "ru",
+];
+
+/// Links written so they don't look like links: `klarna-help[.]com`, `klarna(.)com`,
+/// `sezzle dot help`, `klarna-verify .com`. Each becomes a plain dot (lowercase text in,
+/// unchanged when there is nothing to undo).
+fn defang(text: &str) -> std::borrow::Cow<'_, str> {
+    let spoken = |t: &str| t.contains(" dot ") || t.contains(" .");
+    if !text.contains("[.]") && !text.contains("(.)") && !text.contains("[dot]") && !spoken(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut t = text
+        .replace("[.]", ".")
+        .replace("(.)", ".")
+        .replace("[dot]", ".")
+        .replace("(dot)", ".");
+    if spoken(&t) {
+        // " dot com" and " .com" join only before a top-level domain, so "a dot on the map"
+        // stays words.
+        let words: Vec<&str> = t.split(' ').collect();
+        let mut out = String::with_capacity(t.len());
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i];
+            let next = words.get(i + 1).copied().unwrap_or("");
+            let tld = |x: &str| {
+                let x = x.trim_end_matches(|c: char| !c.is_alphanumeric());
+                let x = x.split('/').next().unwrap_or("");
+                SPOKEN_TLDS.contains(&x)
+            };
+            // "the dot com bubble": a label is not a word like "the".
+            let label = i > 0
+                && !matches!(
+                    words[i - 1],
+                    "the" | "a" | "an" | "this" | "that" | "its" | "my" | "your" | "our" | "dot"
+                );
+            if label && w == "dot" && tld(next) {
+                out.push('.');
+                out.push_str(next);
+                i += 2;
+                continue;
+            }
+            if label && w.len() > 1 && w.starts_with('.') && tld(&w[1..]) {
+                out.push_str(w);
+                i += 1;
+                continue;
+            }
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(w);
+            i += 1;
+        }
+        t = out;
+    }
+    std::borrow::Cow::Owned(t)
 }
 
 /// Whether `s` looks like a domain name: two or more labels of letters, digits and hyphens,
@@ -903,13 +1030,74 @@ mod tests {
     use super::*;
 
     fn shield() -> Shield {
-        let brands = vec!["klarna".to_string(), "afterpay".to_string()];
         Shield {
-            brand_skeletons: brands.iter().map(|b| skeleton(b)).collect(),
-            brands,
+            brands: vec!["klarna".to_string(), "afterpay".to_string()],
             official_domains: vec!["klarna.com".into(), "afterpay.com".into()],
             staff_words: vec!["support".into(), "help".into(), "team".into()],
             ..Shield::default()
+        }
+        .with_skeletons()
+    }
+
+    /// Links written so filters miss them are still links: every host, in every written-out
+    /// style; words that merely contain "dot" or a stray dot are not.
+    #[test]
+    fn written_out_links_are_links() {
+        for host in [
+            "klarna-help.com",
+            "sezzle.help",
+            "paypal-resolution.co.uk",
+            "afterpay-refunds.net",
+            "k1arna-verify.xyz",
+        ] {
+            let styles = [
+                host.replace('.', "[.]"),
+                host.replace('.', "(.)"),
+                host.replace('.', " dot "),
+                host.replace('.', " DOT "),
+                host.replace('.', "[dot]"),
+                {
+                    // a space before the last dot: "klarna-verify .com"
+                    let (a, b) = host.rsplit_once('.').unwrap();
+                    format!("{a} .{b}")
+                },
+            ];
+            for written in styles {
+                for text in [
+                    format!("go to {written} and log in"),
+                    format!("{written}/refund"),
+                    format!("the site is {written}, trust"),
+                ] {
+                    assert_eq!(hosts(&text), vec![host.to_string()], "{text:?}");
+                }
+            }
+        }
+        for text in [
+            "put a dot on the map",
+            "the dot com bubble was before my time",
+            "i am at home .ok",
+            "polka dot dress from the sale",
+            "dot dot dot",
+        ] {
+            assert!(hosts(text).is_empty(), "{text:?}: {:?}", hosts(text));
+        }
+    }
+
+    /// A brand split by hyphens inside one label (`clear-pay.co`) is the brand; words that
+    /// only share letters with it are not.
+    #[test]
+    fn a_hyphenated_brand_is_the_brand() {
+        let s = shield();
+        for host in [
+            "kla-rna.com",
+            "after-pay.net",
+            "my-after-pay-help.co",
+            "k-l-a-r-n-a.io",
+        ] {
+            assert!(s.imitated_brand(host).is_some(), "{host}");
+        }
+        for host in ["after-party.com", "after-school.org", "the-shop.com"] {
+            assert_eq!(s.imitated_brand(host), None, "{host}");
         }
     }
 

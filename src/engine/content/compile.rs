@@ -881,22 +881,23 @@ impl<'a> Cx<'a> {
             reporting,
             brands,
             brand_skeletons: Vec::new(),
+            staff_skeletons: Vec::new(),
             official_domains,
             shorteners,
             staff_words,
             learned: None,
             copy,
         };
-        shield.brand_skeletons = shield.brands.iter().map(|b| scam::skeleton(b)).collect();
+        shield = shield.with_skeletons();
         if let Some(model) = &raw.model {
             shield.learned = self.scam_model(&shield, model, intent_examples);
         }
         shield
     }
 
-    /// `[scam.model]`: the probabilities in range and in order, every line checked (not
-    /// empty, within a message's length, no secret, not labelled twice), enough lines of each
-    /// label; then the model is trained.
+    /// `[scam.model]`: the probabilities in range and in order (veto <= threshold <=
+    /// over_report), every line checked (not empty, within a message's length, no secret, not
+    /// labelled twice), enough lines of each label; then the model is trained.
     fn scam_model(
         &mut self,
         shield: &Shield,
@@ -917,6 +918,20 @@ impl<'a> Cx<'a> {
             }
             Some(v) => self.unit(Some(v), 0.0, "scam.model.veto"),
             None => 0.0,
+        };
+        let over_report = match &raw.over_report {
+            Some(v) if *v.get_ref() < threshold => {
+                self.err(
+                    v.span(),
+                    ErrorKind::Invalid(format!(
+                        "scam.model.over_report ({}) must not be below scam.model.threshold ({threshold}): a report needs more to be flagged than other talk",
+                        v.get_ref()
+                    )),
+                );
+                scam::NEVER
+            }
+            Some(v) => self.unit(Some(v), scam::NEVER, "scam.model.over_report"),
+            None => scam::NEVER,
         };
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut lines = |cx: &mut Self, list: &[Spanned<String>], what: &str, min: usize| {
@@ -989,9 +1004,9 @@ impl<'a> Cx<'a> {
             .map(|t| (t.as_str(), 1.0))
             .chain(intent_examples.iter().map(|t| (*t, 0.5)))
             .collect();
-        Some(scam::Learned::train(
-            shield, &scams, &ordinary, threshold, veto,
-        ))
+        let mut learned = scam::Learned::train(shield, &scams, &ordinary, threshold, veto);
+        learned.over_report = over_report;
+        Some(learned)
     }
 
     /// Host names (`example.com`), lowercase; each bad one is reported.

@@ -178,7 +178,7 @@ pub struct RawScam {
     pub model: Option<RawScamModel>,
 }
 
-/// `[scam.model]`: labelled lines, one list per kind and one of ordinary messages, and the two
+/// `[scam.model]`: labelled lines, one list per kind and one of ordinary messages, and the
 /// probabilities that decide what the model's reading does.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,6 +188,10 @@ pub struct RawScamModel {
     /// A rule's flag stands only when the scam probability is at least this.
     #[serde(default)]
     pub veto: Option<Spanned<f32>>,
+    /// A message worded like a report or warning is flagged only when the scam probability is
+    /// at least this (absent: never).
+    #[serde(default)]
+    pub over_report: Option<Spanned<f32>>,
     pub impersonation: Vec<Spanned<String>>,
     pub credentials: Vec<Spanned<String>>,
     pub link: Vec<Spanned<String>>,

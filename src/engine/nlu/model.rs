@@ -34,6 +34,11 @@ pub struct TrainSettings {
     pub learning_rate: f32,
     /// L2 penalty, applied as weight decay on the features each update touches.
     pub l2: f32,
+    /// Average the weights at the end of each epoch of the second half, instead of keeping
+    /// the last ones: at a high learning rate the last weights lean toward the last examples
+    /// seen, so a line added or removed anywhere reshuffles them and moves readings near
+    /// the threshold.
+    pub average: bool,
 }
 
 impl Default for TrainSettings {
@@ -42,6 +47,7 @@ impl Default for TrainSettings {
             epochs: 10,
             learning_rate: 1.0,
             l2: 1e-4,
+            average: false,
         }
     }
 }
@@ -118,6 +124,8 @@ impl LinearModel {
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         let mut rng = 0x2545_F491_4F6C_DD1Du64;
         let mut z = vec![0.0f32; stride];
+        let averaged_from = settings.epochs / 2;
+        let (mut sum_w, mut sum_b, mut snapshots) = (Vec::new(), Vec::new(), 0u32);
         for epoch in 0..settings.epochs {
             // Fisher-Yates with a fixed xorshift seed: reproducible, but not file order.
             for i in (1..order.len()).rev() {
@@ -153,6 +161,28 @@ impl LinearModel {
                         *w = v;
                     }
                 }
+            }
+            if settings.average && epoch >= averaged_from {
+                if sum_w.is_empty() {
+                    sum_w = vec![0.0f32; model.weights.len()];
+                    sum_b = vec![0.0f32; model.bias.len()];
+                }
+                for (s, w) in sum_w.iter_mut().zip(&model.weights) {
+                    *s += w;
+                }
+                for (s, b) in sum_b.iter_mut().zip(&model.bias) {
+                    *s += b;
+                }
+                snapshots += 1;
+            }
+        }
+        if snapshots > 0 {
+            let n = snapshots as f32;
+            for (w, s) in model.weights.iter_mut().zip(&sum_w) {
+                *w = s / n;
+            }
+            for (b, s) in model.bias.iter_mut().zip(&sum_b) {
+                *b = s / n;
             }
         }
         model
