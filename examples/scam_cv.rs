@@ -1,7 +1,8 @@
 //! Leave-one-set-out evaluation of the scam shield's learned model, for choosing its
 //! threshold and veto without looking at a held-out set.
 //!
-//! `cargo run --release --example scam_cv -- SET.jsonl... [--hold NAME,NAME] [--show T,V]`
+//! `cargo run --release --example scam_cv -- SET.jsonl... [--hold NAME,NAME] [--show T,V]
+//! [--over-report P] [--epochs N] [--rate R] [--l2 X] [--average 0|1]`
 //!
 //! Each labelled set (`{"text", "scam", "kind"}` lines) is one writer's work. For each set named
 //! in `--hold` (default: all), the model is trained on every other set (plus the pack's intent
@@ -10,7 +11,8 @@
 //! look better than they are on new writing, so hold out only sets the rules never saw when the
 //! figures must be honest. The pack's own `[scam.model]` lines are not used. `--show T,V` lists
 //! each held-out set's misses and false alarms (with the rule that fired) at threshold `T` and
-//! veto `V`.
+//! veto `V`. `--over-report` sets `[scam.model] over_report` (default: off); the training
+//! flags override `scam::TRAINING`.
 
 use paymedic::engine::scam::{Learned, ScamKind, Shield};
 use paymedic::engine::Engine;
