@@ -319,10 +319,10 @@ impl Shield {
         !self.brands.is_empty() || !self.rules.is_empty() || self.learned.is_some()
     }
 
-    /// The first reason to flag `text`, or `None`. Order: a report or warning is never
-    /// flagged; then the rules in file order, then lookalike links, handles and hidden links,
-    /// any of which the learned model may veto (unless the rule is trusted); then the learned
-    /// model on its own.
+    /// The first reason to flag `text`, or `None`. Order: a report or warning is not flagged
+    /// (unless the model reads it at `over_report` or more, off in the shipped pack); then the
+    /// rules in file order, then lookalike links, handles and hidden links, any of which the
+    /// learned model may veto (unless the rule is trusted); then the learned model on its own.
     pub fn check(&self, text: &str) -> Option<ScamFlag> {
         if !self.is_active() {
             return None;
@@ -958,7 +958,8 @@ const SPOKEN_TLDS: &[&str] = &[
 /// unchanged when there is nothing to undo).
 fn defang(text: &str) -> std::borrow::Cow<'_, str> {
     let spoken = |t: &str| t.contains(" dot ") || t.contains(" .");
-    if !text.contains("[.]") && !text.contains("(.)") && !text.contains("[dot]") && !spoken(text) {
+    let bracketed = ["[.]", "(.)", "[dot]", "(dot)"];
+    if !bracketed.iter().any(|b| text.contains(b)) && !spoken(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut t = text
@@ -1056,6 +1057,7 @@ mod tests {
                 host.replace('.', " dot "),
                 host.replace('.', " DOT "),
                 host.replace('.', "[dot]"),
+                host.replace('.', "(dot)"),
                 {
                     // a space before the last dot: "klarna-verify .com"
                     let (a, b) = host.rsplit_once('.').unwrap();
