@@ -35,48 +35,40 @@ fn load(path: &str) -> Vec<Line> {
 const THRESHOLDS: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9];
 const VETOES: [f32; 6] = [0.1, 0.3, 0.4, 0.5, 0.6, 0.7];
 
+/// Removes `name VALUE` from `args`, answering the value.
+fn take(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == name)?;
+    let v = args.get(i + 1).cloned().unwrap_or_default();
+    args.drain(i..(i + 2).min(args.len()));
+    Some(v)
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let hold: Option<Vec<String>> = args.iter().position(|a| a == "--hold").map(|i| {
-        let v = args.get(i + 1).cloned().unwrap_or_default();
-        args.drain(i..(i + 2).min(args.len()));
-        v.split(',').map(str::to_string).collect()
-    });
-    let show: Option<(f32, f32)> = args.iter().position(|a| a == "--show").map(|i| {
-        let v = args.get(i + 1).cloned().unwrap_or_default();
-        args.drain(i..(i + 2).min(args.len()));
+    let hold: Option<Vec<String>> =
+        take(&mut args, "--hold").map(|v| v.split(',').map(str::to_string).collect());
+    let show: Option<(f32, f32)> = take(&mut args, "--show").map(|v| {
         let (t, v) = v.split_once(',').expect("--show T,V");
         (
             t.parse().expect("--show: a threshold"),
             v.parse().expect("--show: a veto"),
         )
     });
-    let over_report: f32 = args
-        .iter()
-        .position(|a| a == "--over-report")
-        .map(|i| {
-            let v = args.get(i + 1).cloned().unwrap_or_default();
-            args.drain(i..(i + 2).min(args.len()));
-            v.parse().expect("--over-report: a probability")
-        })
-        .unwrap_or(paymedic::engine::scam::NEVER);
-    let mut settings = paymedic::engine::scam::TRAINING;
-    let mut flag = |name: &str| -> Option<f32> {
-        let i = args.iter().position(|a| a == name)?;
-        let v = args.get(i + 1).cloned().unwrap_or_default();
-        args.drain(i..(i + 2).min(args.len()));
-        Some(v.parse().expect("a number"))
+    let mut number = |name: &str| -> Option<f32> {
+        take(&mut args, name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: a number")))
     };
-    if let Some(v) = flag("--epochs") {
+    let over_report = number("--over-report").unwrap_or(paymedic::engine::scam::NEVER);
+    let mut settings = paymedic::engine::scam::TRAINING;
+    if let Some(v) = number("--epochs") {
         settings.epochs = v as usize;
     }
-    if let Some(v) = flag("--rate") {
+    if let Some(v) = number("--rate") {
         settings.learning_rate = v;
     }
-    if let Some(v) = flag("--l2") {
+    if let Some(v) = number("--l2") {
         settings.l2 = v;
     }
-    if let Some(v) = flag("--average") {
+    if let Some(v) = number("--average") {
         settings.average = v != 0.0;
     }
     let sets: Vec<(String, Vec<Line>)> = args
@@ -120,7 +112,12 @@ fn main() {
             }
         }
         ordinary.extend(intent_examples.iter().map(|t| (*t, 0.5)));
-        let learned = Learned::train_with(&base, &scams, &ordinary, 0.9, 0.0, settings);
+        let learned = Learned::train(&base, &scams, &ordinary, 0.9, 0.0, settings);
+        let configured = |threshold, veto| {
+            let mut l = learned.clone();
+            (l.threshold, l.veto, l.over_report) = (threshold, veto, over_report);
+            l
+        };
         let rules: Vec<bool> = held.iter().map(|l| base.check(&l.text).is_some()).collect();
         let mut shield = base.clone();
         let mut row = Vec::new();
@@ -129,11 +126,7 @@ fn main() {
             .flat_map(|t| VETOES.iter().map(move |v| (*t, *v)))
             .enumerate()
         {
-            let mut l = learned.clone();
-            l.threshold = t;
-            l.veto = v;
-            l.over_report = over_report;
-            shield.learned = Some(l);
+            shield.learned = Some(configured(t, v));
             let c = &mut pooled[k];
             let mut fold = [0usize; 4];
             for l in held {
@@ -154,11 +147,7 @@ fn main() {
             }
         }
         if let Some((t, v)) = show {
-            let mut l = learned.clone();
-            l.threshold = t;
-            l.veto = v;
-            l.over_report = over_report;
-            shield.learned = Some(l);
+            shield.learned = Some(configured(t, v));
             for l in held {
                 match (shield.check(&l.text), l.scam) {
                     (None, true) => println!(

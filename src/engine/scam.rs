@@ -212,19 +212,9 @@ pub struct Reading {
 
 impl Learned {
     /// Trains on `scams` (with their kinds) and `ordinary` lines, each weighted (an intent
-    /// example counts less than a hand-labelled ordinary line). Deterministic.
+    /// example counts less than a hand-labelled ordinary line), with `settings` (the pack's
+    /// are [`TRAINING`]). Deterministic.
     pub fn train(
-        shield: &Shield,
-        scams: &[(&str, ScamKind)],
-        ordinary: &[(&str, f32)],
-        threshold: f32,
-        veto: f32,
-    ) -> Learned {
-        Learned::train_with(shield, scams, ordinary, threshold, veto, TRAINING)
-    }
-
-    /// [`Learned::train`] with other training settings (for experiments).
-    pub fn train_with(
         shield: &Shield,
         scams: &[(&str, ScamKind)],
         ordinary: &[(&str, f32)],
@@ -329,18 +319,18 @@ impl Shield {
         }
         let text = cap(text);
         let reading = self.reading(text);
-        let flag = self.check_rules(text);
         if self.is_report(text) {
             // A report or warning is left alone, unless the model is very sure that the
-            // report wording is bait ("it protects you from the scammers").
+            // report wording is bait ("it protects you from the scammers"). The rules run
+            // only then.
             return match (&self.learned, reading) {
                 (Some(l), Some(r)) if r.scam >= l.over_report => {
-                    Some(flag.unwrap_or_else(|| model_flag(r)))
+                    Some(self.check_rules(text).unwrap_or_else(|| model_flag(r)))
                 }
                 _ => None,
             };
         }
-        match flag {
+        match self.check_rules(text) {
             // A rule's flag stands unless the model finds the message plainly ordinary (or the
             // rule is trusted whatever the model reads).
             Some(flag) => match (&self.learned, reading) {
@@ -970,17 +960,16 @@ fn defang(text: &str) -> std::borrow::Cow<'_, str> {
     if spoken(&t) {
         // " dot com" and " .com" join only before a top-level domain, so "a dot on the map"
         // stays words.
+        let tld = |x: &str| {
+            let x = x.trim_end_matches(|c: char| !c.is_alphanumeric());
+            SPOKEN_TLDS.contains(&x.split('/').next().unwrap_or(""))
+        };
         let words: Vec<&str> = t.split(' ').collect();
         let mut out = String::with_capacity(t.len());
         let mut i = 0;
         while i < words.len() {
             let w = words[i];
             let next = words.get(i + 1).copied().unwrap_or("");
-            let tld = |x: &str| {
-                let x = x.trim_end_matches(|c: char| !c.is_alphanumeric());
-                let x = x.split('/').next().unwrap_or("");
-                SPOKEN_TLDS.contains(&x)
-            };
             // "the dot com bubble": a label is not a word like "the".
             let label = i > 0
                 && !matches!(

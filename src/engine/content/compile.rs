@@ -1004,7 +1004,8 @@ impl<'a> Cx<'a> {
             .map(|t| (t.as_str(), 1.0))
             .chain(intent_examples.iter().map(|t| (*t, 0.5)))
             .collect();
-        let mut learned = scam::Learned::train(shield, &scams, &ordinary, threshold, veto);
+        let mut learned =
+            scam::Learned::train(shield, &scams, &ordinary, threshold, veto, scam::TRAINING);
         learned.over_report = over_report;
         Some(learned)
     }
