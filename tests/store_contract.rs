@@ -1459,6 +1459,35 @@ mod postgres_only {
         b.drop_schema(&schema).await.unwrap();
     }
 
+    /// Closing a store gives up its lead and its shards there and then, not when the value
+    /// is dropped: a stopped bot's store closed and kept leaves none of its locks behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_a_store_gives_up_its_lead_and_shards() {
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let a = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        let b = PgStore::connect_in(&url, Some(&schema)).await.unwrap();
+        assert!(a.lead().await.unwrap());
+        a.hold_shards(None).await.unwrap();
+        assert!(b.hold_shards(None).await.is_err(), "a holds every shard");
+        a.close().await;
+        // The server ends a's sessions a moment after their Terminate.
+        let (mut led, mut held) = (false, false);
+        for _ in 0..50 {
+            led = led || b.lead().await.unwrap();
+            held = held || b.hold_shards(None).await.is_ok();
+            if led && held {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            led && held,
+            "after a closed: b leads {led}, b holds the shards {held}"
+        );
+        b.drop_schema(&schema).await.unwrap();
+    }
+
     /// A note one process tells reaches the others on the schema, and not itself.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_note_reaches_the_other_processes_only() {
@@ -1513,6 +1542,72 @@ mod postgres_only {
             .expect("close() returns while a receiver is held");
         assert_eq!(tokio::time::timeout(wait, to_b.recv()).await.unwrap(), None);
         direct.drop_schema(&schema).await.unwrap();
+    }
+
+    /// A test's schema still drops when PostgreSQL ends the first try to break a deadlock: a
+    /// session of the stopped bot (its client gone, its backend not yet) can hold a table the
+    /// drop needs while it waits for something the drop took. Here another session holds a
+    /// table, the drop waits for it holding the schema, and the session then creates a table
+    /// in the schema: a cycle, and the drop, waiting first, is the one PostgreSQL aborts.
+    /// (A CI run failed on such a cleanup once; the drop now tries again.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_schema_drop_aborted_by_a_deadlock_is_tried_again() {
+        use sqlx::Connection;
+        let Some(url) = postgres_url() else { return };
+        let schema = fresh_schema();
+        let store = Arc::new(PgStore::connect_in(&url, Some(&schema)).await.unwrap());
+        let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+        for sql in [
+            "BEGIN".to_string(),
+            format!("LOCK TABLE {schema}.claims IN ACCESS SHARE MODE"),
+        ] {
+            sqlx::query(&sql).execute(&mut other).await.unwrap();
+        }
+        let dropping = tokio::spawn({
+            let (store, schema) = (store.clone(), schema.clone());
+            async move { store.drop_schema(&schema).await }
+        });
+        // Wait until the drop waits for the table (it holds the schema by then).
+        let mut watch = sqlx::PgConnection::connect(&url).await.unwrap();
+        let waits = format!(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT l.granted AND c.relname = 'claims' AND n.nspname = '{schema}'"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let n: i64 = sqlx::query_scalar(&waits)
+                .fetch_one(&mut watch)
+                .await
+                .unwrap();
+            if n > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the drop never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Creating a table in the schema needs the schema: the cycle. Once PostgreSQL aborts
+        // the drop, this goes through, and ending the transaction frees the table.
+        sqlx::query(&format!("CREATE TABLE {schema}.extra (x int)"))
+            .execute(&mut other)
+            .await
+            .expect("the drop, not this session, is aborted: it waited first");
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+        let dropped = tokio::time::timeout(std::time::Duration::from_secs(20), dropping)
+            .await
+            .expect("the drop ends")
+            .unwrap();
+        assert!(dropped.is_ok(), "{dropped:?}");
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
+        ))
+        .fetch_one(&mut watch)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "the schema is gone");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -341,6 +341,11 @@ impl PgStore {
     }
 
     /// Drops a schema made by [`PgStore::connect_in`], with everything in it (tests).
+    ///
+    /// A deadlock aborts the drop only for this try: a session of a store that was just closed
+    /// can still hold a table the drop needs (its client is gone, its backend not yet) while
+    /// it waits for something the drop took, and PostgreSQL breaks the cycle by aborting
+    /// whichever waited first. The drop then tries again, a few times, after a pause.
     pub async fn drop_schema(&self, schema: &str) -> Result<()> {
         if !schema
             .chars()
@@ -348,16 +353,42 @@ impl PgStore {
         {
             return Err(StoreError::Backend("not a plain schema name".into()));
         }
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match sqlx::query(&sql).execute(&self.pool).await {
+                Ok(_) => return Ok(()),
+                Err(e) if tries < DROP_TRIES && is_deadlock(&e) => {
+                    tracing::warn!(schema, tries, "dropping a schema: {e}; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        }
     }
 
+    /// Closes the pool and the connections holding this process's lead and shards, which
+    /// gives those up at once (not when the value is dropped).
     pub async fn close(&self) {
+        for held in [&self.leader, &self.shards] {
+            let conn = held.lock().await.take();
+            if let Some(conn) = conn {
+                let _ = conn.close().await;
+            }
+        }
         self.pool.close().await;
     }
+}
+
+/// How many times [`PgStore::drop_schema`] tries before it gives up on deadlocks.
+const DROP_TRIES: u64 = 5;
+
+/// Whether PostgreSQL aborted the statement to break a deadlock (SQLSTATE 40P01).
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "40P01")
 }
 
 fn parse(url: &str) -> Result<PgConnectOptions> {
