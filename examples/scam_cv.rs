@@ -156,12 +156,19 @@ fn main() {
                         shield.reading(&l.text).map_or(0.0, |r| r.scam),
                         if shield.is_report(&l.text) {
                             ", report"
+                        } else if shield.is_caution(&l.text) {
+                            ", caution"
                         } else {
                             ""
                         },
                         l.text
                     ),
-                    (Some(f), false) => println!("  {name} false alarm ({}): {}", f.rule, l.text),
+                    (Some(f), false) => println!(
+                        "  {name} false alarm ({}, p {:.2}): {}",
+                        f.rule,
+                        shield.reading(&l.text).map_or(0.0, |r| r.scam),
+                        l.text
+                    ),
                     _ => {}
                 }
             }

@@ -369,32 +369,37 @@ fn scam_set(name: &str) -> paymedic::eval::ScamReport {
 }
 
 /// The held-out sets as measured on 2026-12-01 with the shipped pack (rules and learned model:
-/// threshold 0.7 and veto 0.5, chosen by leave-one-writer-out over 15 writers' sets,
-/// `examples/scam_cv.rs`; `over_report` unset):
-/// - `scam-heldout3.jsonl` (739 lines, two writers who saw neither the rules, the model nor the
-///   other sets; near-copies of training lines dropped; measured before any change made this
-///   session was chosen on it, and not tuned on since): recall 0.893 (301 of 337), false
-///   alarms 1 of 402 (0.25%).
-/// - `scam.jsonl` (361 lines, the first set): recall 0.810 (115 of 142), false alarms 0 of 219.
+/// threshold 0.7, veto 0.5 and over_report 0.85, chosen by leave-one-writer-out over 19
+/// writers' sets, `examples/scam_cv.rs`):
+/// - `scam-heldout4.jsonl` (772 lines, two writers who saw neither the rules, the model nor the
+///   other sets; near-copies of training lines dropped; scored once, after every setting was
+///   chosen): recall 0.904 (309 of 342), false alarms 1 of 430 (0.23%).
+/// - `scam-heldout3.jsonl` (739 lines, written the same way, scored five times before as the
+///   shield changed): recall 0.908 (306 of 337), false alarms 1 of 402 (0.25%).
+/// - `scam.jsonl` (361 lines, the first set): recall 0.845 (120 of 142), false alarms 0 of 219.
 ///   Most of its misses are scams in other languages than English.
-/// - `scam-heldout2.jsonl` (348 lines): recall 0.902 (120 of 133), false alarms 0 of 215.
+/// - `scam-heldout2.jsonl` (348 lines): recall 0.925 (123 of 133), false alarms 0 of 215.
 ///
-/// These two older sets have been looked at while rules were changed, so they are regression
-/// floors more than blind figures. The floors are the measured figures, so a rule, line or
-/// setting change that loses a caught scam or adds a false alarm fails here.
+/// The older sets have been looked at while rules were changed, so they are regression floors
+/// more than blind figures. The floors are the measured figures, so a rule, line or setting
+/// change that loses a caught scam or adds a false alarm fails here.
 #[test]
 fn the_held_out_scam_sets_do_not_regress() {
+    let r = scam_set("scam-heldout4.jsonl");
+    assert_eq!((r.lines, r.scams, r.ordinary), (772, 342, 430), "{r}");
+    assert!(r.caught >= 309, "{r}");
+    assert!(r.false_alarms <= 1, "{r}");
     let r = scam_set("scam-heldout3.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (739, 337, 402), "{r}");
-    assert!(r.caught >= 301, "{r}");
+    assert!(r.caught >= 306, "{r}");
     assert!(r.false_alarms <= 1, "{r}");
     let r = scam_set("scam.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (361, 142, 219), "{r}");
-    assert!(r.caught >= 115, "{r}");
+    assert!(r.caught >= 120, "{r}");
     assert!(r.false_alarms == 0, "{r}");
     let r = scam_set("scam-heldout2.jsonl");
     assert_eq!((r.lines, r.scams, r.ordinary), (348, 133, 215), "{r}");
-    assert!(r.caught >= 120, "{r}");
+    assert!(r.caught >= 123, "{r}");
     assert!(r.false_alarms == 0, "{r}");
 }
 
@@ -513,32 +518,53 @@ fn a_rules_flag_stands_only_when_the_model_reads_the_message_as_scam_like() {
     assert_eq!(f.rule, "asks_credentials");
 }
 
-/// Report and warning wording wins over the rules and the model, unless the pack sets
-/// `over_report` and the model is at least that sure: scammers borrow the wording ("it protects
-/// your account from the scammers"). The shipped pack leaves it unset, and this is why: at
-/// 0.9 it catches the bait, and a member's own short report too.
+/// A member's own report ("a verified helper messaged me on telegram") is never flagged, however
+/// sure the model is. Warning wording (`cautions`) is flagged when the model is at least
+/// `over_report` sure, because scammers borrow it ("it protects your account from the
+/// scammers"). Before the two were split, one `over_report` flagged both, so it was off.
 #[test]
-fn over_report_flags_bait_in_report_wording_and_reports_too_so_it_is_off() {
+fn bait_in_warning_wording_is_flagged_and_a_members_own_report_never_is() {
     let shipped = &ENGINE.content.scam;
-    assert_eq!(
-        shipped.learned.as_ref().unwrap().over_report,
-        paymedic::engine::scam::NEVER
-    );
+    let over = shipped.learned.as_ref().unwrap().over_report;
+    assert!(over < 1.0, "the shipped pack sets over_report");
     let bait = "Please download the Clearpay Secure app from clearpaysecure.net, it protects your account from the scammers in this server";
-    let report = "a verified helper messaged me on telegram";
-    for text in [bait, report] {
-        assert!(shipped.is_report(text), "{text}");
-        assert_eq!(shipped.check(text), None, "{text}");
-    }
-    let mut on = shipped.clone();
-    on.learned.as_mut().unwrap().over_report = 0.9;
-    let f = on.check(bait).expect("the bait is flagged at 0.9");
+    assert!(shipped.is_caution(bait), "{bait}");
+    let f = shipped.check(bait).expect("the bait is flagged");
     // The rule that fired is named (a lookalike host run into a staff word).
     assert_eq!(f.rule, "lookalike_link", "{f:?}");
-    assert!(
-        on.check(report).is_some(),
-        "the member's report is flagged too"
-    );
+    // Members' own reports, the model as sure as it likes: never flagged.
+    let mut eager = shipped.clone();
+    let learned = eager.learned.as_mut().unwrap();
+    (learned.threshold, learned.veto, learned.over_report) = (0.0, 0.0, 0.0);
+    let mut flagged = Vec::new();
+    for who in [
+        "a verified helper",
+        "someone claiming to be klarna support",
+        "an 'afterpay agent'",
+        "this account",
+        "a guy from the mod team",
+    ] {
+        for did in [
+            "messaged me on telegram",
+            "dmed me asking for my code",
+            "texted me a link to verify my account",
+            "asked me to install anydesk",
+        ] {
+            let text = format!("{who} {did}");
+            assert!(eager.is_report(&text), "{text}");
+            if eager.check(&text).is_some() {
+                flagged.push(text);
+            }
+        }
+    }
+    assert!(flagged.is_empty(), "{flagged:#?}");
+    // Warnings are cautions: left alone below over_report.
+    let warning = "never share your code with anyone, klarna will never dm you";
+    assert!(eager.is_caution(warning));
+    assert!(shipped.check(warning).is_none());
+    let learned = eager.learned.as_mut().unwrap();
+    learned.over_report = paymedic::engine::scam::NEVER;
+    assert_eq!(eager.check(bait), None, "with over_report off, bait passes");
 }
 
 #[test]
@@ -563,7 +589,7 @@ fn every_mistake_in_the_model_section_is_reported_at_its_line() {
     let twice = "my order got declined at the till today, twice now";
     let src = src
         .replace(
-            "threshold = 0.7\nveto = 0.5",
+            "threshold = 0.7\nveto = 0.5\nover_report = 0.85",
             "threshold = 0.7\nveto = 0.9\nover_report = 0.6",
         )
         .replace(

@@ -141,8 +141,10 @@ pub struct Shield {
     pub rules: Vec<Rule>,
     /// One pattern per rule, in rule order, over [`words`] (with `{brand}` expanded).
     pub(crate) rule_set: Option<RegexSet>,
-    /// Phrases that make a message a report or a warning, over [`words`].
+    /// Phrases that make a message a member's own report, over [`words`]: never flagged.
     pub(crate) reporting: Option<RegexSet>,
+    /// Phrases of warnings and scam talk, over [`words`]: flagged only at `over_report`.
+    pub(crate) cautions: Option<RegexSet>,
     /// Brand names, lowercase ASCII (`klarna`), with their skeletons.
     pub brands: Vec<String>,
     pub(crate) brand_skeletons: Vec<String>,
@@ -268,6 +270,11 @@ impl Learned {
     }
 }
 
+/// Whether `set` (a pack's phrase list, if it has one) matches `words`.
+fn matches(set: &Option<RegexSet>, words: &str) -> bool {
+    set.as_ref().is_some_and(|r| r.is_match(words))
+}
+
 /// What the moderators are told about a message only the model flagged.
 fn learned_reason(r: Reading) -> String {
     let what = match r.kind {
@@ -309,20 +316,24 @@ impl Shield {
         !self.brands.is_empty() || !self.rules.is_empty() || self.learned.is_some()
     }
 
-    /// The first reason to flag `text`, or `None`. Order: a report or warning is not flagged
-    /// (unless the model reads it at `over_report` or more, off in the shipped pack); then the
-    /// rules in file order, then lookalike links, handles and hidden links, any of which the
-    /// learned model may veto (unless the rule is trusted); then the learned model on its own.
+    /// The first reason to flag `text`, or `None`. Order: a member's own report is never
+    /// flagged, and a warning or talk about scams only when the model reads it at
+    /// `over_report` or more; then the rules in file order, then lookalike links, handles and
+    /// hidden links, any of which the learned model may veto (unless the rule is trusted);
+    /// then the learned model on its own.
     pub fn check(&self, text: &str) -> Option<ScamFlag> {
         if !self.is_active() {
             return None;
         }
         let text = cap(text);
+        let words = self.words(text);
+        if matches(&self.reporting, &words) {
+            return None;
+        }
         let reading = self.reading(text);
-        if self.is_report(text) {
-            // A report or warning is left alone, unless the model is very sure that the
-            // report wording is bait ("it protects you from the scammers"). The rules run
-            // only then.
+        if matches(&self.cautions, &words) {
+            // Warning wording is left alone, unless the model is very sure that it is bait
+            // ("it protects you from the scammers"). The rules run only then.
             return match (&self.learned, reading) {
                 (Some(l), Some(r)) if r.scam >= l.over_report => {
                     Some(self.check_rules(text).unwrap_or_else(|| model_flag(r)))
@@ -355,11 +366,16 @@ impl Shield {
         Some(learned.read(&self.learned_features(cap(text))))
     }
 
-    /// Whether `text` reads as a member's report of, or warning about, a scam.
+    /// Whether `text` reads as a member's own report of a scam (never flagged).
     pub fn is_report(&self, text: &str) -> bool {
-        self.reporting
-            .as_ref()
-            .is_some_and(|r| r.is_match(&self.words(text)))
+        matches(&self.reporting, &self.words(text))
+    }
+
+    /// Whether `text` is worded as a warning or talk about scams, and is not a member's own
+    /// report (flagged only when the model is `over_report` sure).
+    pub fn is_caution(&self, text: &str) -> bool {
+        let words = self.words(text);
+        !matches(&self.reporting, &words) && matches(&self.cautions, &words)
     }
 
     /// The learned model's features: the words form of the member's own words (quotes left

@@ -850,6 +850,7 @@ impl<'a> Cx<'a> {
             }
         }
         let reporting = checked(self, &raw.reporting);
+        let cautions = checked(self, &raw.cautions);
         let set = |cx: &mut Self, patterns: &[String], what: &str| {
             if patterns.is_empty() {
                 return None;
@@ -870,6 +871,7 @@ impl<'a> Cx<'a> {
         };
         let rule_set = set(self, &rule_patterns, "scam rules");
         let reporting = set(self, &reporting, "scam.reporting");
+        let cautions = set(self, &cautions, "scam.cautions");
         let copy = ScamCopy {
             warning: self.text(&raw.warning, "scam.warning", m),
             notice: self.text(&raw.notice, "scam.notice", m),
@@ -879,6 +881,7 @@ impl<'a> Cx<'a> {
             rules,
             rule_set,
             reporting,
+            cautions,
             brands,
             brand_skeletons: Vec::new(),
             staff_skeletons: Vec::new(),

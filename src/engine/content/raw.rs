@@ -164,10 +164,14 @@ pub struct RawScam {
     /// Words that, beside a brand in a display name, claim to be its staff.
     #[serde(default)]
     pub staff_words: Vec<Spanned<String>>,
-    /// Regexes over the folded words of a message that mark a report or a warning, which is
-    /// never flagged.
+    /// Regexes over the folded words of a message that mark a member's own report (someone
+    /// contacted them, they ask whether something is legit), which is never flagged.
     #[serde(default)]
     pub reporting: Vec<Spanned<String>>,
+    /// Regexes that mark a warning or talk about scams ("never share your code", "mods pls
+    /// remove"), which scammers borrow: flagged only when the model is `over_report` sure.
+    #[serde(default)]
+    pub cautions: Vec<Spanned<String>>,
     pub warning: Spanned<String>,
     pub notice: Spanned<String>,
     pub name_notice: Spanned<String>,
